@@ -1,0 +1,75 @@
+# pmiprouter — the two commands of the README, and the set-up they need.
+#
+#   make demo   set-up + the main job (the lab handover demo, when it lands)
+#   make test   set-up + every test, on PyPI's current releases and on Debian 12's own versions
+#
+# Set-up is idempotent: apt runs only when a package is missing, and each venv is rebuilt
+# only when setup.py changes, so a second run starts testing at once.
+
+SHELL := /bin/bash
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+VENV_DEB := .venv-debian
+PYTEST_ARGS ?=
+
+# Debian packages the tests drive: tshark is the independent decoder of our MH encoding.
+APT_TOOLS := python3-venv python3-pip iproute2 tshark
+# Debian 12's own library versions: the code must run on these too (see README).
+APT_PYLIBS := python3-twisted python3-pyroute2 python3-prompt-toolkit python3-openssl \
+              python3-pytest python3-hypothesis python3-setuptools
+
+SETUP_HASH := $(shell sha1sum setup.py | cut -c1-12)
+VENV_STAMP := $(VENV)/.installed-$(SETUP_HASH)
+VENV_DEB_STAMP := $(VENV_DEB)/.installed-$(SETUP_HASH)
+
+.PHONY: all setup apt test test-pypi test-debian bench demo clean
+
+all: test
+
+apt:
+	@missing=$$(for p in $(APT_TOOLS) $(APT_PYLIBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "apt: installing" $$missing; \
+	    [ "$$(id -u)" = 0 ] || { echo "apt: need root to install: $$missing" >&2; exit 1; }; \
+	    echo 'wireshark-common wireshark-common/install-setuid boolean false' | debconf-set-selections; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV_STAMP): setup.py | apt
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip setuptools wheel
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+# Debian 12's libraries from apt; only our own package is installed into the venv.
+$(VENV_DEB_STAMP): setup.py | apt
+	rm -rf $(VENV_DEB)
+	$(PYTHON) -m venv --system-site-packages $(VENV_DEB)
+	$(VENV_DEB)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: apt $(VENV_STAMP) $(VENV_DEB_STAMP)
+
+# The Debian-versions run comes first so that the last summary line is the full suite's.
+test: setup test-debian test-pypi
+
+test-pypi: $(VENV_STAMP)
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-debian: $(VENV_DEB_STAMP)
+	$(VENV_DEB)/bin/python -c 'import twisted, pyroute2, prompt_toolkit; print("Debian 12 libraries: twisted", twisted.__version__, "pyroute2", pyroute2.__version__, "prompt-toolkit", prompt_toolkit.__version__)'
+	$(VENV_DEB)/bin/python -m pytest -q -p no:cacheprovider -m 'not slow' $(PYTEST_ARGS)
+
+bench: $(VENV_STAMP)
+	$(VENV)/bin/python bench/bench_codec.py
+
+demo: setup
+	@echo "make demo will run 'pmiprouter lab demo': CN, LMA, two MAGs and three mobile nodes in"
+	@echo "network namespaces, and a measured handover. The lab has not landed yet (see README);"
+	@echo "nothing is demonstrated by this target until it does."
+	@exit 1
+
+clean:
+	rm -rf $(VENV) $(VENV_DEB) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""IOS-style CLI engine, installed as `pmiprouter.cli` (see setup.py)."""
