@@ -1,0 +1,118 @@
+"""Mobility option base class, registry and framing helpers (pure; RFC 6275 §6.2).
+
+Each option is a frozen dataclass registered by its wire type; registering a type twice
+fails at import. A subclass knows only its body (the bytes after Type and Length):
+`decode_body` checks lengths before it unpacks, `encode_body` packs. Type, Length and
+alignment padding are done once, in `codec.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import ClassVar, TypeVar
+
+from pmiprouter.mh.errors import BadOptionLength, BadOptionValue, EncodeError
+
+OPTIONS: dict[int, type[MobilityOption]] = {}
+
+O = TypeVar('O', bound='type[MobilityOption]')
+
+def register_option(cls: O) -> O:
+    """Class decorator: make `cls` the decoder of its wire type."""
+    if cls.TYPE in OPTIONS:
+        raise TypeError(f'option type {cls.TYPE} registered twice: {OPTIONS[cls.TYPE].__name__}, {cls.__name__}')
+    OPTIONS[cls.TYPE] = cls
+    return cls
+
+class MobilityOption:
+    """Base of all mobility options.
+
+    Class attributes:
+        TYPE: the wire type (an `OptionType`).
+        ALIGN: (x, y): the option's Type byte must start at an MH offset of xn+y.
+    """
+
+    __slots__ = ()
+    TYPE: ClassVar[int]
+    ALIGN: ClassVar[tuple[int, int]] = (1, 0)
+
+    @property
+    def wire_type(self) -> int:
+        """The Type byte this option is encoded with."""
+        return self.TYPE
+
+    def alignment(self) -> tuple[int, int]:
+        """The alignment of this instance (a few options depend on their content)."""
+        return self.ALIGN
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> MobilityOption:
+        """Decode the option's body; raise a `DecodeError` with an offset relative to Type."""
+        raise NotImplementedError
+
+    def encode_body(self) -> bytes:
+        """The option's body (without Type and Length)."""
+        raise NotImplementedError
+
+@dataclass(frozen=True, slots=True)
+class UnknownOption(MobilityOption):
+    """An option type this codec does not model: skipped by the engines (RFC 6275 §6.2.1),
+    kept as raw bytes so that it re-encodes unchanged."""
+
+    option_type: int
+    data: bytes
+
+    def alignment(self) -> tuple[int, int]:
+        return (1, 0)
+
+    @property
+    def wire_type(self) -> int:
+        return self.option_type
+
+    def encode_body(self) -> bytes:
+        return self.data
+
+def expect_length(option_type: int, body: bytes, *sizes: int) -> None:
+    """Raise `BadOptionLength` unless len(body) is one of `sizes`."""
+    if len(body) not in sizes:
+        raise BadOptionLength(option_type, len(body), ' or '.join(map(str, sizes)))
+
+def expect_min_length(option_type: int, body: bytes, minimum: int) -> None:
+    """Raise `BadOptionLength` if the body is shorter than `minimum`."""
+    if len(body) < minimum:
+        raise BadOptionLength(option_type, len(body), f'>= {minimum}')
+
+def check_range(name: str, value: int, bits: int) -> int:
+    """Raise `EncodeError` unless 0 <= value < 2**bits (used by encoders)."""
+    if not 0 <= value < (1 << bits):
+        raise EncodeError(f'{name} {value} does not fit in {bits} bits')
+    return value
+
+def prefix_length_6bits(option_type: int, byte: int, offset: int) -> int:
+    """The 6-bit IPv4 prefix length in the top of `byte` (RFC 5555/5844 layouts)."""
+    length = byte >> 2
+    if length > 32:
+        raise BadOptionValue(option_type, f'IPv4 prefix length {length} > 32', offset)
+    return length
+
+def ipv4_prefix_length_byte(length: int) -> int:
+    """Encode a 0..32 prefix length into the 6-bit field at the top of a byte."""
+    if not 0 <= length <= 32:
+        raise EncodeError(f'IPv4 prefix length {length} out of 0..32')
+    return length << 2
+
+E = TypeVar('E', bound=IntEnum)
+
+def coerce(enum: type[E], value: int) -> E | int:
+    """`value` as a member of `enum` when it is registered, else the plain int (kept for re-encoding)."""
+    member = enum._value2member_map_.get(value)
+    return member if member is not None else value  # type: ignore[return-value]
+
+
+def seconds_to_units(seconds: int, what: str) -> int:
+    """Seconds to the 4-second units of lifetimes and refresh intervals (RFC 6275 §6.1.7)."""
+    units, rest = divmod(seconds, 4)
+    if rest or not 0 <= units <= 0xFFFF:
+        raise EncodeError(f'{what} {seconds} s is not a multiple of 4 s in 0..{0xFFFF * 4}')
+    return units
