@@ -52,8 +52,12 @@ $(VENV_DEB_STAMP): setup.py | apt
 
 setup: apt $(VENV_STAMP) $(VENV_DEB_STAMP)
 
-# The Debian-versions run comes first so that the last summary line is the full suite's.
-test: setup test-debian test-pypi
+# Other parts of the build add their own test targets (EXTRA_TESTS) and apt needs in mk/*.mk.
+EXTRA_TESTS :=
+-include mk/*.mk
+
+# The Debian-versions run comes first and the full suite last, so CI reads the full suite's summary.
+test: setup test-debian $(EXTRA_TESTS) test-pypi
 
 test-pypi: $(VENV_STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
