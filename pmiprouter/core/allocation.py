@@ -1,0 +1,126 @@
+"""Choosing the home network prefixes and IPv4 home address of a new mobility session (pure).
+
+RFC 5213 §5.3.2 (ALL_ZERO: the LMA allocates; NON_ZERO: owned and authorized, else 155),
+RFC 5844 §3.1.2.2 (0.0.0.0: allocate, else the requested address must be authorized: 171;
+none free: 130).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+
+from pmiprouter.core.errors import Rejection
+from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
+from pmiprouter.core.pools import IPv4Pool, PoolExhausted, PrefixPool
+from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.mh.iana import BAStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Addresses:
+    prefixes: tuple[IPv6Network, ...]
+    ipv4: IPv4Interface | None
+    ipv4_router: IPv4Address | None
+
+
+class AddressAllocator:
+    """The LMA's pools plus the bookkeeping of which addresses are bound."""
+
+    def __init__(self, policy: LmaPolicy) -> None:
+        self.prefix_pools = [PrefixPool(p, policy.hnp_length) for p in policy.hnp_pools]
+        self.ipv4_pools = [IPv4Pool(n) for n in policy.ipv4_pools]
+        self.bound_prefixes: set[IPv6Network] = set()
+        self.bound_ipv4: set[IPv4Address] = set()
+
+    def allocate(self, request: ProxyRegistration, profile: MobileNodeProfile) -> Addresses:
+        """Prefixes and IPv4 HoA for a new session; nothing is taken when a Rejection is raised."""
+        prefixes = self._prefixes(request, profile) if request.hnps and profile.service.ipv6 else ()
+        try:
+            ipv4, router = self._ipv4(request, profile) if request.ipv4_requests and profile.service.ipv4 else (None, None)
+        except Rejection:
+            self.release(prefixes, None)
+            raise
+        return Addresses(prefixes, ipv4, router)
+
+    def release(self, prefixes: tuple[IPv6Network, ...], ipv4: IPv4Interface | None) -> None:
+        for prefix in prefixes:
+            self.bound_prefixes.discard(prefix)
+            for pool in self.prefix_pools:
+                pool.release(prefix)
+        if ipv4 is not None:
+            self.bound_ipv4.discard(ipv4.ip)
+            for v4pool in self.ipv4_pools:
+                v4pool.release(ipv4.ip)
+
+    def restore(self, prefixes: tuple[IPv6Network, ...], ipv4: IPv4Interface | None) -> None:
+        """Mark addresses of a restored binding as bound (state file at start)."""
+        for prefix in prefixes:
+            self._take_prefix(prefix)
+        if ipv4 is not None:
+            self._take_ipv4(ipv4.ip)
+
+    def _take_prefix(self, prefix: IPv6Network) -> None:
+        self.bound_prefixes.add(prefix)
+        for pool in self.prefix_pools:
+            pool.reserve(prefix)
+
+    def _take_ipv4(self, address: IPv4Address) -> None:
+        self.bound_ipv4.add(address)
+        for pool in self.ipv4_pools:
+            pool.reserve(address)
+
+    def _prefixes(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[IPv6Network, ...]:
+        wanted = [h.network for h in request.non_zero_prefixes]
+        if wanted:
+            for prefix in wanted:
+                owned = prefix in profile.home_prefixes or any(prefix in pool for pool in self.prefix_pools)
+                if not owned or prefix in self.bound_prefixes:
+                    raise Rejection(BAStatus.NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX, f'{prefix} not available to this MN')
+            for prefix in wanted:
+                self._take_prefix(prefix)
+            return tuple(wanted)
+        static = [p for p in profile.home_prefixes if p not in self.bound_prefixes]
+        if static:
+            self._take_prefix(static[0])
+            return (static[0],)
+        for pool in self.prefix_pools:
+            try:
+                prefix = pool.allocate()
+            except PoolExhausted:
+                continue
+            self.bound_prefixes.add(prefix)
+            return (prefix,)
+        raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no home network prefix left')
+
+    def _ipv4(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[IPv4Interface, IPv4Address | None]:
+        asked = request.ipv4_request
+        assert asked is not None
+        static = profile.ipv4_home_address
+        if int(asked.address):
+            if static is not None and static.ip == asked.address and asked.address not in self.bound_ipv4:
+                self._take_ipv4(asked.address)
+                return static, self._router_for(static)
+            pool = next((p for p in self.ipv4_pools if asked.address in p), None)
+            if pool is None or asked.address in self.bound_ipv4 or (static is not None and static.ip != asked.address):
+                raise Rejection(BAStatus.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, f'{asked.address} not available')
+            self._take_ipv4(asked.address)
+            return IPv4Interface((asked.address, pool.network.prefixlen)), pool.default_router
+        if static is not None and static.ip not in self.bound_ipv4:
+            self._take_ipv4(static.ip)
+            return static, self._router_for(static)
+        for pool in self.ipv4_pools:
+            try:
+                address = pool.allocate()
+            except PoolExhausted:
+                continue
+            self.bound_ipv4.add(address.ip)
+            return address, pool.default_router
+        raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no IPv4 home address left')
+
+    def _router_for(self, address: IPv4Interface) -> IPv4Address | None:
+        pool = next((p for p in self.ipv4_pools if address.ip in p), None)
+        if pool is not None:
+            return pool.default_router
+        # A static address outside the pools: the first host of its home network is the router.
+        return IPv4Address(int(address.network.network_address) + 1) if address.network.prefixlen < 31 else None

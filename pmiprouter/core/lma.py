@@ -1,0 +1,436 @@
+"""The local mobility anchor: PBU in, PBA and data-plane intents out (pure; RFC 5213 §5).
+
+`LocalMobilityAnchor.handle(event, now) -> list[Action]` is the only entry point. The PBA
+of a registration that changes forwarding is sent only after the data plane reports the
+change done (DataplaneApplied), so no MAG is told "accepted" before the tunnel exists.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from ipaddress import IPv6Address
+
+from pmiprouter.core.actions import (
+    Action,
+    ApplyDataplane,
+    CancelTimer,
+    Encapsulation,
+    Log,
+    RouteIntent,
+    SendMessage,
+    StartTimer,
+    TunnelIntent,
+)
+from pmiprouter.core.allocation import AddressAllocator
+from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
+from pmiprouter.core.errors import Rejection
+from pmiprouter.core.events import (
+    DataplaneApplied,
+    DataplaneFailed,
+    Event,
+    MalformedReceived,
+    MessageReceived,
+    TimerFired,
+    Transport,
+)
+from pmiprouter.core.ordering import check_order
+from pmiprouter.core.pba import Grant, build_pba
+from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
+from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.core.stats import Stats
+from pmiprouter.core.validation import check_registration
+from pmiprouter.mh.errors import UnknownMHType
+from pmiprouter.mh.iana import BAStatus, BEStatus
+from pmiprouter.mh.messages import BindingAcknowledgement, BindingError, BindingUpdate, Heartbeat
+from pmiprouter.mh.options_pmip import RestartCounter
+
+LIFETIME = 'bce-lifetime'
+DELETE = 'bce-delete'
+NEW_BCE_WAIT = 'new-bce-wait'
+UNSPECIFIED = IPv6Address(0)
+
+
+@dataclass
+class Parked:
+    """A PBU with HI=4 waiting MaxDelayBeforeNewBCEAssign for the old MAG's de-registration (§5.4.1.2)."""
+
+    park_id: int
+    request: ProxyRegistration
+    entry_id: int
+
+
+class LocalMobilityAnchor:
+    """The LMA engine. Mutable state lives here and in its BindingCache; nothing else."""
+
+    def __init__(self, policy: LmaPolicy, restart_counter: int = 0) -> None:
+        self.policy = policy
+        self.restart_counter = restart_counter
+        self.cache = BindingCache()
+        self.addresses = AddressAllocator(policy)
+        self.stats = Stats()
+        self.tunnel_users: dict[TunnelIntent, set[int]] = {}
+        self.parked: dict[int, Parked] = {}
+        self._ids = itertools.count(1)
+        self._tickets = itertools.count(1)
+        self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
+        self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
+
+    # ---- entry point -------------------------------------------------------------------
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        match event:
+            case MessageReceived(message=BindingUpdate() as bu) if bu.is_proxy:
+                self.stats.received['pbu'] += 1
+                return self._on_pbu(ProxyRegistration.parse(event), now)
+            case MessageReceived(message=BindingUpdate()):
+                self.stats.received['bu'] += 1
+                return self._on_home_registration(event)
+            case MessageReceived(message=Heartbeat() as hb):
+                self.stats.received['heartbeat'] += 1
+                return self._on_heartbeat(event, hb)
+            case MessageReceived():
+                self.stats.received['other'] += 1
+                return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': str(event.src)})]
+            case MalformedReceived():
+                return self._on_malformed(event)
+            case TimerFired(key=(kind, ident)):
+                return self._on_timer(kind, ident, now)
+            case DataplaneApplied(ticket=ticket):
+                return self._on_dataplane(ticket, None, now)
+            case DataplaneFailed(ticket=ticket, reason=reason):
+                return self._on_dataplane(ticket, reason, now)
+        return [Log('debug', 'event-ignored', {'event': type(event).__name__})]
+
+    # ---- PBU processing (RFC 5213 §5.3) ------------------------------------------------
+
+    def _on_pbu(self, request: ProxyRegistration, now: float) -> list[Action]:
+        try:
+            profile = check_registration(request, self.policy, now)
+            lookup = self.cache.lookup(request)
+            if lookup.kind is LookupKind.IGNORE:
+                self.stats.events['deregistration-unmatched'] += 1
+                return [Log('info', 'deregistration-ignored', {'mn': request.mn_id.text if request.mn_id else ''})]
+            if lookup.kind is LookupKind.WAIT and self.policy.wait_for_deregistration:
+                assert lookup.entry is not None
+                return self._park(request, lookup.entry, now)
+            if lookup.kind is not LookupKind.UPDATE or lookup.entry is None:
+                return self._new_session(request, profile, now)
+            entry = lookup.entry
+            check_order(request, entry, self.policy)
+            if request.is_deregistration:
+                return self._deregister(request, entry, now)
+            if entry.state is BceState.DEREGISTERED:
+                return self._update(request, entry, Trigger.REVIVE, now)
+            trigger = Trigger.RENEW if request.proxy_coa == entry.proxy_coa else Trigger.HANDOFF
+            return self._update(request, entry, trigger, now)
+        except Rejection as rejection:
+            return self._reject(request, rejection, now)
+
+    def _reject(self, request: ProxyRegistration, rejection: Rejection, now: float) -> list[Action]:
+        self.stats.events['pbu-rejected'] += 1
+        fields = {'src': str(request.src), 'status': int(rejection.status), 'reason': rejection.reason}
+        pba = build_pba(request, rejection.status, now, sequence=rejection.sequence)
+        return [Log('info', 'pbu-rejected', fields), self._send_pba(request, pba)]
+
+    def _new_session(self, request: ProxyRegistration, profile: MobileNodeProfile, now: float) -> list[Action]:
+        assert request.mn_id is not None
+        if request.is_deregistration:
+            return []
+        status, use_gre, tlv = self._gre_decision(request)
+        granted = self.addresses.allocate(request, profile)
+        lifetime = self._granted_lifetime(request)
+        entry = BindingCacheEntry(
+            binding_id=next(self._ids),
+            mn_id=request.mn_id,
+            att=request.att or 0,
+            mn_ll_id=request.mn_ll_id or b'',
+            handoff=request.handoff or 0,
+            proxy_coa=request.proxy_coa,
+            local=request.dst,
+            transport=request.transport,
+            sport=request.sport,
+            hnps=granted.prefixes,
+            ipv4=granted.ipv4,
+            ipv4_router=granted.ipv4_router,
+            link_local=self._link_local(request, None),
+            lifetime_s=lifetime,
+            expires_at=now + lifetime,
+            timestamp=request.timestamp,
+            sequence=request.sequence,
+            gre_key_in=None,
+            gre_key_out=request.gre_key.key if use_gre and request.gre_key is not None else None,
+            use_gre=use_gre,
+            tlv=tlv,
+            udp=request.transport is Transport.UDP4 and request.force_udp,
+            registered_at=now,
+        )
+        if use_gre:
+            entry.gre_key_in = entry.binding_id  # unique per binding: the uplink key (RFC 5845 §5.2)
+        entry.state = BceState.PROGRAMMING
+        self.cache.add(entry)
+        self.stats.events['session-created'] += 1
+        actions: list[Action] = [
+            Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': str(entry.proxy_coa), 'id': entry.binding_id})
+        ]
+        return actions + self._program(entry, request, status, now, previous=None)
+
+    def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
+        previous = self._route(entry)
+        if trigger is Trigger.REVIVE:
+            actions: list[Action] = [CancelTimer((DELETE, entry.binding_id))]
+        else:
+            actions = []
+        entry.advance(trigger)
+        lifetime = self._granted_lifetime(request)
+        moved = request.proxy_coa != entry.proxy_coa
+        entry.proxy_coa, entry.local, entry.transport, entry.sport = request.proxy_coa, request.dst, request.transport, request.sport
+        entry.handoff, entry.att = request.handoff or 0, request.att or entry.att
+        entry.mn_ll_id = request.mn_ll_id or entry.mn_ll_id
+        entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
+        entry.sequence = request.sequence
+        entry.link_local = self._link_local(request, entry)
+        entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
+        status = BAStatus.ACCEPTED
+        if request.gre_key is not None and entry.use_gre:
+            entry.gre_key_out = request.gre_key.key
+        actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
+        if trigger is Trigger.RENEW and entry.state is BceState.ACTIVE:
+            self.stats.events['session-renewed'] += 1
+            return actions + [self._send_pba(request, build_pba(request, status, now, self._grant(entry)))]
+        if trigger is Trigger.RENEW:  # still programming: answer this latest PBU when the data plane is done
+            self._replies[entry.binding_id] = (request, status)
+            return actions
+        self.stats.events['session-handoff' if moved else 'session-revived'] += 1
+        actions.append(Log('info', 'session-moved' if moved else 'session-revived', {'mn': entry.mn_id.text, 'mag': str(entry.proxy_coa)}))
+        return actions + self._program(entry, request, status, now, previous=previous)
+
+    def _deregister(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
+        if request.proxy_coa != entry.proxy_coa:  # §5.3.5: only the serving MAG may de-register
+            self.stats.events['deregistration-not-serving-mag'] += 1
+            return [Log('info', 'deregistration-ignored', {'mn': entry.mn_id.text, 'from': str(request.proxy_coa)})]
+        entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
+        entry.sequence = request.sequence
+        entry.advance(Trigger.DEREGISTER)
+        self._replies.pop(entry.binding_id, None)
+        self.stats.events['session-deregistered'] += 1
+        ticket = next(self._tickets)
+        actions: list[Action] = [
+            Log('info', 'session-deregistered', {'mn': entry.mn_id.text, 'id': entry.binding_id}),
+            CancelTimer((LIFETIME, entry.binding_id)),
+            StartTimer((DELETE, entry.binding_id), now + self.policy.min_delay_before_bce_delete_s),
+            ApplyDataplane(ticket, ensure_routes=(self._route(entry, drop=True),)),
+            self._send_pba(request, build_pba(request, BAStatus.ACCEPTED, now, self._grant(entry, lifetime_s=0))),
+        ]
+        # A PBU parked for this MN was waiting for exactly this: it is a handoff of this session.
+        for parked in [p for p in self.parked.values() if p.entry_id == entry.binding_id]:
+            del self.parked[parked.park_id]
+            actions.append(CancelTimer((NEW_BCE_WAIT, parked.park_id)))
+            actions += self._update(parked.request, entry, Trigger.REVIVE, now)
+        return actions
+
+    def _park(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
+        existing = next((p for p in self.parked.values() if p.entry_id == entry.binding_id), None)
+        if existing is not None:  # a retransmission: keep the first deadline, answer the latest PBU
+            existing.request = request
+            return []
+        parked = Parked(next(self._ids), request, entry.binding_id)
+        self.parked[parked.park_id] = parked
+        self.stats.events['pbu-parked'] += 1
+        deadline = now + self.policy.max_delay_before_new_bce_assign_s
+        return [StartTimer((NEW_BCE_WAIT, parked.park_id), deadline), Log('info', 'pbu-parked', {'mn': entry.mn_id.text})]
+
+    # ---- data plane --------------------------------------------------------------------
+
+    def _tunnel(self, entry: BindingCacheEntry) -> TunnelIntent:
+        if entry.use_gre:
+            encapsulation = Encapsulation.UDP4_TLV if entry.tlv else Encapsulation.GRE
+        elif entry.transport is Transport.UDP4:
+            encapsulation = Encapsulation.UDP4 if entry.udp else Encapsulation.IP_IN_IPV4
+        else:
+            encapsulation = Encapsulation.IP_IN_IPV6
+        return TunnelIntent(entry.local, entry.proxy_coa, encapsulation)
+
+    def _route(self, entry: BindingCacheEntry, drop: bool = False) -> RouteIntent:
+        return RouteIntent(
+            entry.binding_id, self._tunnel(entry), entry.hnps, entry.ipv4, entry.gre_key_out, entry.gre_key_in, drop
+        )
+
+    def _program(
+        self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float, previous: RouteIntent | None
+    ) -> list[Action]:
+        """Point the MN's routes at its (shared) tunnel; the PBA follows DataplaneApplied."""
+        route = self._route(entry)
+        ensure_tunnels = self._use_tunnel(route.tunnel, entry.binding_id)
+        remove_tunnels = ()
+        if previous is not None and previous.tunnel != route.tunnel:
+            remove_tunnels = self._release_tunnel(previous.tunnel, entry.binding_id)
+        ticket = next(self._tickets)
+        if entry.pending_ticket is not None:
+            self._pending.pop(entry.pending_ticket, None)
+        entry.pending_ticket = ticket
+        self._pending[ticket] = entry.binding_id
+        self._replies[entry.binding_id] = (request, status)
+        return [
+            StartTimer((LIFETIME, entry.binding_id), entry.expires_at),
+            ApplyDataplane(ticket, ensure_tunnels=ensure_tunnels, ensure_routes=(route,), remove_tunnels=remove_tunnels),
+        ]
+
+    def _use_tunnel(self, tunnel: TunnelIntent, binding_id: int) -> tuple[TunnelIntent, ...]:
+        users = self.tunnel_users.setdefault(tunnel, set())
+        first = not users
+        users.add(binding_id)
+        return (tunnel,) if first else ()
+
+    def _release_tunnel(self, tunnel: TunnelIntent, binding_id: int) -> tuple[TunnelIntent, ...]:
+        users = self.tunnel_users.get(tunnel)
+        if users is None:
+            return ()
+        users.discard(binding_id)
+        if users:
+            return ()
+        del self.tunnel_users[tunnel]
+        return (tunnel,)
+
+    def _on_dataplane(self, ticket: int, failure: str | None, now: float) -> list[Action]:
+        binding_id = self._pending.pop(ticket, None)
+        entry = self.cache.entries.get(binding_id) if binding_id is not None else None
+        if entry is None:
+            return [] if failure is None else [Log('error', 'dataplane-failed', {'ticket': ticket, 'reason': failure})]
+        entry.pending_ticket = None
+        reply = self._replies.pop(entry.binding_id, None)
+        if failure is not None:
+            self.stats.events['dataplane-failed'] += 1
+            actions: list[Action] = [Log('error', 'dataplane-failed', {'mn': entry.mn_id.text, 'reason': failure})]
+            # 130 Insufficient resources: the LMA could not set up forwarding (RFC 6275 §6.1.8).
+            if reply is not None:
+                actions.append(self._send_pba(reply[0], build_pba(reply[0], BAStatus.INSUFFICIENT_RESOURCES, now)))
+            return actions + self._delete(entry, Trigger.DATAPLANE_FAILED)
+        if entry.state is not BceState.PROGRAMMING:
+            return []
+        entry.advance(Trigger.DATAPLANE_APPLIED)
+        if reply is None:
+            return []
+        request, status = reply
+        return [self._send_pba(request, build_pba(request, status, now, self._grant(entry)))]
+
+    # ---- timers ------------------------------------------------------------------------
+
+    def _on_timer(self, kind: str, ident: int, now: float) -> list[Action]:
+        if kind == NEW_BCE_WAIT:
+            parked = self.parked.pop(ident, None)
+            if parked is None:
+                return []
+            self.stats.events['new-bce-after-wait'] += 1
+            assert parked.request.mn_id is not None  # checked before it was parked
+            profile = self.policy.profile(parked.request.mn_id.identifier)
+            try:
+                if profile is None:  # the policy changed while the PBU waited
+                    raise Rejection(BAStatus.NOT_LMA_FOR_THIS_MOBILE_NODE, 'profile removed')
+                return self._new_session(parked.request, profile, now)
+            except Rejection as rejection:
+                return self._reject(parked.request, rejection, now)
+        entry = self.cache.entries.get(ident)
+        if entry is None:
+            return []
+        if kind == LIFETIME and entry.state is not BceState.DEREGISTERED:
+            self.stats.events['session-expired'] += 1
+            return [Log('info', 'session-expired', {'mn': entry.mn_id.text})] + self._delete(entry, Trigger.LIFETIME_EXPIRED)
+        if kind == DELETE and entry.state is BceState.DEREGISTERED:
+            return self._delete(entry, Trigger.DELETE_TIMER)
+        return []
+
+    def _delete(self, entry: BindingCacheEntry, trigger: Trigger) -> list[Action]:
+        """Remove the entry, its routes, its addresses and (if it was the last user) its tunnel."""
+        entry.advance(trigger)
+        route = self._route(entry)
+        self.cache.remove(entry)
+        if entry.pending_ticket is not None:
+            self._pending.pop(entry.pending_ticket, None)
+        self._replies.pop(entry.binding_id, None)
+        self.addresses.release(entry.hnps, entry.ipv4)
+        remove_tunnels = self._release_tunnel(route.tunnel, entry.binding_id)
+        self.stats.events['session-deleted'] += 1
+        return [
+            CancelTimer((LIFETIME, entry.binding_id)),
+            CancelTimer((DELETE, entry.binding_id)),
+            ApplyDataplane(next(self._tickets), remove_routes=(route,), remove_tunnels=remove_tunnels),
+        ]
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _gre_decision(self, request: ProxyRegistration) -> tuple[BAStatus, bool, bool]:
+        """RFC 5845 §5.2: (status, use GRE, TLV header)."""
+        if request.gre_key is None:
+            return BAStatus.ACCEPTED, False, False
+        if self.policy.gre is GreMode.OFF:
+            return BAStatus.GRE_KEY_OPTION_NOT_REQUIRED, False, False
+        if request.tlv_header and not self.policy.gre_tlv_supported:
+            return BAStatus.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, True, False
+        return BAStatus.ACCEPTED, True, request.tlv_header and request.transport is Transport.UDP4
+
+    def _granted_lifetime(self, request: ProxyRegistration) -> int:
+        lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)
+        return lifetime - lifetime % 4
+
+    def _link_local(self, request: ProxyRegistration, entry: BindingCacheEntry | None) -> object:
+        """RFC 5213 §5.3.6: ALL_ZERO asks for the stored (or our configured) address; NON_ZERO is stored."""
+        if request.link_local is None:
+            return entry.link_local if entry is not None else None
+        if int(request.link_local):
+            return request.link_local
+        if entry is not None and entry.link_local is not None:
+            return entry.link_local
+        return self.policy.link_local
+
+    def _grant(self, entry: BindingCacheEntry, lifetime_s: int | None = None) -> Grant:
+        return Grant(
+            lifetime_s=entry.lifetime_s if lifetime_s is None else lifetime_s,
+            prefixes=entry.hnps,
+            ipv4=entry.ipv4,
+            ipv4_router=entry.ipv4_router,
+            link_local=entry.link_local,  # type: ignore[arg-type]
+            gre_key_in=entry.gre_key_in,
+            use_gre=entry.use_gre,
+            tlv=entry.tlv,
+            udp=entry.udp and not entry.use_gre,
+            dhcp_server_mode=self.policy.dhcp_server_mode if entry.ipv4 is not None else None,
+        )
+
+    def _send_pba(self, request: ProxyRegistration, pba: BindingAcknowledgement) -> SendMessage:
+        self.stats.sent['pba'] += 1
+        self.stats.pba_status[int(pba.status)] += 1
+        return SendMessage(request.src, request.dst, pba, request.transport, request.sport)
+
+    # ---- other messages ----------------------------------------------------------------
+
+    def _on_home_registration(self, event: MessageReceived) -> list[Action]:
+        """A BU without the P flag is client MIPv6: the co-located home agent answers (131 until it lands)."""
+        bu = event.message
+        assert isinstance(bu, BindingUpdate)
+        ba = BindingAcknowledgement(BAStatus.HOME_REGISTRATION_NOT_SUPPORTED, 0, bu.sequence, 0)  # type: ignore[arg-type]
+        self.stats.sent['ba'] += 1
+        return [SendMessage(event.src, event.dst, ba, event.transport, event.sport)]
+
+    def _on_heartbeat(self, event: MessageReceived, heartbeat: Heartbeat) -> list[Action]:
+        """RFC 5847 §3: always answer a Heartbeat Request, with our Restart Counter."""
+        if heartbeat.response:
+            return []
+        response = Heartbeat(heartbeat.sequence, response=True, options=(RestartCounter(self.restart_counter),))
+        self.stats.sent['heartbeat'] += 1
+        return [SendMessage(event.src, event.dst, response, event.transport, event.sport)]
+
+    def _on_malformed(self, event: MalformedReceived) -> list[Action]:
+        self.stats.received['malformed'] += 1
+        actions: list[Action] = [Log('warn', 'malformed', {'src': str(event.src), 'error': str(event.error)})]
+        if isinstance(event.error, UnknownMHType):  # RFC 6275 §9.2: Binding Error, status 2
+            be = BindingError(BEStatus.UNRECOGNIZED_MH_TYPE_VALUE, UNSPECIFIED)
+            self.stats.sent['binding-error'] += 1
+            actions.append(SendMessage(event.src, event.dst, be, event.transport, event.sport))
+        return actions
+
+    # ---- snapshot for show commands ----------------------------------------------------
+
+    def bindings(self) -> list[BindingCacheEntry]:
+        """The binding cache, oldest first (read-only use)."""
+        return sorted(self.cache.entries.values(), key=lambda e: e.binding_id)

@@ -1,0 +1,117 @@
+"""Building the Proxy Binding Acknowledgement (pure; RFC 5213 §5.3.6, RFC 5844 §3.1.2.6, RFC 5845 §5.2)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+
+from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.core.seqno import timestamp_from_seconds
+from pmiprouter.mh.iana import BAFlags, BAStatus, IPv4HomeAddressReplyStatus, MNIdentifierSubtype
+from pmiprouter.mh.messages import BindingAcknowledgement
+from pmiprouter.mh.option import MobilityOption
+from pmiprouter.mh.options_ipv4 import (
+    GREKey,
+    IPv4DefaultRouterAddress,
+    IPv4DHCPSupportMode,
+    IPv4HomeAddressReply,
+    NATDetection,
+)
+from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
+from pmiprouter.mh.options_pmip import (
+    AccessTechnologyTypeOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefix,
+    LinkLocalAddress,
+    MobileNodeLinkLayerIdentifier,
+    Timestamp,
+)
+
+ZERO_LENGTH_MN_ID = MobileNodeIdentifier(MNIdentifierSubtype.NAI, b'')
+ALL_ZERO_HNP = HomeNetworkPrefix(0, IPv6Address(0))
+
+# RFC 5844 §3.1.2.2: the IPv4 HoA Reply status that goes with a PBA rejection.
+_REPLY_STATUS = {
+    BAStatus.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS: IPv4HomeAddressReplyStatus.ADMINISTRATIVELY_PROHIBITED,
+    BAStatus.INSUFFICIENT_RESOURCES: IPv4HomeAddressReplyStatus.FAILURE_REASON_UNSPECIFIED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """What an accepted PBA tells the MAG."""
+
+    lifetime_s: int
+    prefixes: tuple[IPv6Network, ...]
+    ipv4: IPv4Interface | None
+    ipv4_router: IPv4Address | None
+    link_local: IPv6Address | None
+    gre_key_in: int | None  # the uplink key we chose
+    use_gre: bool
+    tlv: bool
+    udp: bool  # forced UDP encapsulation accepted (RFC 5844 §4.1.3.1)
+    dhcp_server_mode: bool | None
+
+
+def build_pba(
+    request: ProxyRegistration,
+    status: BAStatus,
+    now: float,
+    grant: Grant | None = None,
+    sequence: int | None = None,
+) -> BindingAcknowledgement:
+    """The PBA answering `request` with `status`; `grant` is given when status < 128.
+
+    `sequence` overrides the echoed sequence number (status 135 carries the last accepted one).
+    """
+    accepted = status < 128 and grant is not None
+    options: list[MobilityOption] = [request.mn_id if request.mn_id is not None else ZERO_LENGTH_MN_ID]
+    if accepted and grant is not None:
+        options += [HomeNetworkPrefix.of(p) for p in grant.prefixes] if request.hnps else []
+    elif request.hnps:
+        options += request.hnps
+    elif not request.ipv4_requests:
+        options.append(ALL_ZERO_HNP)
+    options.append(HandoffIndicatorOption(request.handoff or 0))
+    options.append(AccessTechnologyTypeOption(request.att or 0))
+    ll_id = request.message.option(MobileNodeLinkLayerIdentifier)
+    if ll_id is not None:
+        options.append(ll_id)
+    if request.link_local is not None:
+        link_local = grant.link_local if accepted and grant is not None and grant.link_local else request.link_local
+        options.append(LinkLocalAddress(link_local))
+    if request.timestamp is not None:
+        stale = status in (BAStatus.TIMESTAMP_MISMATCH, BAStatus.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
+        options.append(Timestamp(timestamp_from_seconds(now) if stale else request.timestamp))
+    options += _ipv4_options(request, status, grant if accepted else None)
+    if accepted and grant is not None and grant.use_gre and request.gre_key is not None:
+        options.append(GREKey(grant.gre_key_in if request.gre_key.key is not None else None))
+    if accepted and grant is not None and grant.udp:
+        options.append(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
+    flags = BAFlags.P if request.message.is_proxy else BAFlags(0)
+    if accepted and grant is not None and grant.tlv:
+        flags |= BAFlags.T
+    return BindingAcknowledgement(
+        status,
+        flags,
+        request.sequence if sequence is None else sequence,
+        grant.lifetime_s if accepted and grant is not None else 0,
+        tuple(options),
+    )
+
+
+def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | None) -> list[MobilityOption]:
+    asked = request.ipv4_request
+    if asked is None:
+        return []
+    if grant is None or grant.ipv4 is None:
+        reply_status = _REPLY_STATUS.get(status, IPv4HomeAddressReplyStatus.FAILURE_REASON_UNSPECIFIED)
+        return [IPv4HomeAddressReply(reply_status, asked.prefix_length, asked.address)]
+    options: list[MobilityOption] = [
+        IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.network.prefixlen, grant.ipv4.ip)
+    ]
+    if grant.ipv4_router is not None:
+        options.append(IPv4DefaultRouterAddress(grant.ipv4_router))
+    if grant.dhcp_server_mode is not None:
+        options.append(IPv4DHCPSupportMode(grant.dhcp_server_mode))
+    return options

@@ -1,0 +1,98 @@
+"""What the LMA is allowed to do, as plain data the engine consults (pure).
+
+Built by the runtime from the router configuration (pmiprouter.config); the engine never
+reads configuration syntax. Defaults are RFC 5213 §9 (MinDelayBeforeBCEDelete 10000 ms,
+MaxDelayBeforeNewBCEAssign 1500 ms, TimestampValidityWindow 300 ms,
+TimestampBasedApproachInUse 1, MobileNodeGeneratedTimestampInUse 0) and RFC 5844 §5.1
+(AcceptForcedIPv4UDPEncapsulationRequest 0).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Network
+
+IPAddress = IPv6Address | IPv4Address
+RFC6543_LINK_LOCAL = IPv6Address('fe80::200:5eff:fe00:5213')
+
+
+class Service(enum.Enum):
+    """The IP versions a mobile node may use (RFC 5844 §3: IPv4-only, IPv6-only, dual stack)."""
+
+    IPV6 = 'ipv6'
+    IPV4 = 'ipv4'
+    DUAL = 'dual'
+
+    @property
+    def ipv6(self) -> bool:
+        return self is not Service.IPV4
+
+    @property
+    def ipv4(self) -> bool:
+        return self is not Service.IPV6
+
+
+class GreMode(enum.Enum):
+    """Whether the domain tunnels with GRE keys (RFC 5845)."""
+
+    OFF = 'off'  # plain IP-in-IP; a GRE Key option is answered with status 2
+    OPTIONAL = 'optional'  # GRE when the MAG asks for it
+    REQUIRED = 'required'  # a PBU without a GRE Key option is rejected with 163
+
+
+@dataclass(frozen=True, slots=True)
+class MobileNodeProfile:
+    """One mobile node's policy entry (RFC 5213 §6.2, RFC 5844 §3).
+
+    Attributes:
+        identifier: the MN-Identifier as on the wire (NAI bytes for subtype 1).
+        service: IP versions the MN is entitled to.
+        home_prefixes: static HNPs; empty means allocate from the pools.
+        ipv4_home_address: a static IPv4 HoA with its home-network prefix length.
+        proxy_enabled: False refuses network-based mobility (152).
+        allowed_mags: MAG addresses allowed to register this MN; empty means any authorized MAG.
+    """
+
+    identifier: bytes
+    service: Service = Service.DUAL
+    home_prefixes: tuple[IPv6Network, ...] = ()
+    ipv4_home_address: IPv4Interface | None = None
+    proxy_enabled: bool = True
+    allowed_mags: frozenset[IPAddress] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class LmaPolicy:
+    """Everything the LMA engine needs to decide on a PBU."""
+
+    lma_addresses: frozenset[IPAddress]
+    profiles: dict[bytes, MobileNodeProfile] = field(default_factory=dict)
+    authorized_mags: frozenset[IPAddress] = frozenset()
+    dynamic_mag_learning: bool = False
+    hnp_pools: tuple[IPv6Network, ...] = ()
+    hnp_length: int = 64
+    ipv4_pools: tuple[IPv4Network, ...] = ()
+    max_lifetime_s: int = 3600
+    min_delay_before_bce_delete_s: float = 10.0
+    max_delay_before_new_bce_assign_s: float = 1.5
+    wait_for_deregistration: bool = True  # RFC 5213 §5.4.1.2 step 4: SHOULD wait; False creates at once
+    use_timestamps: bool = True
+    timestamp_window_s: float = 0.3
+    mn_generated_timestamps: bool = False
+    gre: GreMode = GreMode.OPTIONAL
+    gre_tlv_supported: bool = True
+    accept_forced_udp: bool = False
+    # The MAG link-local address the LMA hands out when a PBU asks with ALL_ZERO (RFC 5213 §5.3.6);
+    # RFC 6543's reserved address keeps the MN's default router the same on every MAG.
+    link_local: IPv6Address = RFC6543_LINK_LOCAL
+    dhcp_server_mode: bool | None = None  # RFC 5844 §3.3.4: tell MAGs to be DHCP server (True) or relay (False)
+
+    def profile(self, identifier: bytes) -> MobileNodeProfile | None:
+        return self.profiles.get(identifier)
+
+    def mag_authorized(self, mag: IPAddress, profile: MobileNodeProfile | None) -> bool:
+        """RFC 5213 §5.3.1 steps 5-6: the sender is a MAG allowed to register this MN."""
+        if profile is not None and profile.allowed_mags:
+            return mag in profile.allowed_mags
+        return self.dynamic_mag_learning or mag in self.authorized_mags

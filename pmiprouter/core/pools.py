@@ -1,0 +1,119 @@
+"""Address allocation for the LMA: home network prefixes and IPv4 home addresses (pure).
+
+RFC 5213 §5.3.2 (ALL_ZERO HNP: the LMA allocates unused prefixes), RFC 5844 §3.1.2.2
+(IPv4 HoA Request 0.0.0.0: the LMA allocates from its home network). Released values go
+to the back of a queue so the most recently used prefix is the last to be handed out
+again (a prefix may still be cached by hosts or routers for a while).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+
+
+class PoolExhausted(Exception):
+    """No free value left (the LMA answers 130 Insufficient resources)."""
+
+
+@dataclass
+class IndexPool:
+    """Integers 0..size-1, handed out lowest-unused-first, released ones reused last."""
+
+    size: int
+    _next: int = 0
+    _free: deque[int] = field(default_factory=deque)
+    _used: set[int] = field(default_factory=set)
+
+    def allocate(self) -> int:
+        while self._free:
+            index = self._free.popleft()
+            if index not in self._used:
+                self._used.add(index)
+                return index
+        while self._next < self.size:
+            index, self._next = self._next, self._next + 1
+            if index not in self._used:
+                self._used.add(index)
+                return index
+        raise PoolExhausted(f'all {self.size} values in use')
+
+    def reserve(self, index: int) -> bool:
+        """Mark `index` used (a static or restored assignment); False when it already was."""
+        if not 0 <= index < self.size or index in self._used:
+            return False
+        self._used.add(index)
+        return True
+
+    def release(self, index: int) -> None:
+        if index in self._used:
+            self._used.discard(index)
+            self._free.append(index)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._used)
+
+
+class PrefixPool:
+    """Prefixes of one length carved out of one configured IPv6 pool (e.g. /64s of a /48)."""
+
+    def __init__(self, pool: IPv6Network, prefix_length: int = 64) -> None:
+        if prefix_length < pool.prefixlen or prefix_length > 128:
+            raise ValueError(f'cannot carve /{prefix_length} prefixes out of {pool}')
+        self.pool = pool
+        self.prefix_length = prefix_length
+        self._shift = 128 - prefix_length
+        self._indexes = IndexPool(1 << (prefix_length - pool.prefixlen))
+
+    def __contains__(self, prefix: IPv6Network) -> bool:
+        return prefix.prefixlen == self.prefix_length and prefix.subnet_of(self.pool)
+
+    def _index(self, prefix: IPv6Network) -> int:
+        return (int(prefix.network_address) - int(self.pool.network_address)) >> self._shift
+
+    def allocate(self) -> IPv6Network:
+        index = self._indexes.allocate()
+        return IPv6Network((int(self.pool.network_address) + (index << self._shift), self.prefix_length))
+
+    def reserve(self, prefix: IPv6Network) -> bool:
+        return prefix in self and self._indexes.reserve(self._index(prefix))
+
+    def release(self, prefix: IPv6Network) -> None:
+        if prefix in self:
+            self._indexes.release(self._index(prefix))
+
+    @property
+    def in_use(self) -> int:
+        return self._indexes.in_use
+
+
+class IPv4Pool:
+    """IPv4 home addresses of one home network: the first host is the default router (RFC 5844 §3.3.3)."""
+
+    def __init__(self, network: IPv4Network) -> None:
+        if network.prefixlen > 30:
+            raise ValueError(f'IPv4 pool {network} leaves no room for a router and hosts')
+        self.network = network
+        self.default_router = IPv4Address(int(network.network_address) + 1)
+        self._first_host = int(network.network_address) + 2  # after the network address and the router
+        self._indexes = IndexPool(network.num_addresses - 3)  # minus network, router, broadcast
+
+    def __contains__(self, address: IPv4Address) -> bool:
+        return 0 <= int(address) - self._first_host < self._indexes.size
+
+    def allocate(self) -> IPv4Interface:
+        index = self._indexes.allocate()
+        return IPv4Interface((self._first_host + index, self.network.prefixlen))
+
+    def reserve(self, address: IPv4Address) -> bool:
+        return address in self and self._indexes.reserve(int(address) - self._first_host)
+
+    def release(self, address: IPv4Address) -> None:
+        if address in self:
+            self._indexes.release(int(address) - self._first_host)
+
+    @property
+    def in_use(self) -> int:
+        return self._indexes.in_use
