@@ -7,6 +7,7 @@ none free: 130).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv6Network
 
@@ -25,13 +26,14 @@ class Addresses:
 
 
 class AddressAllocator:
-    """The LMA's pools plus the bookkeeping of which addresses are bound."""
+    """The LMA's pools; what is bound is read from the binding cache's own indexes."""
 
-    def __init__(self, policy: LmaPolicy) -> None:
+    def __init__(self, policy: LmaPolicy, bound_prefixes: Mapping[IPv6Network, int], bound_ipv4: Mapping[IPv4Address, int]) -> None:
         self.prefix_pools = [PrefixPool(p, policy.hnp_length) for p in policy.hnp_pools]
         self.ipv4_pools = [IPv4Pool(n) for n in policy.ipv4_pools]
-        self.bound_prefixes: set[IPv6Network] = set()
-        self.bound_ipv4: set[IPv4Address] = set()
+        # Bound = indexed by the cache (the LMA adds the entry right after allocating, in one step).
+        self.bound_prefixes = bound_prefixes
+        self.bound_ipv4 = bound_ipv4
 
     def allocate(self, request: ProxyRegistration, profile: MobileNodeProfile) -> Addresses:
         """Prefixes and IPv4 HoA for a new session; nothing is taken when a Rejection is raised."""
@@ -45,11 +47,9 @@ class AddressAllocator:
 
     def release(self, prefixes: tuple[IPv6Network, ...], ipv4: IPv4Interface | None) -> None:
         for prefix in prefixes:
-            self.bound_prefixes.discard(prefix)
             for pool in self.prefix_pools:
                 pool.release(prefix)
         if ipv4 is not None:
-            self.bound_ipv4.discard(ipv4.ip)
             for v4pool in self.ipv4_pools:
                 v4pool.release(ipv4.ip)
 
@@ -61,12 +61,10 @@ class AddressAllocator:
             self._take_ipv4(ipv4.ip)
 
     def _take_prefix(self, prefix: IPv6Network) -> None:
-        self.bound_prefixes.add(prefix)
         for pool in self.prefix_pools:
             pool.reserve(prefix)
 
     def _take_ipv4(self, address: IPv4Address) -> None:
-        self.bound_ipv4.add(address)
         for pool in self.ipv4_pools:
             pool.reserve(address)
 
@@ -89,7 +87,6 @@ class AddressAllocator:
                 prefix = pool.allocate()
             except PoolExhausted:
                 continue
-            self.bound_prefixes.add(prefix)
             return (prefix,)
         raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no home network prefix left')
 
@@ -114,7 +111,6 @@ class AddressAllocator:
                 address = pool.allocate()
             except PoolExhausted:
                 continue
-            self.bound_ipv4.add(address.ip)
             return address, pool.default_router
         raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no IPv4 home address left')
 

@@ -67,7 +67,7 @@ class LocalMobilityAnchor:
         self.policy = policy
         self.restart_counter = restart_counter
         self.cache = BindingCache()
-        self.addresses = AddressAllocator(policy)
+        self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
         self.stats = Stats()
         self.tunnel_users: dict[TunnelIntent, set[int]] = {}
         self.parked: dict[int, Parked] = {}
@@ -91,7 +91,7 @@ class LocalMobilityAnchor:
                 return self._on_heartbeat(event, hb)
             case MessageReceived():
                 self.stats.received['other'] += 1
-                return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': str(event.src)})]
+                return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
             case MalformedReceived():
                 return self._on_malformed(event)
             case TimerFired(key=(kind, ident)):
@@ -129,7 +129,7 @@ class LocalMobilityAnchor:
 
     def _reject(self, request: ProxyRegistration, rejection: Rejection, now: float) -> list[Action]:
         self.stats.events['pbu-rejected'] += 1
-        fields = {'src': str(request.src), 'status': int(rejection.status), 'reason': rejection.reason}
+        fields = {'src': request.src, 'status': int(rejection.status), 'reason': rejection.reason}
         pba = build_pba(request, rejection.status, now, sequence=rejection.sequence)
         return [Log('info', 'pbu-rejected', fields), self._send_pba(request, pba)]
 
@@ -171,7 +171,7 @@ class LocalMobilityAnchor:
         self.cache.add(entry)
         self.stats.events['session-created'] += 1
         actions: list[Action] = [
-            Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': str(entry.proxy_coa), 'id': entry.binding_id})
+            Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
         ]
         return actions + self._program(entry, request, status, now, previous=None)
 
@@ -202,13 +202,13 @@ class LocalMobilityAnchor:
             self._replies[entry.binding_id] = (request, status)
             return actions
         self.stats.events['session-handoff' if moved else 'session-revived'] += 1
-        actions.append(Log('info', 'session-moved' if moved else 'session-revived', {'mn': entry.mn_id.text, 'mag': str(entry.proxy_coa)}))
+        actions.append(Log('info', 'session-moved' if moved else 'session-revived', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa}))
         return actions + self._program(entry, request, status, now, previous=previous)
 
     def _deregister(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
         if request.proxy_coa != entry.proxy_coa:  # §5.3.5: only the serving MAG may de-register
             self.stats.events['deregistration-not-serving-mag'] += 1
-            return [Log('info', 'deregistration-ignored', {'mn': entry.mn_id.text, 'from': str(request.proxy_coa)})]
+            return [Log('info', 'deregistration-ignored', {'mn': entry.mn_id.text, 'from': request.proxy_coa})]
         entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
         entry.sequence = request.sequence
         entry.advance(Trigger.DEREGISTER)
@@ -422,7 +422,7 @@ class LocalMobilityAnchor:
 
     def _on_malformed(self, event: MalformedReceived) -> list[Action]:
         self.stats.received['malformed'] += 1
-        actions: list[Action] = [Log('warn', 'malformed', {'src': str(event.src), 'error': str(event.error)})]
+        actions: list[Action] = [Log('warn', 'malformed', {'src': event.src, 'error': str(event.error)})]
         if isinstance(event.error, UnknownMHType):  # RFC 6275 §9.2: Binding Error, status 2
             be = BindingError(BEStatus.UNRECOGNIZED_MH_TYPE_VALUE, UNSPECIFIED)
             self.stats.sent['binding-error'] += 1

@@ -146,7 +146,7 @@ class PrefixOption(MobilityOption):
     @classmethod
     def of(cls, prefix: IPv6Network | str) -> PrefixOption:
         """Build from a network, e.g. `HomeNetworkPrefix.of('2001:db8:1::/64')`."""
-        net = IPv6Network(prefix)
+        net = prefix if isinstance(prefix, IPv6Network) else IPv6Network(prefix)
         return cls(net.prefixlen, net.network_address)  # type: ignore[call-arg]
 
 

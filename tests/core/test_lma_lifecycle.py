@@ -69,7 +69,7 @@ def test_lifetime_expiry_deletes_the_session() -> None:
     h.advance(T0 + 39)
     assert h.lma.bindings()
     h.advance(T0 + 40)
-    assert not h.lma.bindings() and not h.lma.addresses.bound_prefixes
+    assert not h.lma.bindings() and h.lma.addresses.prefix_pools[0].in_use == 0
 
 
 def test_handoff_state_unknown_waits_for_the_old_mags_deregistration() -> None:
