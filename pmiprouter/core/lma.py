@@ -11,17 +11,7 @@ import itertools
 from dataclasses import dataclass
 from ipaddress import IPv6Address
 
-from pmiprouter.core.actions import (
-    Action,
-    ApplyDataplane,
-    CancelTimer,
-    Encapsulation,
-    Log,
-    RouteIntent,
-    SendMessage,
-    StartTimer,
-    TunnelIntent,
-)
+from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
 from pmiprouter.core.errors import Rejection
@@ -40,6 +30,7 @@ from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.stats import Stats
 from pmiprouter.core.validation import check_registration
+from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.mh.errors import UnknownMHType
 from pmiprouter.mh.iana import BAStatus, BEStatus
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingError, BindingUpdate, Heartbeat
@@ -69,7 +60,7 @@ class LocalMobilityAnchor:
         self.cache = BindingCache()
         self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
         self.stats = Stats()
-        self.tunnel_users: dict[TunnelIntent, set[int]] = {}
+        self.tunnel_users: dict[TunnelSpec, set[int]] = {}
         self.parked: dict[int, Parked] = {}
         self._ids = itertools.count(1)
         self._tickets = itertools.count(1)
@@ -219,7 +210,8 @@ class LocalMobilityAnchor:
             Log('info', 'session-deregistered', {'mn': entry.mn_id.text, 'id': entry.binding_id}),
             CancelTimer((LIFETIME, entry.binding_id)),
             StartTimer((DELETE, entry.binding_id), now + self.policy.min_delay_before_bce_delete_s),
-            ApplyDataplane(ticket, ensure_routes=(self._route(entry, drop=True),)),
+            # §5.3.5: data for the MN is dropped during the wait: its routes go, the entry stays.
+            ApplyDataplane(ticket, remove_routes=(self._route(entry),)),
             self._send_pba(request, build_pba(request, BAStatus.ACCEPTED, now, self._grant(entry, lifetime_s=0))),
         ]
         # A PBU parked for this MN was waiting for exactly this: it is a handoff of this session.
@@ -242,22 +234,23 @@ class LocalMobilityAnchor:
 
     # ---- data plane --------------------------------------------------------------------
 
-    def _tunnel(self, entry: BindingCacheEntry) -> TunnelIntent:
-        if entry.use_gre:
-            encapsulation = Encapsulation.UDP4_TLV if entry.tlv else Encapsulation.GRE
-        elif entry.transport is Transport.UDP4:
-            encapsulation = Encapsulation.UDP4 if entry.udp else Encapsulation.IP_IN_IPV4
+    def _tunnel(self, entry: BindingCacheEntry) -> TunnelSpec:
+        """The entry's tunnel: shared by every MN of its MAG, except with per-MN GRE keys (RFC 5845)."""
+        if entry.transport is Transport.IPV6:
+            mode = TunnelMode.GRE6 if entry.use_gre else TunnelMode.IP6_ANY
+        elif entry.use_gre:
+            mode = TunnelMode.UDP4_TLV if entry.tlv else TunnelMode.GRE4
         else:
-            encapsulation = Encapsulation.IP_IN_IPV6
-        return TunnelIntent(entry.local, entry.proxy_coa, encapsulation)
+            mode = TunnelMode.UDP4 if entry.udp else TunnelMode.IP4
+        keys = (entry.gre_key_in, entry.gre_key_out) if entry.use_gre else (None, None)
+        return TunnelSpec(entry.local, entry.proxy_coa, mode, gre_key_in=keys[0], gre_key_out=keys[1])
 
-    def _route(self, entry: BindingCacheEntry, drop: bool = False) -> RouteIntent:
-        return RouteIntent(
-            entry.binding_id, self._tunnel(entry), entry.hnps, entry.ipv4, entry.gre_key_out, entry.gre_key_in, drop
-        )
+    def _route(self, entry: BindingCacheEntry) -> MnRouteSpec:
+        ipv4 = entry.ipv4.ip if entry.ipv4 is not None else None
+        return MnRouteSpec(Role.LMA, self._tunnel(entry), entry.hnps, ipv4, label=entry.mn_id.text)
 
     def _program(
-        self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float, previous: RouteIntent | None
+        self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float, previous: MnRouteSpec | None
     ) -> list[Action]:
         """Point the MN's routes at its (shared) tunnel; the PBA follows DataplaneApplied."""
         route = self._route(entry)
@@ -276,13 +269,13 @@ class LocalMobilityAnchor:
             ApplyDataplane(ticket, ensure_tunnels=ensure_tunnels, ensure_routes=(route,), remove_tunnels=remove_tunnels),
         ]
 
-    def _use_tunnel(self, tunnel: TunnelIntent, binding_id: int) -> tuple[TunnelIntent, ...]:
+    def _use_tunnel(self, tunnel: TunnelSpec, binding_id: int) -> tuple[TunnelSpec, ...]:
         users = self.tunnel_users.setdefault(tunnel, set())
         first = not users
         users.add(binding_id)
         return (tunnel,) if first else ()
 
-    def _release_tunnel(self, tunnel: TunnelIntent, binding_id: int) -> tuple[TunnelIntent, ...]:
+    def _release_tunnel(self, tunnel: TunnelSpec, binding_id: int) -> tuple[TunnelSpec, ...]:
         users = self.tunnel_users.get(tunnel)
         if users is None:
             return ()
@@ -342,6 +335,7 @@ class LocalMobilityAnchor:
 
     def _delete(self, entry: BindingCacheEntry, trigger: Trigger) -> list[Action]:
         """Remove the entry, its routes, its addresses and (if it was the last user) its tunnel."""
+        routed = entry.state is not BceState.DEREGISTERED
         entry.advance(trigger)
         route = self._route(entry)
         self.cache.remove(entry)
@@ -354,7 +348,7 @@ class LocalMobilityAnchor:
         return [
             CancelTimer((LIFETIME, entry.binding_id)),
             CancelTimer((DELETE, entry.binding_id)),
-            ApplyDataplane(next(self._tickets), remove_routes=(route,), remove_tunnels=remove_tunnels),
+            ApplyDataplane(next(self._tickets), remove_routes=(route,) if routed else (), remove_tunnels=remove_tunnels),
         ]
 
     # ---- helpers -----------------------------------------------------------------------

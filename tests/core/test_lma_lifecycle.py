@@ -23,18 +23,18 @@ def dereg(seq: int, ts: float) -> BindingUpdate:
 
 
 def test_deregistration_answers_at_once_and_holds_the_entry() -> None:
-    """Lifetime 0: PBA 0 right away, routes drop traffic, entry deleted after MinDelayBeforeBCEDelete."""
+    """Lifetime 0: PBA 0 right away, routes removed (data dropped), entry deleted after MinDelayBeforeBCEDelete."""
     h = Harness()
     h.send(pbu())
     pba = only_pba(h.send(dereg(2, T0 + 1), T0 + 1))
     assert pba.status == 0 and pba.lifetime_s == 0
-    assert h.dataplane[-1].ensure_routes[0].drop
+    assert h.dataplane[-1].remove_routes and not h.dataplane[-1].remove_tunnels
     assert h.lma.bindings()[0].state is BceState.DEREGISTERED
     h.advance(T0 + 10.9)
     assert h.lma.bindings()
     h.advance(T0 + 11.0)
     assert not h.lma.bindings() and not h.lma.tunnel_users
-    assert h.dataplane[-1].remove_routes and h.dataplane[-1].remove_tunnels
+    assert h.dataplane[-1].remove_tunnels and not h.dataplane[-1].remove_routes  # routes went at de-registration
 
 
 def test_new_pbu_during_the_hold_revives_the_entry() -> None:
@@ -44,7 +44,7 @@ def test_new_pbu_during_the_hold_revives_the_entry() -> None:
     h.send(dereg(2, T0 + 1), T0 + 1)
     pba = only_pba(h.send(pbu(seq=3, ts=T0 + 2, hnps=HNP, hi=3), T0 + 2, src=MAG2))
     assert pba.status == 0 and h.lma.bindings()[0].state is BceState.ACTIVE
-    assert not h.dataplane[-1].ensure_routes[0].drop
+    assert h.dataplane[-1].ensure_routes[0].tunnel.remote == MAG2
     h.advance(T0 + 20)
     assert h.lma.bindings(), 'the delete timer must have been cancelled'
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
-from pmiprouter.core.actions import ApplyDataplane, Encapsulation, SendMessage
+from pmiprouter.core.actions import ApplyDataplane, SendMessage
+from pmiprouter.dataplane.interface import TunnelMode
 from pmiprouter.core.binding_cache import BceState
 from pmiprouter.core.events import Transport
 from pmiprouter.mh import (
@@ -29,8 +30,8 @@ def test_initial_attach_allocates_a_prefix_and_answers_after_the_dataplane() -> 
     actions = h.send(pbu())
     assert not [a for a in actions if isinstance(a, SendMessage)]  # nothing before the tunnel exists
     (apply,) = [a for a in actions if isinstance(a, ApplyDataplane)]
-    assert apply.ensure_tunnels[0].remote == MAG1 and apply.ensure_tunnels[0].encapsulation is Encapsulation.IP_IN_IPV6
-    assert apply.ensure_routes[0].prefixes == (IPv6Network('2001:db8:aaaa::/64'),)
+    assert apply.ensure_tunnels[0].remote == MAG1 and apply.ensure_tunnels[0].mode is TunnelMode.IP6_ANY
+    assert apply.ensure_routes[0].hnps == (IPv6Network('2001:db8:aaaa::/64'),)
     from pmiprouter.core.events import DataplaneApplied
 
     pba = only_pba(h.feed(DataplaneApplied(apply.ticket), T0))
@@ -134,8 +135,9 @@ def test_gre_key_negotiation() -> None:
     pba = only_pba(h.send(pbu(extra=(gre(0x1111),))))
     key = pba.option(GREKey)
     assert key is not None and key.key == 1
-    route = h.dataplane[0].ensure_routes[0]
-    assert route.gre_key_out == 0x1111 and route.gre_key_in == 1 and route.tunnel.encapsulation is Encapsulation.GRE
+    tunnel = h.dataplane[0].ensure_routes[0].tunnel
+    assert tunnel.gre_key_out == 0x1111 and tunnel.gre_key_in == 1 and tunnel.mode is TunnelMode.GRE6
+    assert h.dataplane[0].ensure_tunnels == (tunnel,)  # a keyed tunnel is per mobile node
 
 
 def test_gre_key_without_identifier() -> None:
@@ -149,7 +151,7 @@ def test_ipv4_transport_answers_over_udp_to_the_source_port() -> None:
     actions = h.send(pbu(extra=(ipv4_request(),)), src=MAG1_V4, transport=Transport.UDP4, sport=5436)
     (send,) = [a for a in actions if isinstance(a, SendMessage)]
     assert send.transport is Transport.UDP4 and send.dport == 5436 and send.dst == MAG1_V4
-    assert h.dataplane[0].ensure_tunnels[0].encapsulation is Encapsulation.IP_IN_IPV4
+    assert h.dataplane[0].ensure_tunnels[0].mode is TunnelMode.IP4
 
 
 def test_forced_udp_when_accepted() -> None:
@@ -161,7 +163,7 @@ def test_forced_udp_when_accepted() -> None:
     h = Harness(lma=LocalMobilityAnchor(policy(accept_forced_udp=True)))
     pba = only_pba(h.send(pbu(flags=BUFlags.F), src=MAG1_V4, transport=Transport.UDP4, sport=5436))
     assert pba.status == 0 and pba.option(NATDetection) == NATDetection(True, 0)
-    assert h.dataplane[0].ensure_tunnels[0].encapsulation is Encapsulation.UDP4
+    assert h.dataplane[0].ensure_tunnels[0].mode is TunnelMode.UDP4
 
 
 def test_answers_come_from_the_address_the_pbu_was_sent_to() -> None:

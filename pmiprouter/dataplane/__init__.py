@@ -1,0 +1,1 @@
+"""PMIPv6 data plane: one interface, three backends (kernel, userspace, memory)."""
