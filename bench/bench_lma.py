@@ -40,7 +40,7 @@ def make_lma(count: int) -> LocalMobilityAnchor:
         lma_addresses=frozenset({LMAA}),
         profiles=profiles,
         authorized_mags=frozenset({MAG}),
-        hnp_pools=(IPv6Network('2001:db8::/32'),),
+        hnp_pools=((IPv6Network('2001:db8::/32'), 64),),
         ipv4_pools=(IPv4Network('10.0.0.0/8'),),
         use_timestamps=False,
     )

@@ -15,7 +15,11 @@ from collections.abc import Sequence
 from pmiprouter import __version__
 
 # name -> (module implementing it, one-line help). Commands appear here when they exist.
-SUBCOMMANDS: dict[str, tuple[str, str]] = {}
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    'check-config': ('pmiprouter.cmd_check_config', 'check startup-config files without applying them'),
+    'cli': ('pmiprouter.cmd_cli', 'interactive IOS-style shell (--offline: over a config file)'),
+    'run': ('pmiprouter.cmd_run', 'run the router daemon from a startup-config'),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

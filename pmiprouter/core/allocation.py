@@ -29,7 +29,7 @@ class AddressAllocator:
     """The LMA's pools; what is bound is read from the binding cache's own indexes."""
 
     def __init__(self, policy: LmaPolicy, bound_prefixes: Mapping[IPv6Network, int], bound_ipv4: Mapping[IPv4Address, int]) -> None:
-        self.prefix_pools = [PrefixPool(p, policy.hnp_length) for p in policy.hnp_pools]
+        self.prefix_pools = [PrefixPool(pool, length) for pool, length in policy.hnp_pools]
         self.ipv4_pools = [IPv4Pool(n) for n in policy.ipv4_pools]
         # Bound = indexed by the cache (the LMA adds the entry right after allocating, in one step).
         self.bound_prefixes = bound_prefixes

@@ -70,8 +70,7 @@ class LmaPolicy:
     profiles: dict[bytes, MobileNodeProfile] = field(default_factory=dict)
     authorized_mags: frozenset[IPAddress] = frozenset()
     dynamic_mag_learning: bool = False
-    hnp_pools: tuple[IPv6Network, ...] = ()
-    hnp_length: int = 64
+    hnp_pools: tuple[tuple[IPv6Network, int], ...] = ()  # (pool, length of the prefixes carved from it)
     ipv4_pools: tuple[IPv4Network, ...] = ()
     max_lifetime_s: int = 3600
     min_delay_before_bce_delete_s: float = 10.0

@@ -52,7 +52,7 @@ def policy(**kwargs: object) -> LmaPolicy:
             b'off@example.com': profile('off@example.com', proxy_enabled=False),
         },
         authorized_mags=frozenset({MAG1, MAG2, MAG1_V4}),
-        hnp_pools=(IPv6Network('2001:db8:aaaa::/48'),),
+        hnp_pools=((IPv6Network('2001:db8:aaaa::/48'), 64),),
         ipv4_pools=(IPv4Network('10.1.0.0/24'),),
     )
     return replace(base, **kwargs)  # type: ignore[arg-type]

@@ -123,7 +123,7 @@ def test_ipv4_pool_exhausted_130_with_reply_128() -> None:
 
 def test_prefix_pool_exhausted_130() -> None:
     """No prefix left: 130 and nothing is half-allocated (the IPv4 address is free again)."""
-    h = Harness(lma=LocalMobilityAnchor(policy(hnp_pools=(IPv6Network('2001:db8:aaaa::/64'),))))
+    h = Harness(lma=LocalMobilityAnchor(policy(hnp_pools=((IPv6Network('2001:db8:aaaa::/64'), 64),))))
     assert status_of(h, pbu()) == 0
     assert status_of(h, pbu(nai='mn2@example.com', mac='00:00:00:00:00:02', extra=(ipv4_request(),))) == 130
     assert h.lma.addresses.ipv4_pools[0].in_use == 0

@@ -1,0 +1,223 @@
+"""Pure IOS-style command-line parser over the tree of `commands.py`.
+
+No prompt_toolkit, twisted, socket or time imports: the same functions serve the local
+shell, SSH and the startup-config loader. Implements the tokenizer, unique-prefix
+abbreviation of keywords, `no`/`default` forms, `do` (re-entering the exec tree), `?`
+help, and IOS error reporting (`% Ambiguous command`, `% Incomplete command.`,
+`% Invalid input detected at '^' marker.` with the caret column).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmiprouter.cli.errors import ParseError
+from pmiprouter.cli.tree import Node
+
+#: Looks up the root node of a mode by name (the exec tree is 'exec').
+RootLookup = Callable[[str], Node]
+
+
+@dataclass(frozen=True)
+class Token:
+    """One whitespace-separated word of the line and its character offset."""
+
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        """Offset just past the token."""
+        return self.start + len(self.text)
+
+
+def tokenize(line: str) -> list[Token]:
+    """Split `line` on whitespace, keeping offsets (IOS has no quoting)."""
+    return [Token(m.group(), m.start()) for m in re.finditer(r'\S+', line)]
+
+
+@dataclass
+class Parsed:
+    """A fully parsed command: the node that ends it, its arguments and its form."""
+
+    node: Node
+    args: dict[str, Any] = field(default_factory=dict)
+    negate: str | None = None
+    #: The mode whose tree holds the command ('exec' after `do`).
+    mode: str = ''
+
+
+@dataclass
+class Walk:
+    """How far a line got through the tree: the node reached and what was collected."""
+
+    node: Node
+    mode: str
+    args: dict[str, Any] = field(default_factory=dict)
+    negate: str | None = None
+    consumed: int = 0
+    #: True once a LINE parameter has swallowed the rest of the line.
+    line_done: bool = False
+
+
+def visible(node: Node, priv: int, negate: str | None) -> list[Node]:
+    """Children of `node` the user may type now."""
+    out = []
+    for child in node.children:
+        if child.priv > priv:
+            continue
+        if negate is not None and (not child.negatable or child.delegate is not None):
+            continue
+        out.append(child)
+    return out
+
+
+def _lcp(a: str, b: str) -> int:
+    n = 0
+    for x, y in zip(a.lower(), b.lower()):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _choose(children: list[Node], tok: Token, line: str, consumed: int) -> Node:
+    """The child matching `tok`: exact keyword, unique prefix, then typed parameter."""
+    word = tok.text.lower()
+    keywords = [c for c in children if c.keyword is not None]
+    for child in keywords:
+        if child.keyword == word:
+            return child
+    prefixed = [c for c in keywords if c.keyword is not None and c.keyword.startswith(word)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    if len(prefixed) > 1:
+        raise ParseError(
+            'ambiguous',
+            consumed=consumed,
+            text=line[: tok.end].strip(),
+            candidates=tuple(sorted(str(c.keyword) for c in prefixed)),
+            token=tok.text,
+        )
+    for child in children:
+        if child.ptype is None:
+            continue
+        text = line[tok.start :] if child.ptype.rest_of_line else tok.text
+        if child.ptype.accepts(text):
+            return child
+    # IOS puts the caret under the first character no keyword can continue with.
+    best = max((_lcp(tok.text, str(c.keyword)) for c in keywords), default=0)
+    raise ParseError(
+        'invalid',
+        column=tok.start + best,
+        consumed=consumed,
+        candidates=tuple(sorted(str(c.keyword) for c in keywords)),
+        token=tok.text,
+    )
+
+
+def walk(tokens: list[Token], line: str, mode: str, roots: RootLookup, priv: int) -> Walk:
+    """Match every token in `tokens`; raise ParseError at the first that does not fit.
+
+    Shared by parsing, `?` help and completion, so the three can never disagree.
+    """
+    state = Walk(node=roots(mode), mode=mode)
+    for index, tok in enumerate(tokens):
+        if state.line_done:
+            break
+        children = visible(state.node, priv, state.negate)
+        try:
+            child = _choose(children, tok, line, index)
+        except ParseError as err:
+            # IOS takes a lone unknown word in exec mode for a host name to connect to.
+            if err.kind == 'invalid' and index == 0 and mode == 'exec' and len(tokens) == 1:
+                err.kind = 'unknown'
+            raise
+        state.consumed = index + 1
+        if child.delegate in ('no', 'default'):
+            state.negate = child.delegate
+            state.node = roots(state.mode)
+            continue
+        if child.delegate == 'exec':
+            state.mode = 'exec'
+            state.node = roots('exec')
+            continue
+        if child.ptype is not None:
+            assert child.arg is not None
+            if child.ptype.rest_of_line:
+                state.args[child.arg] = child.ptype.parse(line[tok.start :])
+                state.line_done = True
+            else:
+                state.args[child.arg] = child.ptype.parse(tok.text)
+        elif child.arg is not None:
+            state.args[child.arg] = child.value if child.value is not None else child.keyword
+        state.node = child
+    return state
+
+
+def parse(line: str, mode: str, roots: RootLookup, priv: int = 15) -> Parsed:
+    """Parse one complete command line in `mode`.
+
+    Raises:
+        ParseError: invalid, ambiguous or incomplete input.
+    """
+    tokens = tokenize(line)
+    state = walk(tokens, line, mode, roots, priv)
+    if not state.node.executable(state.negate):
+        raise ParseError(
+            'incomplete',
+            consumed=state.consumed,
+            candidates=tuple(c.label for c in visible(state.node, priv, state.negate)),
+        )
+    return Parsed(node=state.node, args=state.args, negate=state.negate, mode=state.mode)
+
+
+def help_entries(
+    line: str, mode: str, roots: RootLookup, priv: int = 15
+) -> tuple[bool, list[tuple[str, str]]]:
+    """What `?` shows after `line`.
+
+    Returns:
+        (partial, entries). For `word?` (partial=True) the entries are the keywords and
+        placeholders that `word` may start; for `word ?` they are everything that may
+        follow, with `<cr>` last when the command may end there.
+
+    Raises:
+        ParseError: the text before the `?` is already wrong.
+    """
+    tokens = tokenize(line)
+    partial = bool(line) and not line[-1].isspace() and bool(tokens)
+    done = tokens[:-1] if partial else tokens
+    state = walk(done, line, mode, roots, priv)
+    children = [] if state.line_done else visible(state.node, priv, state.negate)
+    entries: list[tuple[str, str]] = []
+    if partial:
+        word = tokens[-1].text.lower()
+        for child in sorted(children, key=lambda c: c.label):
+            if child.keyword is not None and child.keyword.startswith(word):
+                entries.append((child.keyword, child.help))
+            elif child.ptype is not None and child.ptype.accepts(tokens[-1].text):
+                entries.append((child.label, child.help))
+        if not entries:
+            raise ParseError('unrecognized', consumed=len(done))
+        return True, entries
+    keywords = sorted((c for c in children if c.keyword is not None), key=lambda c: c.label)
+    params = [c for c in children if c.keyword is None]
+    entries = [(c.label, c.help) for c in keywords + params]
+    if state.node.executable(state.negate) or state.line_done:
+        entries.append(('<cr>', ''))
+    return False, entries
+
+
+def format_help(partial: bool, entries: list[tuple[str, str]]) -> str:
+    """IOS layout of `?` output: `a  b  c` for `word?`, an aligned table for `word ?`."""
+    if partial:
+        return '  '.join(label for label, _ in entries)
+    width = max(len(label) for label, _ in entries)
+    lines = []
+    for label, text in entries:
+        lines.append(f'  {label.ljust(width)}  {text}'.rstrip() if text else f'  {label}')
+    return '\n'.join(lines)

@@ -1,0 +1,54 @@
+"""`pmiprouter cli --offline [FILE]`: the interactive shell over a configuration file.
+
+Offline mode needs no daemon: the file is loaded (all-or-nothing), edited in config
+mode, shown with `show running-config` and saved back with `write memory`. Without
+FILE the configuration starts empty and `write memory` keeps it in memory only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from pmiprouter.cli.session import ConfigStore, MemoryStore, Session
+from pmiprouter.config.load import load_text
+from pmiprouter.config.model import RouterConfig
+from pmiprouter.config.store import FileStore
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare `--offline` and the optional FILE."""
+    parser.add_argument('--offline', action='store_true', help='edit a configuration file; no daemon needed')
+    parser.add_argument('file', nargs='?', metavar='FILE', help='startup-config to load and to save into')
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load FILE if it exists, then run the shell until `exit`."""
+    if not args.offline:
+        print('pmiprouter cli: only --offline is available until the daemon lands', file=sys.stderr)
+        return 2
+    config = RouterConfig()
+    store: ConfigStore = MemoryStore()
+    if args.file:
+        file_store = FileStore(args.file)
+        store = file_store
+        try:
+            text = file_store.read()
+        except (OSError, UnicodeDecodeError) as err:
+            print(f'pmiprouter cli: cannot read {args.file}: {err}', file=sys.stderr)
+            return 1
+        if text is not None:
+            result = load_text(text, args.file)
+            if result.config is None:
+                for error in result.errors:
+                    print(error.render(), file=sys.stderr)
+                print(f'{args.file}: not loaded; fix it first (see pmiprouter check-config)', file=sys.stderr)
+                return 1
+            config = result.config
+    started = time.monotonic()
+    session = Session(config, store=store, uptime=lambda: time.monotonic() - started)
+    # Imported here: prompt_toolkit is only needed by the interactive command.
+    from pmiprouter.cli.frontends.ptk import run_shell
+
+    return run_shell(session)

@@ -1,0 +1,196 @@
+"""Bookkeeping shared by the backends: specs, reference counts, handover, reconciliation.
+
+A backend supplies a handful of idempotent primitives (create/delete a tunnel device, add/delete
+a route or a rule, observe what is there); this class decides *which* primitives to call, so the
+three backends behave the same by construction and the behavioural suite checks the primitives.
+
+Invariants kept here: a route spec needs its tunnel (ensured first); a tunnel with mobile nodes
+on it cannot be removed; an object shared by several mobile nodes (a table's default route) is
+deleted only with the last of them; a handover installs the new objects before it removes the
+old ones (make before break), and never touches the tunnel.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+from pmiprouter.dataplane.interface import (
+    DataplaneError,
+    DataplaneState,
+    LinkEntry,
+    MnRouteSpec,
+    RouteEntry,
+    RuleEntry,
+    TunnelSpec,
+)
+from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
+from pmiprouter.dataplane.plan import mn_objects, same_binding
+
+Objects = tuple[frozenset[RouteEntry], frozenset[RuleEntry]]
+
+
+class BaseDataplane(abc.ABC):
+    """Template for the backends; subclasses implement the ``_`` primitives."""
+
+    backend_name: ClassVar[str] = 'base'
+
+    def __init__(self) -> None:
+        self._names = NameRegistry()
+        self._tunnels: dict[str, tuple[TunnelSpec, str]] = {}  # name -> (spec, device)
+        self._mns: dict[MnRouteSpec, Objects] = {}
+
+    # -- primitives -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        """Create or update (MTU, up) the tunnel; return the device carrying it."""
+
+    @abc.abstractmethod
+    def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
+        """Delete the tunnel's device if it exists."""
+
+    @abc.abstractmethod
+    def _add_route(self, route: RouteEntry) -> None:
+        """Add or replace a route."""
+
+    @abc.abstractmethod
+    def _del_route(self, route: RouteEntry) -> None:
+        """Delete a route; a missing one is not an error."""
+
+    @abc.abstractmethod
+    def _add_rule(self, rule: RuleEntry) -> None:
+        """Add a rule; an identical existing one is not an error."""
+
+    @abc.abstractmethod
+    def _del_rule(self, rule: RuleEntry) -> None:
+        """Delete a rule; a missing one is not an error."""
+
+    @abc.abstractmethod
+    def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
+        """Return our links, routes in our tables and rules into our tables."""
+
+    @abc.abstractmethod
+    def _delete_link(self, link: LinkEntry) -> None:
+        """Delete an orphaned device of ours."""
+
+    def _expected_links(self) -> frozenset[str]:
+        """Device names that the registered tunnels account for (reconcile keeps them)."""
+        return frozenset(dev for _spec, dev in self._tunnels.values())
+
+    def _changed(self) -> None:
+        """Hook: the registered specs changed (the userspace forwarder rebuilds its tables)."""
+
+    # -- the Dataplane protocol -------------------------------------------------------------
+
+    def ensure_tunnel(self, spec: TunnelSpec) -> str:
+        """Create the tunnel if missing and return the device that carries it."""
+        name = self._names.claim(spec)
+        dev = self._create_tunnel(spec, name)
+        self._tunnels[name] = (spec, dev)
+        self._changed()
+        return dev
+
+    def remove_tunnel(self, spec: TunnelSpec) -> None:
+        """Delete the tunnel; refused while a mobile node's routes use it."""
+        name = tunnel_ifname(spec)
+        users = [mn for mn in self._mns if tunnel_ifname(mn.tunnel) == name]
+        if users:
+            raise DataplaneError(f'tunnel {name} still carries {len(users)} mobile node(s)')
+        self._delete_tunnel(spec, name)
+        self._tunnels.pop(name, None)
+        self._names.release(spec)
+        self._changed()
+
+    def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
+        """Install one MN's routes and rules; a binding it replaces is removed afterwards."""
+        name = tunnel_ifname(spec.tunnel)
+        if name not in self._tunnels:
+            raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
+        objects = mn_objects(spec, name, self._tunnels[name][1])
+        routes, rules = objects
+        for route in sorted(routes, key=_route_order):
+            self._add_route(route)
+        for rule in sorted(rules, key=_rule_order):
+            self._add_rule(rule)
+        displaced = [old for old in self._mns if old != spec and same_binding(old, spec)]
+        self._mns[spec] = objects
+        for old in displaced:
+            self._forget(old)
+        self._changed()
+
+    def remove_mn_routes(self, spec: MnRouteSpec) -> None:
+        """Remove one MN's routes and rules (nothing happens if they are not installed)."""
+        if spec in self._mns:
+            self._forget(spec)
+            self._changed()
+
+    def snapshot(self) -> DataplaneState:
+        """Return the specs held and the objects observed."""
+        links, routes, rules = self._observe()
+        return DataplaneState(
+            backend=self.backend_name,
+            tunnels=frozenset(spec for spec, _dev in self._tunnels.values()),
+            mn_routes=frozenset(self._mns),
+            links=links,
+            routes=routes,
+            rules=rules,
+        )
+
+    def reconcile(self, wanted: DataplaneState) -> None:
+        """Converge on ``wanted``'s specs and delete our objects nothing wants (orphans)."""
+        for tunnel in wanted.tunnels:
+            self.ensure_tunnel(tunnel)
+        for mn in wanted.mn_routes:
+            self.ensure_mn_routes(mn)
+        for mn in [mn for mn in self._mns if mn not in wanted.mn_routes]:
+            self._forget(mn)
+        keep = {tunnel_ifname(t) for t in wanted.tunnels}
+        for name in [n for n in self._tunnels if n not in keep]:
+            spec, _dev = self._tunnels.pop(name)
+            self._names.release(spec)
+        exp_routes: set[RouteEntry] = set()
+        exp_rules: set[RuleEntry] = set()
+        for routes, rules in self._mns.values():
+            exp_routes |= routes
+            exp_rules |= rules
+        links, routes, rules = self._observe()
+        for rule in rules - exp_rules:
+            self._del_rule(rule)
+        for route in routes - exp_routes:
+            self._del_route(route)
+        expected_links = self._expected_links()
+        for link in links:
+            if link.ifname not in expected_links:
+                self._delete_link(link)
+        self._changed()
+
+    def close(self) -> None:
+        """Release process resources; kernel state stays for the next run to reconcile."""
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _forget(self, spec: MnRouteSpec) -> None:
+        routes, rules = self._mns.pop(spec)
+        still_routes: set[RouteEntry] = set()
+        still_rules: set[RuleEntry] = set()
+        for other_routes, other_rules in self._mns.values():
+            still_routes |= other_routes
+            still_rules |= other_rules
+        for rule in sorted(rules - still_rules, key=_rule_order):
+            self._del_rule(rule)
+        for route in sorted(routes - still_routes, key=_route_order):
+            self._del_route(route)
+
+    def tunnel_device(self, spec: TunnelSpec) -> str | None:
+        """Return the device carrying an ensured tunnel, or None."""
+        held = self._tunnels.get(tunnel_ifname(spec))
+        return held[1] if held else None
+
+
+def _route_order(route: RouteEntry) -> tuple[object, ...]:
+    return (route.table, route.dst.version, str(route.dst), route.dev)
+
+
+def _rule_order(rule: RuleEntry) -> tuple[object, ...]:
+    return (rule.priority, rule.table, rule.family, str(rule.src), str(rule.dst), rule.iif or '')

@@ -1,0 +1,93 @@
+"""Deterministic names and numbers for the objects the dataplane owns.
+
+Every device we create is called ``pmip`` + 8 hex digits of a hash of its spec (12 characters,
+inside IFNAMSIZ-1 = 15), and every routing table we use lies in one numeric range. That is how
+a restarted daemon recognises its own orphans and leaves everything else alone.
+
+Purity: no I/O; standard library only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from pmiprouter.dataplane.interface import DataplaneError, TunnelSpec
+
+#: Prefix of every device the dataplane creates.
+IFNAME_PREFIX = 'pmip'
+#: The userspace backend's shared TUN device (one per daemon).
+TUN_IFNAME = 'pmiptun0'
+#: Linux limits interface names to IFNAMSIZ (16) bytes including the NUL.
+IFNAMSIZ_MAX = 15
+#: Our routing tables: TABLE_BASE .. TABLE_BASE + TABLE_SPAN - 1 ("PM" in the top 16 bits).
+TABLE_BASE = 0x504D0000
+TABLE_SPAN = 0x10000
+
+#: Rule priorities, below the main table's 32766 so our rules are consulted first.
+PRIO_LMA_DOWN = 31000
+PRIO_MAG_UP = 31001
+PRIO_MAG_DOWN = 31002
+PRIO_REALM_UP = 31003
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def tunnel_ifname(spec: TunnelSpec) -> str:
+    """Return the device name of a tunnel: ``pmip`` + 8 hex digits of its identity.
+
+    The MTU is not part of the identity: changing it updates the device in place.
+    """
+    ident = f'{spec.mode.value}|{spec.local}|{spec.remote}|{spec.gre_key_in}|{spec.gre_key_out}'
+    name = IFNAME_PREFIX + _digest(ident)[:8]
+    assert len(name) <= IFNAMSIZ_MAX
+    return name
+
+
+def tunnel_table(tunnel_name: str) -> int:
+    """Return the routing table of a tunnel (derived from its device name)."""
+    return TABLE_BASE + int(_digest('table|' + tunnel_name)[:8], 16) % TABLE_SPAN
+
+
+def is_our_ifname(ifname: str) -> bool:
+    """True for device names the dataplane creates."""
+    return ifname.startswith(IFNAME_PREFIX)
+
+
+def is_our_table(table: int) -> bool:
+    """True for routing tables the dataplane owns."""
+    return TABLE_BASE <= table < TABLE_BASE + TABLE_SPAN
+
+
+class NameRegistry:
+    """Maps names to tunnel specs and refuses a second spec for a name (a hash collision)."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, TunnelSpec] = {}
+        self._tables: dict[int, str] = {}
+
+    def claim(self, spec: TunnelSpec) -> str:
+        """Return the spec's name; raise :class:`DataplaneError` if another spec holds it."""
+        name = tunnel_ifname(spec)
+        table = tunnel_table(name)
+        held = self._by_name.get(name)
+        if held is not None and _identity(held) != _identity(spec):
+            raise DataplaneError(f'ifname collision: {name} is {held} and {spec}')
+        owner = self._tables.get(table)
+        if owner is not None and owner != name:
+            raise DataplaneError(f'table collision: {table} is used by {owner} and {name}')
+        self._by_name[name] = spec
+        self._tables[table] = name
+        return name
+
+    def release(self, spec: TunnelSpec) -> None:
+        """Forget a spec's name (after its tunnel is deleted)."""
+        name = tunnel_ifname(spec)
+        if name in self._by_name:
+            del self._by_name[name]
+            self._tables.pop(tunnel_table(name), None)
+
+
+def _identity(spec: TunnelSpec) -> tuple[object, ...]:
+    return (spec.mode, spec.local, spec.remote, spec.gre_key_in, spec.gre_key_out)

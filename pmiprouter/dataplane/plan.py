@@ -1,0 +1,75 @@
+"""Which routes and rules a mobile node needs: one pure function shared by every backend.
+
+Because the kernel, userspace and memory backends all derive their objects from
+:func:`mn_objects`, a snapshot taken from one backend can be compared with another's.
+
+Objects per mobile node, for each home prefix A (HNPs and the IPv4 HoA /32), with T the
+tunnel's table and D the device carrying the tunnel:
+
+- MAG (RFC 5213 §6.10.5): ``T: default dev D`` and ``T: A dev <access>``;
+  rules ``from A iif <access> lookup T`` (uplink) and ``to A iif D lookup T`` (downlink).
+- LMA (RFC 5213 §5.6.2): ``T: A dev D``; rule ``to A [iif <realm>] lookup T``; with a realm
+  also ``T: default dev <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
+
+Purity: no I/O.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Network, IPv6Network
+
+from pmiprouter.dataplane.interface import IPNetwork, MnRouteSpec, Role, RouteEntry, RuleEntry
+from pmiprouter.dataplane.naming import PRIO_LMA_DOWN, PRIO_MAG_DOWN, PRIO_MAG_UP, PRIO_REALM_UP, tunnel_table
+
+#: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
+FAMILY_V4 = 2
+FAMILY_V6 = 10
+
+DEFAULT_V6 = IPv6Network('::/0')
+DEFAULT_V4 = IPv4Network('0.0.0.0/0')
+
+
+def family_of(net: IPNetwork) -> int:
+    """Return the Linux address family number of a network."""
+    return FAMILY_V6 if net.version == 6 else FAMILY_V4
+
+
+def mn_objects(spec: MnRouteSpec, tunnel_name: str, dev: str) -> tuple[frozenset[RouteEntry], frozenset[RuleEntry]]:
+    """Return the routes and rules one mobile node needs.
+
+    Args:
+        spec: the mobile node's forwarding spec.
+        tunnel_name: the tunnel's deterministic name (selects the table).
+        dev: the device packets for the tunnel are routed to (the tunnel device itself, or the
+            userspace backend's TUN device).
+    """
+    table = tunnel_table(tunnel_name)
+    routes: set[RouteEntry] = set()
+    rules: set[RuleEntry] = set()
+    families = {net.version for net in spec.prefixes}
+    for net in spec.prefixes:
+        fam = family_of(net)
+        if spec.role is Role.MAG:
+            assert spec.access_ifname is not None
+            routes.add(RouteEntry(table, net, spec.access_ifname))
+            rules.add(RuleEntry(PRIO_MAG_UP, table, fam, src=net, iif=spec.access_ifname))
+            rules.add(RuleEntry(PRIO_MAG_DOWN, table, fam, dst=net, iif=dev))
+        else:
+            routes.add(RouteEntry(table, net, dev))
+            rules.add(RuleEntry(PRIO_LMA_DOWN, table, fam, dst=net, iif=spec.realm_ifname))
+    for version in families:
+        default = DEFAULT_V6 if version == 6 else DEFAULT_V4
+        fam = FAMILY_V6 if version == 6 else FAMILY_V4
+        if spec.role is Role.MAG:
+            routes.add(RouteEntry(table, default, dev))
+        elif spec.realm_ifname:
+            routes.add(RouteEntry(table, default, spec.realm_ifname))
+            rules.add(RuleEntry(PRIO_REALM_UP, table, fam, iif=dev))
+    return frozenset(routes), frozenset(rules)
+
+
+def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:
+    """True when ``b`` replaces ``a`` (a handover): same role and context, overlapping prefixes."""
+    if a.role is not b.role or a.access_ifname != b.access_ifname or a.realm_ifname != b.realm_ifname:
+        return False
+    return bool(set(a.prefixes) & set(b.prefixes))

@@ -1,0 +1,100 @@
+"""Immutable forwarding tables of the userspace backend (rebuilt on every change, swapped whole).
+
+The worker thread that programs the dataplane builds a new :class:`Tables` and assigns it in
+one step; the reactor thread reads whichever object is current. No locks on the fast path.
+
+Purity: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmiprouter.dataplane.interface import IPNetwork, TunnelMode, TunnelSpec
+
+#: Carrier of each mode: which socket sends it and how received packets are recognised.
+CARRIER = {
+    TunnelMode.IP6IP6: 'ip6', TunnelMode.IP6_ANY: 'ip6', TunnelMode.GRE6: 'gre6',
+    TunnelMode.IP4: 'ip4', TunnelMode.GRE4: 'gre4', TunnelMode.UDP4: 'udp', TunnelMode.UDP4_TLV: 'udp',
+}
+
+
+class PrefixTable:
+    """Longest-prefix match over IPv6 and IPv4 prefixes, keyed by integer prefix values."""
+
+    def __init__(self, items: Iterable[tuple[IPNetwork, Any]] = ()) -> None:
+        by_len: dict[tuple[int, int], dict[int, Any]] = {}
+        for net, value in items:
+            bits = 128 if net.version == 6 else 32
+            by_len.setdefault((net.version, net.prefixlen), {})[int(net.network_address) >> (bits - net.prefixlen)] = value
+        self._v6 = [(128 - plen, d) for (v, plen), d in sorted(by_len.items(), key=lambda kv: -kv[0][1]) if v == 6]
+        self._v4 = [(32 - plen, d) for (v, plen), d in sorted(by_len.items(), key=lambda kv: -kv[0][1]) if v == 4]
+
+    def lookup6(self, buf: bytearray | memoryview, off: int) -> Any:
+        """Return the value of the longest prefix holding the IPv6 address at ``off``, or None."""
+        if not self._v6:
+            return None
+        addr = int.from_bytes(buf[off:off + 16], 'big')
+        for shift, table in self._v6:
+            value = table.get(addr >> shift)
+            if value is not None:
+                return value
+        return None
+
+    def lookup4(self, buf: bytearray | memoryview, off: int) -> Any:
+        """Return the value of the longest prefix holding the IPv4 address at ``off``, or None."""
+        if not self._v4:
+            return None
+        addr = int.from_bytes(buf[off:off + 4], 'big')
+        for shift, table in self._v4:
+            value = table.get(addr >> shift)
+            if value is not None:
+                return value
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self._v6 or self._v4)
+
+
+@dataclass(eq=False)
+class TunnelCtx:
+    """Everything the fast path needs about one tunnel (built once per change).
+
+    Attributes:
+        name: the tunnel's deterministic name.
+        spec: the tunnel spec.
+        carrier: see :data:`CARRIER`.
+        remote: socket address of the peer.
+        mtu: tunnel MTU for inner packets.
+        tun_fd: where decapsulated packets are written (the shared TUN, or the keyed one).
+        senders: inner IP version -> socket-like object with ``sendmsg``.
+        gre: inner IP version -> GRE header bytes (GRE and TLV modes).
+        icmp6_src / icmp4_src: source address of ICMP errors we generate (None: cannot send).
+        lma_prefixes: MN prefixes that may appear as inner *source* (LMA uplink check).
+        mag_prefixes: MN prefixes that may appear as inner *destination* (MAG downlink check).
+    """
+
+    name: str
+    spec: TunnelSpec
+    carrier: str
+    remote: tuple[Any, ...]
+    mtu: int
+    tun_fd: int
+    senders: dict[int, Any] = field(default_factory=dict)
+    gre: dict[int, bytes] = field(default_factory=dict)
+    icmp6_src: bytes | None = None
+    icmp4_src: bytes = b''
+    lma_prefixes: PrefixTable = field(default_factory=PrefixTable)
+    mag_prefixes: PrefixTable = field(default_factory=PrefixTable)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """One consistent view: encap lookups for the shared TUN, decap lookups by peer."""
+
+    lma: PrefixTable = field(default_factory=PrefixTable)  # inner dst -> ctx (LMA downlink)
+    mag: PrefixTable = field(default_factory=PrefixTable)  # inner src -> ctx (MAG uplink)
+    peers: dict[tuple[Any, ...], TunnelCtx] = field(default_factory=dict)  # (carrier, remote[, key])
+    by_fd: dict[int, TunnelCtx] = field(default_factory=dict)  # keyed TUN fd -> ctx

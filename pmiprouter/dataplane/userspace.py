@@ -1,0 +1,238 @@
+"""Userspace backend: one TUN device, raw/UDP sockets, encapsulation in the reactor.
+
+Routes and rules are exactly the kernel backend's (same :mod:`plan`), except that they point at
+the daemon's TUN device ``pmiptun0`` instead of a tunnel device. Keyed GRE tunnels (RFC 5845,
+per mobile node) get a TUN device of their own, named like the kernel's device for the same
+spec: that keeps two mobile nodes with the same private IPv4 HoA apart in the routing tables
+exactly as the kernel backend does.
+
+Threads: the public methods run on the dataplane worker thread (netlink, TUN creation); they
+publish a new immutable :class:`Tables` and ask the reactor thread (``callFromThread``) to
+(un)register descriptors. Without a reactor the backend programs routes only (no forwarding),
+which the behavioural tests use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections import Counter
+from typing import Any
+
+from pmiprouter.dataplane import encap
+from pmiprouter.dataplane.base import BaseDataplane
+from pmiprouter.dataplane.interface import DataplaneError, LinkEntry, Role, RouteEntry, RuleEntry, TunnelSpec
+from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
+from pmiprouter.dataplane.netlink import Netlink
+from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx
+from pmiprouter.dataplane.tun import open_tun
+
+log = logging.getLogger(__name__)
+
+#: TUN MTU: large, so oversized packets reach us and get a PTB with the *tunnel* MTU.
+TUN_MTU = 9000
+
+
+def _sysctl(path: str, value: str) -> None:
+    """Write a per-device sysctl; missing files (e.g. IPv6 disabled) are logged, not fatal."""
+    try:
+        with open(f'/proc/sys/net/{path}', 'w') as f:
+            f.write(value)
+    except OSError as exc:
+        log.warning('sysctl %s=%s failed: %s', path, value, exc)
+
+
+class UserspaceDataplane(BaseDataplane):
+    """See the module docstring."""
+
+    backend_name = 'userspace'
+
+    def __init__(self, reactor: Any = None) -> None:
+        super().__init__()
+        self.reactor = reactor
+        self.nl = Netlink()
+        try:
+            self.tun_fd, name = open_tun(TUN_IFNAME)
+        except OSError as exc:
+            self.nl.close()
+            raise DataplaneError(f'cannot open TUN {TUN_IFNAME} (another daemon running?): {exc}') from exc
+        self._prepare_tun(name)
+        self._keyed_fds: dict[str, int] = {}
+        self._sockets: dict[tuple[str, int, str], socket.socket] = {}
+        self._readers: dict[int, Any] = {}
+        self.forwarder: Any = None
+        if reactor is not None:
+            from pmiprouter.dataplane.forwarder import Forwarder
+
+            self.forwarder = Forwarder(self.tun_fd)
+            self._sync_readers()
+
+    def _prepare_tun(self, name: str) -> None:
+        # Decapsulated packets come out of the TUN with foreign sources (strict rp_filter would
+        # drop them) and ICMP errors we generate may use our own transport address as source.
+        _sysctl(f'ipv4/conf/{name}/rp_filter', '0')
+        _sysctl(f'ipv4/conf/{name}/accept_local', '1')
+        self.nl.link_up(name, TUN_MTU)
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        if spec.keyed:
+            if name not in self._keyed_fds:
+                try:
+                    fd, _ = open_tun(name)
+                except OSError as exc:
+                    raise DataplaneError(f'cannot open TUN {name}: {exc}') from exc
+                self._keyed_fds[name] = fd
+                self._prepare_tun(name)
+            dev = name
+        else:
+            dev = TUN_IFNAME
+        if self.reactor is not None:
+            self._open_sockets(spec)
+        return dev
+
+    def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
+        fd = self._keyed_fds.pop(name, None)
+        if fd is not None:
+            self._close_fd(fd)
+
+    def _add_route(self, route: RouteEntry) -> None:
+        self.nl.route_replace(route)
+
+    def _del_route(self, route: RouteEntry) -> None:
+        self.nl.route_del(route)
+
+    def _add_rule(self, rule: RuleEntry) -> None:
+        self.nl.rule_add(rule)
+
+    def _del_rule(self, rule: RuleEntry) -> None:
+        self.nl.rule_del(rule)
+
+    def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
+        return self.nl.our_links(), self.nl.our_routes(), self.nl.our_rules()
+
+    def _delete_link(self, link: LinkEntry) -> None:
+        # A TUN of ours from a previous run vanished with its process; anything else named
+        # pmip* (a kernel-backend tunnel left over after a backend switch) is deleted.
+        self.nl.link_del(link.ifname)
+
+    def _expected_links(self) -> frozenset[str]:
+        return super()._expected_links() | {TUN_IFNAME}
+
+    # -- forwarding state ---------------------------------------------------------------------
+
+    def _open_sockets(self, spec: TunnelSpec) -> None:
+        carrier = CARRIER[spec.mode]
+        for version in self._versions(spec):
+            key = (carrier, version if carrier in ('ip6', 'ip4') else 0, str(spec.local))
+            if key not in self._sockets:
+                from pmiprouter.dataplane.forwarder import open_carrier_socket
+
+                try:
+                    self._sockets[key] = open_carrier_socket(carrier, version, str(spec.local))
+                except OSError as exc:
+                    raise DataplaneError(f'cannot open {carrier} socket on {spec.local}: {exc}') from exc
+
+    @staticmethod
+    def _versions(spec: TunnelSpec) -> tuple[int, ...]:
+        return (6, 4) if spec.mode.carries_ipv4 else (6,)
+
+    def _changed(self) -> None:
+        if self.forwarder is None:
+            return
+        ctxs: dict[str, TunnelCtx] = {}
+        peers: dict[tuple[Any, ...], TunnelCtx] = {}
+        by_fd: dict[int, TunnelCtx] = {}
+        for name, (spec, _dev) in self._tunnels.items():
+            ctx = self._ctx(name, spec)
+            ctxs[name] = ctx
+            if ctx.carrier in ('gre6', 'gre4') or spec.keyed:
+                peers[(ctx.carrier, str(spec.remote), spec.gre_key_in)] = ctx
+            else:
+                peers[(ctx.carrier, str(spec.remote))] = ctx
+            if spec.keyed:
+                by_fd[ctx.tun_fd] = ctx
+        lma: list[tuple[Any, TunnelCtx]] = []
+        mag: list[tuple[Any, TunnelCtx]] = []
+        per_ctx: dict[str, tuple[list[Any], list[Any]]] = {name: ([], []) for name in ctxs}
+        for mn in self._mns:
+            name = tunnel_ifname(mn.tunnel)
+            ctx = ctxs[name]
+            nets = [(net, ctx) for net in mn.prefixes]
+            if mn.role is Role.LMA:
+                per_ctx[name][0].extend(nets)
+                if not mn.tunnel.keyed:
+                    lma.extend(nets)
+            else:
+                per_ctx[name][1].extend(nets)
+                if not mn.tunnel.keyed:
+                    mag.extend(nets)
+        for name, (lma_nets, mag_nets) in per_ctx.items():
+            ctxs[name].lma_prefixes = PrefixTable(lma_nets)
+            ctxs[name].mag_prefixes = PrefixTable(mag_nets)
+        # One assignment: the reactor thread sees either the old tables or the new ones.
+        self.forwarder.tables = Tables(PrefixTable(lma), PrefixTable(mag), peers, by_fd)
+        self.reactor.callFromThread(self._sync_readers)
+
+    def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
+        carrier = CARRIER[spec.mode]
+        senders = {}
+        for version in self._versions(spec):
+            senders[version] = self._sockets[(carrier, version if carrier in ('ip6', 'ip4') else 0, str(spec.local))]
+        port = 5437 if carrier == 'udp' else 0
+        remote = (str(spec.remote), port, 0, 0) if spec.remote.version == 6 else (str(spec.remote), port)
+        gre = {v: encap.gre_header(spec.gre_key_out, v) for v in senders} if spec.mode.uses_gre else {}
+        return TunnelCtx(
+            name=name, spec=spec, carrier=carrier, remote=remote, mtu=spec.effective_mtu,
+            tun_fd=self._keyed_fds.get(name, self.tun_fd), senders=senders, gre=gre,
+            icmp6_src=spec.local.packed if spec.local.version == 6 else None,
+            icmp4_src=spec.local.packed if spec.local.version == 4 else encap.IPV4_DUMMY,
+        )
+
+    def _sync_readers(self) -> None:
+        """Reactor thread: register a Reader per TUN fd and per socket, drop stale ones."""
+        from pmiprouter.dataplane.forwarder import Reader
+
+        fwd = self.forwarder
+        wanted: dict[int, Any] = {}
+        for fd in [self.tun_fd, *self._keyed_fds.values()]:
+            wanted[fd] = lambda fd=fd: fwd.drain_tun(fd)
+        for (carrier, version, _local), sock in self._sockets.items():
+            if carrier in ('ip6', 'gre6'):
+                wanted[sock.fileno()] = lambda s=sock, c=carrier, v=version: fwd.drain_raw6(s, c, v)
+            elif carrier in ('ip4', 'gre4'):
+                wanted[sock.fileno()] = lambda s=sock, c=carrier: fwd.drain_raw4(s, c)
+            else:
+                wanted[sock.fileno()] = lambda s=sock: fwd.drain_udp(s)
+        for fd in [fd for fd in self._readers if fd not in wanted]:
+            self.reactor.removeReader(self._readers.pop(fd))
+        for fd, drain in wanted.items():
+            if fd not in self._readers:
+                reader = Reader(fd, drain, f'pmip-dataplane-{fd}')
+                self._readers[fd] = reader
+                self.reactor.addReader(reader)
+
+    def _close_fd(self, fd: int) -> None:
+        reader = self._readers.pop(fd, None)
+        if reader is not None and self.reactor is not None:
+            self.reactor.removeReader(reader)
+        os.close(fd)
+
+    def counters(self) -> Counter[str]:
+        """Return a copy of the forwarding counters (empty without a reactor)."""
+        return Counter(self.forwarder.counters) if self.forwarder else Counter()
+
+    def close(self) -> None:
+        """Close sockets and TUN devices (their routes vanish with them); rules stay."""
+        for fd in [*self._keyed_fds.values(), self.tun_fd]:
+            self._close_fd(fd)
+        self._keyed_fds.clear()
+        for sock in self._sockets.values():
+            reader = self._readers.pop(sock.fileno(), None)
+            if reader is not None and self.reactor is not None:
+                self.reactor.removeReader(reader)
+            sock.close()
+        self._sockets.clear()
+        self.nl.close()

@@ -1,0 +1,103 @@
+"""The daemon as Twisted services: one LmaService per `ipv6 mobile pmipv6-lma` block.
+
+Sockets open in `privilegedStartService` (root or CAP_NET_RAW), the data plane and engine
+start in `startService`, and `stopService` removes every tunnel and route the daemon
+installed, so SIGTERM leaves the box as it found it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+from typing import Any
+
+from twisted.application.service import MultiService, Service
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+
+from pmiprouter.config.model import LmaConfig, RouterConfig
+from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.dataplane.factory import make_dataplane
+from pmiprouter.dataplane.interface import DataplaneState
+from pmiprouter.mh.framing import PMIP6_CNTL_PORT
+from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
+from pmiprouter.runtime.driver import EngineDriver
+from pmiprouter.runtime.mhport import MHPort
+from pmiprouter.runtime.policies import lma_policy
+from pmiprouter.runtime.udpport import MHOverUDP
+
+
+class LmaService(Service):
+    """One local mobility anchor: engine, driver, MH sockets and data plane."""
+
+    log = Logger()
+
+    def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str) -> None:
+        self.reactor = reactor
+        self.lma_config = lma
+        self.engine = LocalMobilityAnchor(lma_policy(config, lma))
+        self.dataplane_kind = dataplane_kind
+        self.mhport: MHPort | None = None
+        self.udp: dict[IPv4Address, MHOverUDP] = {}
+        self.listening: list[IListeningPort] = []
+        self.driver: EngineDriver | None = None
+        self.executor: DataplaneExecutor | None = None
+
+    def privilegedStartService(self) -> None:
+        self.mhport = MHPort(self.reactor, self._deliver)
+        if self.lma_config.ipv4_address is not None:
+            address = self.lma_config.ipv4_address
+            self.udp[address] = MHOverUDP(address, self._deliver)
+            self.listening.append(self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address)))
+        super().privilegedStartService()
+
+    def startService(self) -> None:
+        dataplane = make_dataplane(self.dataplane_kind, **({'reactor': self.reactor} if self.dataplane_kind in ('auto', 'userspace') else {}))
+        self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)
+        self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp))  # type: ignore[arg-type]
+        assert self.mhport is not None
+        self.mhport.start()
+        super().startService()
+        self.log.info(
+            'LMA {name} ready: {addresses}, data plane {kind}',
+            name=self.lma_config.name,
+            addresses=' '.join(str(a) for a in sorted(self.engine.policy.lma_addresses, key=lambda a: (a.version, a))),
+            kind=type(dataplane).__name__,
+        )
+
+    def _deliver(self, event: Any) -> None:
+        if self.driver is not None:
+            self.driver.feed(event)
+
+    def stopService(self) -> Any:
+        super().stopService()
+        for port in self.listening:
+            port.stopListening()
+        if self.mhport is not None:
+            self.mhport.stop()
+        if self.driver is not None:
+            self.driver.stop()
+        if self.executor is not None:
+            return self._clean_up(self.executor)
+        return None
+
+    def _clean_up(self, executor: DataplaneExecutor) -> Any:
+        """Remove every tunnel and route we installed (reconcile to nothing), then release the backend."""
+        dataplane = executor.dataplane  # type: ignore[attr-defined]
+        if isinstance(executor, Worker):
+            deferred = executor.call(dataplane.reconcile, DataplaneState())
+            deferred.addErrback(lambda failure: self.log.failure('clean-up failed', failure))
+            deferred.addBoth(lambda _: executor.stop())
+            return deferred
+        dataplane.reconcile(DataplaneState())
+        executor.stop()
+        return None
+
+
+def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str) -> MultiService:
+    """All services of the appliance for this configuration."""
+    root = MultiService()
+    for lma in config.lmas:
+        LmaService(reactor, config, lma, dataplane_kind).setServiceParent(root)
+    if config.mags:
+        Logger().warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
+    return root

@@ -1,0 +1,21 @@
+"""Fixtures and markers of the dataplane tests.
+
+``needs_kernel_tunnels`` marks tests that need ip6tnl/sit/gre devices: they skip on kernels
+without tunnel modules (this project's CI host) and run inside the Debian-kernel VM
+(``make test-kernel-vm``, tools/testbed/).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker here until pyproject.toml lists it."""
+    config.addinivalue_line('markers', 'needs_kernel_tunnels: needs kernel tunnel devices (ip6tnl, sit, gre, ip6gre)')
+
+
+IS_ROOT = os.geteuid() == 0
+root_only = pytest.mark.skipif(not IS_ROOT, reason='needs root (network namespaces)')
