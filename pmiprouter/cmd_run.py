@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pmiprouter.dataplane.factory import KINDS
 
@@ -17,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('-c', '--config', required=True, metavar='FILE', help='startup-config in CLI syntax')
     parser.add_argument('--dataplane', choices=KINDS, default='auto', help='data-plane backend (default: auto)')
     parser.add_argument('--log-level', choices=('debug', 'info', 'warn', 'error'), default='info')
+    parser.add_argument(
+        '--state-dir', type=Path, default=Path('/var/lib/pmiprouter'), help='where bindings are kept across restarts'
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])])
-    service = make_service(reactor, result.config, args.dataplane)
+    service = make_service(reactor, result.config, args.dataplane, args.state_dir)
     service.privilegedStartService()
     reactor.callWhenRunning(service.startService)  # type: ignore[attr-defined]
     reactor.addSystemEventTrigger('before', 'shutdown', service.stopService)  # type: ignore[attr-defined]

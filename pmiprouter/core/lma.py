@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from ipaddress import IPv6Address
+from typing import Any
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
@@ -25,6 +26,7 @@ from pmiprouter.core.events import (
     Transport,
 )
 from pmiprouter.core.ordering import check_order
+from pmiprouter.core.persistence import entry_from_record, entry_to_record
 from pmiprouter.core.pba import Grant, build_pba
 from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
@@ -66,10 +68,12 @@ class LocalMobilityAnchor:
         self._tickets = itertools.count(1)
         self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
         self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
+        self.revision = 0  # bumped on every binding change: the daemon saves state when it moves
 
     # ---- entry point -------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Action]:
+        self.revision += 1
         match event:
             case MessageReceived(message=BindingUpdate() as bu) if bu.is_proxy:
                 self.stats.received['pbu'] += 1
@@ -421,6 +425,41 @@ class LocalMobilityAnchor:
             be = BindingError(BEStatus.UNRECOGNIZED_MH_TYPE_VALUE, UNSPECIFIED)
             self.stats.sent['binding-error'] += 1
             actions.append(SendMessage(event.src, event.dst, be, event.transport, event.sport))
+        return actions
+
+    # ---- persistence -------------------------------------------------------------------
+
+    def export(self) -> list[dict[str, Any]]:
+        """Every binding as a JSON-able record (the daemon's state file)."""
+        return [entry_to_record(entry) for entry in self.bindings()]
+
+    def restore(self, records: list[dict[str, Any]], now: float) -> list[Action]:
+        """Re-create bindings saved by `export` before a restart; expired or damaged ones are dropped.
+
+        Returns the actions that re-program their tunnels and routes and restart their timers.
+        """
+        actions: list[Action] = []
+        for record in records:
+            try:
+                entry = entry_from_record(record)
+            except (KeyError, ValueError, TypeError) as exc:
+                actions.append(Log('warn', 'state-record-dropped', {'error': repr(exc)}))
+                continue
+            if entry.expires_at <= now or entry.binding_id in self.cache.entries:
+                continue
+            self.cache.add(entry)
+            self.addresses.restore(entry.hnps, entry.ipv4)
+            self._ids = itertools.count(max(next(self._ids), entry.binding_id + 1))
+            route = self._route(entry)
+            tunnels = self._use_tunnel(route.tunnel, entry.binding_id)
+            if entry.state is BceState.DEREGISTERED:
+                actions.append(StartTimer((DELETE, entry.binding_id), now + self.policy.min_delay_before_bce_delete_s))
+                actions.append(ApplyDataplane(next(self._tickets), ensure_tunnels=tunnels))
+            else:
+                actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
+                actions.append(ApplyDataplane(next(self._tickets), ensure_tunnels=tunnels, ensure_routes=(route,)))
+        self.revision += 1
+        actions.append(Log('info', 'state-restored', {'bindings': len(self.cache)}))
         return actions
 
     # ---- snapshot for show commands ----------------------------------------------------

@@ -8,10 +8,12 @@ installed, so SIGTERM leaves the box as it found it.
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from twisted.application.service import MultiService, Service
 from twisted.internet.interfaces import IListeningPort
+from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from pmiprouter.config.model import LmaConfig, RouterConfig
@@ -23,7 +25,10 @@ from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worke
 from pmiprouter.runtime.driver import EngineDriver
 from pmiprouter.runtime.mhport import MHPort
 from pmiprouter.runtime.policies import lma_policy
+from pmiprouter.runtime.state import StateFile
 from pmiprouter.runtime.udpport import MHOverUDP
+
+SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are saved by the next tick
 
 
 class LmaService(Service):
@@ -31,10 +36,15 @@ class LmaService(Service):
 
     log = Logger()
 
-    def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str) -> None:
+    def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str, state_dir: Path) -> None:
         self.reactor = reactor
         self.lma_config = lma
-        self.engine = LocalMobilityAnchor(lma_policy(config, lma))
+        self.state = StateFile(state_dir / f'lma-{lma.name}.json')
+        restart_counter, self.saved = self.state.load()
+        # A restart that restores its bindings loses no state; one that cannot, does (RFC 5847 §3.4).
+        self.engine = LocalMobilityAnchor(lma_policy(config, lma), restart_counter if self.saved else restart_counter + 1)
+        self.saved_revision = -1
+        self.saver: LoopingCall | None = None
         self.dataplane_kind = dataplane_kind
         self.mhport: MHPort | None = None
         self.udp: dict[IPv4Address, MHOverUDP] = {}
@@ -55,6 +65,11 @@ class LmaService(Service):
         self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)
         self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp))  # type: ignore[arg-type]
         assert self.mhport is not None
+        for action in self.engine.restore(self.saved, self.reactor.seconds()):
+            self.driver.execute(action)
+        self.saver = LoopingCall(self.save)
+        self.saver.clock = self.reactor
+        self.saver.start(SAVE_INTERVAL_S, now=True)
         self.mhport.start()
         super().startService()
         self.log.info(
@@ -68,8 +83,21 @@ class LmaService(Service):
         if self.driver is not None:
             self.driver.feed(event)
 
+    def save(self) -> None:
+        """Write the state file when bindings changed since the last write."""
+        if self.engine.revision == self.saved_revision:
+            return
+        try:
+            self.state.save(self.engine.restart_counter, self.engine.export())
+            self.saved_revision = self.engine.revision
+        except OSError as exc:
+            self.log.error('cannot write state file {path}: {error}', path=self.state.path, error=exc)
+
     def stopService(self) -> Any:
         super().stopService()
+        if self.saver is not None and self.saver.running:
+            self.saver.stop()
+        self.save()
         for port in self.listening:
             port.stopListening()
         if self.mhport is not None:
@@ -93,11 +121,11 @@ class LmaService(Service):
         return None
 
 
-def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str) -> MultiService:
+def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_dir: Path) -> MultiService:
     """All services of the appliance for this configuration."""
     root = MultiService()
     for lma in config.lmas:
-        LmaService(reactor, config, lma, dataplane_kind).setServiceParent(root)
+        LmaService(reactor, config, lma, dataplane_kind, state_dir).setServiceParent(root)
     if config.mags:
         Logger().warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
     return root

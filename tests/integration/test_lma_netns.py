@@ -39,6 +39,8 @@ ipv6 mobile pmipv6-domain D
   service dual
  nai mn2@example.com
   service dual
+ nai mn3@example.com
+  service ipv6
 !
 ipv6 mobile pmipv6-lma LMA1 domain D
  address ipv6 2001:db8:12::2
@@ -54,13 +56,25 @@ def ip(*args: str) -> None:
     subprocess.run(['ip', *args], check=True, capture_output=True)
 
 
+def start_daemon(ns: str, config: Path, state_dir: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
+         '--dataplane', 'memory', '--state-dir', str(state_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    wait_for(process, 'ready', 20)
+    return process
+
+
 @pytest.fixture(scope='module')
-def lma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def lma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tag = uuid.uuid4().hex[:6]
     ns_lma, ns_mag = f'pt-lma-{tag}', f'pt-mag-{tag}'
     ip('netns', 'add', ns_lma)
     ip('netns', 'add', ns_mag)
-    process = None
     try:
         ip('link', 'add', f'vl{tag}', 'netns', ns_lma, 'type', 'veth', 'peer', 'name', f'vm{tag}', 'netns', ns_mag)
         for ns, dev, addrs in ((ns_lma, f'vl{tag}', ['2001:db8:12::2/64', '192.0.2.2/24']), (ns_mag, f'vm{tag}', ['2001:db8:12::1/64', '2001:db8:12::3/64', '192.0.2.1/24'])):
@@ -68,21 +82,16 @@ def lma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
                 ip('-n', ns, 'addr', 'add', addr, 'dev', dev, *(['nodad'] if ':' in addr else []))
             ip('-n', ns, 'link', 'set', dev, 'up')
             ip('-n', ns, 'link', 'set', 'lo', 'up')
-        config = tmp_path_factory.mktemp('lma') / 'startup-config'
+        workdir = tmp_path_factory.mktemp('lma')
+        config = workdir / 'startup-config'
         config.write_text(CONFIG)
-        process = subprocess.Popen(
-            ['ip', 'netns', 'exec', ns_lma, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config), '--dataplane', 'memory'],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=ROOT,
-        )
-        wait_for(process, 'ready', 20)
-        yield {'mag_ns': ns_mag}
+        handle: dict[str, Any] = {'mag_ns': ns_mag, 'lma_ns': ns_lma, 'config': config, 'state': workdir / 'state'}
+        handle['process'] = start_daemon(ns_lma, config, handle['state'])
+        yield handle
     finally:
-        if process is not None:
-            process.terminate()
-            process.wait(10)
+        if 'handle' in locals() and handle.get('process') is not None:
+            handle['process'].terminate()
+            handle['process'].wait(10)
         ip('netns', 'del', ns_lma)
         ip('netns', 'del', ns_mag)
 
@@ -140,3 +149,17 @@ def test_register_over_ipv4_udp(lma: dict[str, str]) -> None:
     step = {'src': '192.0.2.1', 'dst': '192.0.2.2', 'nai': 'mn2@example.com', 'seq': 1, 'ipv4': '0.0.0.0', 'udp4': True}
     (pba,) = client(lma['mag_ns'], [step])
     assert pba['status'] == 0 and pba['ipv4'] == '10.1.0.2' and len(pba['hnps']) == 1
+
+
+def test_bindings_survive_a_restart(lma: dict[str, Any]) -> None:
+    """SIGTERM, start again: the binding is restored, so the next MN gets the next prefix."""
+    mag1 = {'src': '2001:db8:12::1', 'dst': '2001:db8:12::2'}
+    (first,) = client(lma['mag_ns'], [{**mag1, 'nai': 'mn1@example.com', 'seq': 10}])
+    assert first['status'] == 0
+    lma['process'].terminate()
+    assert lma['process'].wait(10) == 0
+    assert (lma['state'] / 'lma-LMA1.json').exists()
+    lma['process'] = start_daemon(lma['lma_ns'], lma['config'], lma['state'])
+    (second,) = client(lma['mag_ns'], [{**mag1, 'nai': 'mn3@example.com', 'seq': 11}])
+    # Without the restored bindings the pool would hand out its first prefix (mn1's) again.
+    assert second['status'] == 0 and second['hnps'] != first['hnps']
