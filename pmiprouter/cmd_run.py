@@ -8,6 +8,7 @@ SIGTERM/SIGINT stop cleanly, removing what the daemon installed.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
@@ -40,13 +41,16 @@ def run(args: argparse.Namespace) -> int:
     from twisted.internet import reactor
     from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
 
-    from pmiprouter.runtime.service import make_service
+    from pmiprouter.runtime.service import make_service, reload_services
 
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # journald and pipes see each line at once
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])])
     service = make_service(reactor, result.config, args.dataplane, args.state_dir)
     service.privilegedStartService()
     reactor.callWhenRunning(service.startService)  # type: ignore[attr-defined]
     reactor.addSystemEventTrigger('before', 'shutdown', service.stopService)  # type: ignore[attr-defined]
+    # SIGHUP re-reads the startup-config; the handler only schedules, the reactor thread reloads.
+    signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload_services, service, args.config))  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
     return 0

@@ -427,6 +427,17 @@ class LocalMobilityAnchor:
             actions.append(SendMessage(event.src, event.dst, be, event.transport, event.sport))
         return actions
 
+    # ---- configuration -----------------------------------------------------------------
+
+    def reconfigure(self, policy: LmaPolicy) -> list[Action]:
+        """Adopt a new policy (SIGHUP); existing bindings keep their addresses until they end."""
+        self.policy = policy
+        self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
+        for entry in self.cache.entries.values():
+            self.addresses.restore(entry.hnps, entry.ipv4)
+        self.revision += 1
+        return [Log('info', 'policy-reloaded', {'profiles': len(policy.profiles), 'bindings': len(self.cache)})]
+
     # ---- persistence -------------------------------------------------------------------
 
     def export(self) -> list[dict[str, Any]]:

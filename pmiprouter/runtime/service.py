@@ -16,7 +16,7 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from pmiprouter.config.model import LmaConfig, RouterConfig
+from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.dataplane.factory import make_dataplane
 from pmiprouter.dataplane.interface import DataplaneState
@@ -83,6 +83,17 @@ class LmaService(Service):
         if self.driver is not None:
             self.driver.feed(event)
 
+    def reload(self, config: RouterConfig) -> None:
+        """Apply a re-read configuration to this LMA (SIGHUP)."""
+        lma = find(config.lmas, self.lma_config.name)
+        if lma is None:
+            self.log.warn('LMA {name} left the configuration; it keeps running until restart', name=self.lma_config.name)
+            return
+        self.lma_config = lma
+        for action in self.engine.reconfigure(lma_policy(config, lma)):
+            if self.driver is not None:
+                self.driver.execute(action)
+
     def save(self) -> None:
         """Write the state file when bindings changed since the last write."""
         if self.engine.revision == self.saved_revision:
@@ -119,6 +130,24 @@ class LmaService(Service):
         dataplane.reconcile(DataplaneState())
         executor.stop()
         return None
+
+
+def reload_services(root: MultiService, path: str) -> bool:
+    """Re-read the startup-config and hand it to every LMA; a config with errors changes nothing."""
+    from pmiprouter.config.load import load_file
+
+    log = Logger()
+    result = load_file(path)
+    if result.config is None:
+        for error in result.errors:
+            log.error('reload: {error}', error=error.render())
+        log.error('reload of {path} refused: the running configuration is unchanged', path=path)
+        return False
+    for service in root:
+        if isinstance(service, LmaService):
+            service.reload(result.config)
+    log.info('configuration {path} reloaded', path=path)
+    return True
 
 
 def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_dir: Path) -> MultiService:

@@ -52,3 +52,19 @@ def test_restored_binding_keeps_its_replay_state() -> None:
     h.lma.restore(before.lma.export(), T0 + 0.25)
     late = pbu(seq=2, ts=T0 + 0.1, hnps=('2001:db8:aaaa::/64',), hi=5)
     assert only_pba(h.send(late, T0 + 0.25)).status == 157
+
+
+def test_reconfigure_keeps_bindings_and_applies_new_profiles() -> None:
+    """A reloaded policy keeps existing bindings (and their addresses) and admits newly configured MNs."""
+    from dataclasses import replace
+
+    from pmiprouter.core.policy import MobileNodeProfile
+
+    h = Harness()
+    h.send(pbu())
+    assert only_pba(h.send(pbu(nai='new@example.com', mac='00:00:00:00:00:09'))).status == 153
+    base = policy()
+    h.lma.reconfigure(replace(base, profiles={**base.profiles, b'new@example.com': MobileNodeProfile(b'new@example.com')}))
+    pba = only_pba(h.send(pbu(nai='new@example.com', mac='00:00:00:00:00:09', seq=2)))
+    assert pba.status == 0 and pba.option(HomeNetworkPrefix) == HomeNetworkPrefix.of('2001:db8:aaaa:1::/64')
+    assert len(h.lma.bindings()) == 2

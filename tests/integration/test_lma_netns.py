@@ -163,3 +163,23 @@ def test_bindings_survive_a_restart(lma: dict[str, Any]) -> None:
     (second,) = client(lma['mag_ns'], [{**mag1, 'nai': 'mn3@example.com', 'seq': 11}])
     # Without the restored bindings the pool would hand out its first prefix (mn1's) again.
     assert second['status'] == 0 and second['hnps'] != first['hnps']
+
+
+def test_sighup_reloads_the_configuration(lma: dict[str, Any]) -> None:
+    """SIGHUP admits a newly configured MN; a broken file is refused and changes nothing."""
+    import signal
+
+    mag1 = {'src': '2001:db8:12::1', 'dst': '2001:db8:12::2', 'nai': 'mn4@example.com'}
+    (before,) = client(lma['mag_ns'], [{**mag1, 'seq': 20}])
+    assert before['status'] == 153
+    config: Path = lma['config']
+    config.write_text(CONFIG.replace(' nai mn3@example.com', ' nai mn4@example.com\n  service ipv6\n nai mn3@example.com'))
+    lma['process'].send_signal(signal.SIGHUP)
+    wait_for(lma['process'], 'configuration', 10)
+    (after,) = client(lma['mag_ns'], [{**mag1, 'seq': 21}])
+    assert after['status'] == 0
+    config.write_text('ipv6 mobile pmipv6-lma\n')
+    lma['process'].send_signal(signal.SIGHUP)
+    wait_for(lma['process'], 'refused', 10)
+    (still,) = client(lma['mag_ns'], [{**mag1, 'seq': 22, 'hnps': after['hnps'], 'hi': 5}])
+    assert still['status'] == 0
