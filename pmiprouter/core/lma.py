@@ -206,6 +206,8 @@ class LocalMobilityAnchor:
             return [Log('info', 'deregistration-ignored', {'mn': entry.mn_id.text, 'from': request.proxy_coa})]
         entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
         entry.sequence = request.sequence
+        if entry.state is BceState.ACTIVE and self._selective(request, entry):
+            return self._deregister_part(request, entry, now)
         entry.advance(Trigger.DEREGISTER)
         self._replies.pop(entry.binding_id, None)
         self.stats.events['session-deregistered'] += 1
@@ -224,6 +226,28 @@ class LocalMobilityAnchor:
             actions.append(CancelTimer((NEW_BCE_WAIT, parked.park_id)))
             actions += self._update(parked.request, entry, Trigger.REVIVE, now)
         return actions
+
+    @staticmethod
+    def _selective(request: ProxyRegistration, entry: BindingCacheEntry) -> bool:
+        """RFC 5844 §3.1.2.5: a de-registration naming only the IPv4 or only the IPv6 part of a dual binding."""
+        dual = bool(entry.hnps) and entry.ipv4 is not None
+        return dual and (request.wants_ipv4 != request.wants_ipv6)
+
+    def _deregister_part(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
+        """Release only the IPv4 HoA (or only the prefixes); the binding lives on with the rest."""
+        previous = self._route(entry)
+        self.cache.unindex_addresses(entry)
+        if request.wants_ipv4:
+            self.addresses.release((), entry.ipv4)
+            entry.ipv4, entry.ipv4_router, part = None, None, 'ipv4'
+        else:
+            self.addresses.release(entry.hnps, None)
+            entry.hnps, part = (), 'ipv6'
+        self.cache.index_addresses(entry)
+        entry.advance(Trigger.SELECTIVE)
+        self.stats.events[f'selective-deregistration-{part}'] += 1
+        log = Log('info', 'selective-deregistration', {'mn': entry.mn_id.text, 'part': part})
+        return [log, *self._program(entry, request, BAStatus.ACCEPTED, now, previous=previous)]
 
     def _park(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
         existing = next((p for p in self.parked.values() if p.entry_id == entry.binding_id), None)

@@ -104,9 +104,11 @@ def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | N
     asked = request.ipv4_request
     if asked is None:
         return []
-    if grant is None or grant.ipv4 is None:
+    if grant is None:
         reply_status = _REPLY_STATUS.get(status, IPv4HomeAddressReplyStatus.FAILURE_REASON_UNSPECIFIED)
         return [IPv4HomeAddressReply(reply_status, asked.prefix_length, asked.address)]
+    if grant.ipv4 is None:  # accepted de-registration of the IPv4 part: echo what was released
+        return [IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, asked.prefix_length, asked.address)]
     options: list[MobilityOption] = [
         IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.network.prefixlen, grant.ipv4.ip)
     ]

@@ -153,3 +153,31 @@ def test_transition_table_is_total_or_refuses(state: BceState | None, trigger: T
 def test_deleted_is_terminal() -> None:
     """Nothing leaves DELETED."""
     assert not [key for key in TRANSITIONS if key[0] is BceState.DELETED]
+
+
+def test_selective_ipv4_deregistration_keeps_the_ipv6_part() -> None:
+    """Lifetime 0 with only the IPv4 HoA Request releases the IPv4 address; the prefix stays (RFC 5844 §3.1.2.5)."""
+    from pmiprouter.mh import IPv4HomeAddressReply
+    from tests.core.harness import ipv4_request
+
+    h = Harness()
+    h.send(pbu(extra=(ipv4_request(),)))
+    address = h.lma.bindings()[0].ipv4
+    assert address is not None
+    pba = only_pba(h.send(pbu(seq=2, lifetime=0, ts=T0 + 1, hnps=(), hi=4, extra=(ipv4_request(str(address.ip), 24),)), T0 + 1))
+    reply = pba.option(IPv4HomeAddressReply)
+    assert pba.status == 0 and reply is not None and reply.status == 0 and reply.address == address.ip
+    (entry,) = h.lma.bindings()
+    assert entry.state is BceState.ACTIVE and entry.ipv4 is None and entry.hnps
+    assert h.dataplane[-1].ensure_routes[0].ipv4_hoa is None and h.lma.addresses.ipv4_pools[0].in_use == 0
+
+
+def test_selective_ipv6_deregistration_keeps_the_ipv4_part() -> None:
+    """Lifetime 0 with only the HNPs releases the prefixes and keeps the IPv4 HoA."""
+    from tests.core.harness import ipv4_request
+
+    h = Harness()
+    h.send(pbu(extra=(ipv4_request(),)))
+    only_pba(h.send(pbu(seq=2, lifetime=0, ts=T0 + 1, hnps=HNP, hi=4), T0 + 1))
+    (entry,) = h.lma.bindings()
+    assert entry.hnps == () and entry.ipv4 is not None and h.lma.addresses.prefix_pools[0].in_use == 0
