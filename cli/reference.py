@@ -29,8 +29,8 @@ def _is_choice_leaf(node: Node) -> bool:
     return node.keyword is not None and not node.children and node.arg is not None
 
 
-def _lines(node: Node, prefix: str) -> list[str]:
-    """Syntax lines for every command ending at or below `node`."""
+def syntax_lines(node: Node, prefix: str) -> list[str]:
+    """Syntax lines for every command ending at or below `node` (`prefix` is the path so far)."""
     out: list[str] = []
     choices = [c for c in node.children if _is_choice_leaf(c)]
     if len(choices) < 2:
@@ -43,7 +43,7 @@ def _lines(node: Node, prefix: str) -> list[str]:
     elif node.executable(None) and prefix:
         out.append(prefix)
     for child in others:
-        out += _lines(child, f'{prefix} {child.label}'.strip())
+        out += syntax_lines(child, f'{prefix} {child.label}'.strip())
     return out
 
 
@@ -56,6 +56,6 @@ def reference() -> str:
         for child in root.children:
             if mode != 'exec' and child.keyword in _COMMON:
                 continue
-            lines += _lines(child, str(child.keyword))
+            lines += syntax_lines(child, str(child.keyword))
         parts.append(f'### {title}\n\n```\n' + '\n'.join(lines) + '\n```\n')
     return '\n'.join(parts)

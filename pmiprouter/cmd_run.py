@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
     from twisted.internet import reactor
+    from twisted.internet.error import CannotListenError
     from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
 
     from pmiprouter.runtime.service import make_service, reload_services
@@ -47,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])])
     service = make_service(reactor, result.config, args.dataplane, args.state_dir)
-    service.privilegedStartService()
+    try:
+        service.privilegedStartService()
+    except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon
+        print(f'pmiprouter: cannot open the Mobility Header sockets: {exc}', file=sys.stderr)
+        return 1
     reactor.callWhenRunning(service.startService)  # type: ignore[attr-defined]
     reactor.addSystemEventTrigger('before', 'shutdown', service.stopService)  # type: ignore[attr-defined]
     # SIGHUP re-reads the startup-config; the handler only schedules, the reactor thread reloads.

@@ -6,6 +6,7 @@ Pure module. Secrets are hashed on entry (type 0 -> type 9) and only hashes are 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from pmiprouter.cli.errors import CommandError
 from pmiprouter.cli.tree import Invocation
@@ -61,7 +62,7 @@ def enable_secret(inv: Invocation) -> None:
     inv.session.config = dataclasses.replace(inv.session.config, enable_secret=secret)
 
 
-def _logging(inv: Invocation, **changes: object) -> None:
+def _logging(inv: Invocation, **changes: Any) -> None:
     config = inv.session.config
     inv.session.config = dataclasses.replace(config, logging=dataclasses.replace(config.logging, **changes))
 

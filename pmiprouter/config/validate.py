@@ -9,6 +9,7 @@ block at fault) back to the file line that opened that block.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
 from typing import Any
@@ -26,10 +27,10 @@ class Problem:
     anchor: Anchor = ()
 
 
-def _overlaps(prefixes: list[tuple[str, IPv6Network | IPv4Network]]) -> list[tuple[str, str]]:
+def _overlaps(prefixes: Sequence[tuple[str, IPv6Network | IPv4Network]]) -> list[tuple[str, str]]:
     out = []
     for (name_a, a), (name_b, b) in itertools.combinations(prefixes, 2):
-        if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type]
+        if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type, unused-ignore]
             out.append((name_a, name_b))
     return out
 

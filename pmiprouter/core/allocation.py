@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.errors import Rejection
-from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
+from pmiprouter.core.policy import Ipv4HomeAddress, LmaPolicy, MobileNodeProfile
 from pmiprouter.core.pools import IPv4Pool, PoolExhausted, PrefixPool
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.mh.iana import BAStatus
@@ -21,7 +21,7 @@ from pmiprouter.mh.iana import BAStatus
 @dataclass(frozen=True, slots=True)
 class Addresses:
     prefixes: tuple[IPv6Network, ...]
-    ipv4: IPv4Interface | None
+    ipv4: Ipv4HomeAddress | None
     ipv4_router: IPv4Address | None
 
 
@@ -45,7 +45,7 @@ class AddressAllocator:
             raise
         return Addresses(prefixes, ipv4, router)
 
-    def release(self, prefixes: tuple[IPv6Network, ...], ipv4: IPv4Interface | None) -> None:
+    def release(self, prefixes: tuple[IPv6Network, ...], ipv4: Ipv4HomeAddress | None) -> None:
         for prefix in prefixes:
             for pool in self.prefix_pools:
                 pool.release(prefix)
@@ -53,7 +53,7 @@ class AddressAllocator:
             for v4pool in self.ipv4_pools:
                 v4pool.release(ipv4.ip)
 
-    def restore(self, prefixes: tuple[IPv6Network, ...], ipv4: IPv4Interface | None) -> None:
+    def restore(self, prefixes: tuple[IPv6Network, ...], ipv4: Ipv4HomeAddress | None) -> None:
         """Mark addresses of a restored binding as bound (state file at start)."""
         for prefix in prefixes:
             self._take_prefix(prefix)
@@ -90,7 +90,7 @@ class AddressAllocator:
             return (prefix,)
         raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no home network prefix left')
 
-    def _ipv4(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[IPv4Interface, IPv4Address | None]:
+    def _ipv4(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[Ipv4HomeAddress, IPv4Address | None]:
         asked = request.ipv4_request
         assert asked is not None
         static = profile.ipv4_home_address
@@ -102,7 +102,7 @@ class AddressAllocator:
             if pool is None or asked.address in self.bound_ipv4 or (static is not None and static.ip != asked.address):
                 raise Rejection(BAStatus.NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS, f'{asked.address} not available')
             self._take_ipv4(asked.address)
-            return IPv4Interface((asked.address, pool.network.prefixlen)), pool.default_router
+            return Ipv4HomeAddress(asked.address, pool.network.prefixlen), pool.default_router
         if static is not None and static.ip not in self.bound_ipv4:
             self._take_ipv4(static.ip)
             return static, self._router_for(static)
@@ -114,7 +114,7 @@ class AddressAllocator:
             return address, pool.default_router
         raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no IPv4 home address left')
 
-    def _router_for(self, address: IPv4Interface) -> IPv4Address | None:
+    def _router_for(self, address: Ipv4HomeAddress) -> IPv4Address | None:
         pool = next((p for p in self.ipv4_pools if address.ip in p), None)
         if pool is not None:
             return pool.default_router

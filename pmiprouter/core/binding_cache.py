@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
 from pmiprouter.core.errors import InternalInvariantError, Rejection
 from pmiprouter.core.events import IPAddress, Transport
+from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.mh.iana import BAStatus, HandoffIndicator
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
@@ -86,7 +87,7 @@ class BindingCacheEntry:
     transport: Transport
     sport: int | None
     hnps: tuple[IPv6Network, ...]
-    ipv4: IPv4Interface | None
+    ipv4: Ipv4HomeAddress | None
     ipv4_router: IPv4Address | None
     link_local: IPv6Address | None
     lifetime_s: int
@@ -129,13 +130,19 @@ class BindingCache:
     """Entries by id, with the indexes the §5.4.1 lookups need."""
 
     entries: dict[int, BindingCacheEntry] = field(default_factory=dict)
-    by_mn: dict[MobileNodeIdentifier, set[int]] = field(default_factory=dict)
+    # One id for the usual single-interface MN, a tuple when it is multihomed (a set per MN
+    # would cost ~200 bytes for every binding).
+    by_mn: dict[MobileNodeIdentifier, int | tuple[int, ...]] = field(default_factory=dict)
     by_prefix: dict[IPv6Network, int] = field(default_factory=dict)
     by_ipv4: dict[IPv4Address, int] = field(default_factory=dict)
 
     def add(self, entry: BindingCacheEntry) -> None:
         self.entries[entry.binding_id] = entry
-        self.by_mn.setdefault(entry.mn_key, set()).add(entry.binding_id)
+        ids = self.by_mn.get(entry.mn_key)
+        if ids is None:
+            self.by_mn[entry.mn_key] = entry.binding_id
+        else:
+            self.by_mn[entry.mn_key] = (*self._ids(ids), entry.binding_id)
         self.index_addresses(entry)
 
     def index_addresses(self, entry: BindingCacheEntry) -> None:
@@ -155,13 +162,20 @@ class BindingCache:
         self.entries.pop(entry.binding_id, None)
         ids = self.by_mn.get(entry.mn_key)
         if ids is not None:
-            ids.discard(entry.binding_id)
-            if not ids:
+            rest = tuple(i for i in self._ids(ids) if i != entry.binding_id)
+            if not rest:
                 del self.by_mn[entry.mn_key]
+            else:
+                self.by_mn[entry.mn_key] = rest[0] if len(rest) == 1 else rest
         self.unindex_addresses(entry)
 
+    @staticmethod
+    def _ids(ids: int | tuple[int, ...]) -> tuple[int, ...]:
+        return (ids,) if isinstance(ids, int) else ids
+
     def of_mn(self, mn_id: MobileNodeIdentifier) -> list[BindingCacheEntry]:
-        return [self.entries[i] for i in self.by_mn.get(mn_id, ())]
+        ids = self.by_mn.get(mn_id)
+        return [] if ids is None else [self.entries[i] for i in self._ids(ids)]
 
     def __len__(self) -> int:
         return len(self.entries)

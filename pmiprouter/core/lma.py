@@ -17,6 +17,7 @@ from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
 from pmiprouter.core.errors import Rejection
 from pmiprouter.core.events import (
+    IPAddress,
     DataplaneApplied,
     DataplaneFailed,
     Event,
@@ -69,6 +70,7 @@ class LocalMobilityAnchor:
         self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
         self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
         self.revision = 0  # bumped on every binding change: the daemon saves state when it moves
+        self._addresses: dict[IPAddress, IPAddress] = {}  # one object per peer address, shared by its bindings
 
     # ---- entry point -------------------------------------------------------------------
 
@@ -141,8 +143,8 @@ class LocalMobilityAnchor:
             att=request.att or 0,
             mn_ll_id=request.mn_ll_id or b'',
             handoff=request.handoff or 0,
-            proxy_coa=request.proxy_coa,
-            local=request.dst,
+            proxy_coa=self._intern(request.proxy_coa),
+            local=self._intern(request.dst),
             transport=request.transport,
             sport=request.sport,
             hnps=granted.prefixes,
@@ -179,7 +181,8 @@ class LocalMobilityAnchor:
         entry.advance(trigger)
         lifetime = self._granted_lifetime(request)
         moved = request.proxy_coa != entry.proxy_coa
-        entry.proxy_coa, entry.local, entry.transport, entry.sport = request.proxy_coa, request.dst, request.transport, request.sport
+        entry.proxy_coa, entry.local = self._intern(request.proxy_coa), self._intern(request.dst)
+        entry.transport, entry.sport = request.transport, request.sport
         entry.handoff, entry.att = request.handoff or 0, request.att or entry.att
         entry.mn_ll_id = request.mn_ll_id or entry.mn_ll_id
         entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
@@ -380,6 +383,9 @@ class LocalMobilityAnchor:
         ]
 
     # ---- helpers -----------------------------------------------------------------------
+
+    def _intern(self, address: IPAddress) -> IPAddress:
+        return self._addresses.setdefault(address, address)
 
     def _gre_decision(self, request: ProxyRegistration) -> tuple[BAStatus, bool, bool]:
         """RFC 5845 §5.2: (status, use GRE, TLV header)."""

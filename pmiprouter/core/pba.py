@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
+from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import timestamp_from_seconds
 from pmiprouter.mh.iana import BAFlags, BAStatus, IPv4HomeAddressReplyStatus, MNIdentifierSubtype
@@ -43,7 +44,7 @@ class Grant:
 
     lifetime_s: int
     prefixes: tuple[IPv6Network, ...]
-    ipv4: IPv4Interface | None
+    ipv4: Ipv4HomeAddress | None
     ipv4_router: IPv4Address | None
     link_local: IPv6Address | None
     gre_key_in: int | None  # the uplink key we chose
@@ -110,7 +111,7 @@ def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | N
     if grant.ipv4 is None:  # accepted de-registration of the IPv4 part: echo what was released
         return [IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, asked.prefix_length, asked.address)]
     options: list[MobilityOption] = [
-        IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.network.prefixlen, grant.ipv4.ip)
+        IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.prefix_length, grant.ipv4.ip)
     ]
     if grant.ipv4_router is not None:
         options.append(IPv4DefaultRouterAddress(grant.ipv4_router))

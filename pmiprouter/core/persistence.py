@@ -6,11 +6,12 @@ entry keeps exactly the lifetime it had left.
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
 from pmiprouter.core.events import Transport
+from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
 FORMAT_VERSION = 1
@@ -62,7 +63,7 @@ def entry_from_record(record: dict[str, Any]) -> BindingCacheEntry:
         transport=Transport(record['transport']),
         sport=record['sport'],
         hnps=tuple(IPv6Network(p) for p in record['hnps']),
-        ipv4=IPv4Interface(record['ipv4']) if record['ipv4'] else None,
+        ipv4=Ipv4HomeAddress.parse(record['ipv4']) if record['ipv4'] else None,
         ipv4_router=IPv4Address(record['ipv4_router']) if record['ipv4_router'] else None,
         link_local=IPv6Address(record['link_local']) if record['link_local'] else None,
         lifetime_s=int(record['lifetime_s']),

@@ -11,10 +11,29 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 IPAddress = IPv6Address | IPv4Address
 RFC6543_LINK_LOCAL = IPv6Address('fe80::200:5eff:fe00:5213')
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv4HomeAddress:
+    """An IPv4 home address and the prefix length of its home network (RFC 5844 §3.3.2).
+
+    A light stand-in for `IPv4Interface` (a third of its memory, which counts per binding).
+    """
+
+    ip: IPv4Address
+    prefix_length: int
+
+    def __str__(self) -> str:
+        return f'{self.ip}/{self.prefix_length}'
+
+    @classmethod
+    def parse(cls, text: str) -> Ipv4HomeAddress:
+        address, _, length = text.partition('/')
+        return cls(IPv4Address(address), int(length or 32))
 
 
 class Service(enum.Enum):
@@ -57,7 +76,7 @@ class MobileNodeProfile:
     identifier: bytes
     service: Service = Service.DUAL
     home_prefixes: tuple[IPv6Network, ...] = ()
-    ipv4_home_address: IPv4Interface | None = None
+    ipv4_home_address: Ipv4HomeAddress | None = None
     proxy_enabled: bool = True
     allowed_mags: frozenset[IPAddress] = frozenset()
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Interface, IPv4Network, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+
+from pmiprouter.core.policy import Ipv4HomeAddress
 
 
 class PoolExhausted(Exception):
@@ -103,9 +105,9 @@ class IPv4Pool:
     def __contains__(self, address: IPv4Address) -> bool:
         return 0 <= int(address) - self._first_host < self._indexes.size
 
-    def allocate(self) -> IPv4Interface:
+    def allocate(self) -> Ipv4HomeAddress:
         index = self._indexes.allocate()
-        return IPv4Interface((self._first_host + index, self.network.prefixlen))
+        return Ipv4HomeAddress(IPv4Address(self._first_host + index), self.network.prefixlen)
 
     def reserve(self, address: IPv4Address) -> bool:
         return address in self and self._indexes.reserve(int(address) - self._first_host)

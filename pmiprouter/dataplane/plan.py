@@ -7,7 +7,8 @@ Objects per mobile node, for each home prefix A (HNPs and the IPv4 HoA /32), wit
 tunnel's table and D the device carrying the tunnel:
 
 - MAG (RFC 5213 §6.10.5): ``T: default dev D`` and ``T: A dev <access>``;
-  rules ``from A iif <access> lookup T`` (uplink) and ``to A iif D lookup T`` (downlink).
+  rules ``from A iif <access> lookup T`` (uplink), ``to A iif D lookup T`` (downlink) and
+  ``to A iif lo lookup T`` (the MAG's own packets to the MN, e.g. ICMP errors).
 - LMA (RFC 5213 §5.6.2): ``T: A dev D``; rule ``to A [iif <realm>] lookup T``; with a realm
   also ``T: default dev <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 
 from pmiprouter.dataplane.interface import IPNetwork, MnRouteSpec, Role, RouteEntry, RuleEntry
-from pmiprouter.dataplane.naming import PRIO_LMA_DOWN, PRIO_MAG_DOWN, PRIO_MAG_UP, PRIO_REALM_UP, tunnel_table
+from pmiprouter.dataplane.naming import PRIO_LMA_DOWN, PRIO_MAG_DOWN, PRIO_MAG_LOCAL, PRIO_MAG_UP, PRIO_REALM_UP, tunnel_table
 
 #: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
 FAMILY_V4 = 2
@@ -54,6 +55,9 @@ def mn_objects(spec: MnRouteSpec, tunnel_name: str, dev: str) -> tuple[frozenset
             routes.add(RouteEntry(table, net, spec.access_ifname))
             rules.add(RuleEntry(PRIO_MAG_UP, table, fam, src=net, iif=spec.access_ifname))
             rules.add(RuleEntry(PRIO_MAG_DOWN, table, fam, dst=net, iif=dev))
+            # Packets the MAG itself sends to the MN (ICMP errors such as Packet Too Big from a
+            # kernel tunnel) come from "lo"; the main table has no route to the HNP.
+            rules.add(RuleEntry(PRIO_MAG_LOCAL, table, fam, dst=net, iif='lo'))
         else:
             routes.add(RouteEntry(table, net, dev))
             rules.add(RuleEntry(PRIO_LMA_DOWN, table, fam, dst=net, iif=spec.realm_ifname))

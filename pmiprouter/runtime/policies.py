@@ -5,10 +5,10 @@ The engines never read configuration syntax; this is the one place that knows bo
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, IPv4Interface, IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 
 from pmiprouter.config.model import DomainConfig, LmaConfig, MnProfile, RouterConfig, find
-from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile, Service
+from pmiprouter.core.policy import GreMode, Ipv4HomeAddress, LmaPolicy, MobileNodeProfile, Service
 
 GRE_ENCAPSULATIONS = ('gre-ipv6', 'gre-ipv4')
 
@@ -37,7 +37,7 @@ def lma_policy(config: RouterConfig, lma: LmaConfig) -> LmaPolicy:
         ipv4 = None
         if profile.ipv4_home_address is not None:
             pool = next((p for p in ipv4_pools if profile.ipv4_home_address in p), None)
-            ipv4 = IPv4Interface((profile.ipv4_home_address, pool.prefixlen if pool is not None else 32))
+            ipv4 = Ipv4HomeAddress(profile.ipv4_home_address, pool.prefixlen if pool is not None else 32)
         identifier = mn_identifier(profile)
         profiles[identifier] = MobileNodeProfile(
             identifier, Service(profile.service), profile.hnps, ipv4

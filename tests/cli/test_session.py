@@ -140,7 +140,7 @@ def _vocabulary() -> list[str]:
     return sorted(words)
 
 
-def _session_in(mode: str) -> Session:
+def session_in(mode: str) -> Session:
     """A privileged session in `mode`, on an object that exists."""
     session = configured(
         'ipv6 mobile pmipv6-domain D',
@@ -179,7 +179,7 @@ VOCABULARY = _vocabulary()
 )
 def test_any_input_gives_ios_text_never_a_traceback(mode: str, line: str) -> None:
     """Arbitrary input in any mode returns text and never an internal error."""
-    session = _session_in(mode)
+    session = session_in(mode)
     output = session.feed(line)
     assert isinstance(output, str) and 'Internal error' not in output
     assert 'Internal error' not in session.help(line)

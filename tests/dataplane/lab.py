@@ -16,9 +16,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any
 
@@ -29,6 +31,34 @@ MN6, MN4 = '2001:db8:a1::2', '10.0.0.2'
 CN6, CN4 = '2001:db8:ff::2', '198.51.100.2'
 MAG6, LMA6, MAG4, LMA4 = '2001:db8:1::1', '2001:db8:1::2', '192.0.2.1', '192.0.2.2'
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class KernelNode:
+    """The kernel backend programmed from a worker thread inside the namespace (no process:
+    kernel state needs none, and an interpreter start costs seconds under the VM's TCG)."""
+
+    def __init__(self, ns: str, spec: dict[str, Any]) -> None:
+        from pmiprouter.dataplane.kernel import KernelDataplane
+        from pmiprouter.dataplane.node import load_specs
+
+        self.thread = nsutil.NsThread(ns)
+        try:
+            self.dp = self.thread.call(KernelDataplane)
+            wanted = load_specs(spec)
+            self.thread.call(self.dp.reconcile, wanted)
+            self.devices = sorted({self.dp.tunnel_device(t) for t in wanted.tunnels})
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> dict[str, int]:
+        """Close the netlink socket (kernel objects stay, like a daemon that exits)."""
+        try:
+            if hasattr(self, 'dp'):
+                self.thread.call(self.dp.close)
+        finally:
+            self.thread.close()
+        return {}
 
 
 class Node:
@@ -89,7 +119,7 @@ class Lab:
     def __init__(self) -> None:
         tag = nsutil.unique('')
         self.mn, self.mag, self.lma, self.cn = (f'pmt{r}{tag}' for r in ('m', 'g', 'l', 'c'))
-        self.nodes: list[Node] = []
+        self.nodes: list[Any] = []
         self.extra_ns: list[str] = []
         try:
             self._build()
@@ -114,13 +144,14 @@ class Lab:
         nsutil.ip('-6', 'route', 'add', 'default', 'via', '2001:db8:ff::1', ns=self.cn)
         nsutil.ip('-4', 'route', 'add', 'default', 'via', '198.51.100.1', ns=self.cn)
 
-    def start(self, backend: str, mag_spec: dict[str, Any], lma_spec: dict[str, Any]) -> tuple[Node, Node]:
-        """Start the MAG and LMA nodes."""
-        mag = Node(self.mag, backend, mag_spec)
-        self.nodes.append(mag)
-        lma = Node(self.lma, backend, lma_spec)
-        self.nodes.append(lma)
-        return mag, lma
+    def start(self, backend: str, mag_spec: dict[str, Any], lma_spec: dict[str, Any]) -> tuple[Any, Any]:
+        """Start the MAG and LMA nodes (processes, or worker threads for the kernel backend)."""
+        nodes = []
+        for ns, spec in ((self.mag, mag_spec), (self.lma, lma_spec)):
+            node = KernelNode(ns, spec) if backend == 'kernel' else Node(ns, backend, spec)
+            self.nodes.append(node)
+            nodes.append(node)
+        return nodes[0], nodes[1]
 
     def stop_nodes(self) -> list[dict[str, int]]:
         """Stop every node; return their counters in start order."""
@@ -153,43 +184,61 @@ def ping_until(ns: str, dst: str, timeout: float = 8) -> bool:
     return False
 
 
-TCP_SERVER = r'''
-import socket, sys
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_STREAM); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1); s.settimeout(20); print('LISTEN', flush=True)
-c, _ = s.accept(); c.settimeout(20); n = int(sys.argv[3]); got = b''
-while len(got) < n:
-    d = c.recv(65536)
-    if not d: break
-    got += d
-c.sendall(got[::-1]); c.close()
-'''
+def _serve(addr: str, port: int, size: int, ready: threading.Event, box: list[str]) -> None:
+    fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    with socket.socket(fam, socket.SOCK_STREAM) as srv:
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind((addr, port))
+        srv.listen(1)
+        srv.settimeout(20)
+        ready.set()
+        try:
+            conn, _ = srv.accept()
+        except OSError as exc:
+            box.append(f'server: {exc}')
+            return
+        with conn:
+            conn.settimeout(20)
+            got = bytearray()
+            while len(got) < size:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                got += data
+            conn.sendall(bytes(got[::-1]))
 
-TCP_CLIENT = r'''
-import socket, sys, os
-fam = socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET
-data = os.urandom(int(sys.argv[3])); c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
-c.sendall(data); got = b''
-while len(got) < len(data):
-    d = c.recv(65536)
-    if not d: break
-    got += d
-print('OK' if got == data[::-1] else 'MISMATCH %d' % len(got))
-'''
+
+def _client(addr: str, port: int, size: int) -> str:
+    data = os.urandom(size)
+    try:
+        with socket.create_connection((addr, port), timeout=20) as conn:
+            conn.sendall(data)
+            got = bytearray()
+            while len(got) < size:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+    except OSError as exc:
+        return f'client: {exc!r}'
+    return 'OK' if bytes(got) == data[::-1] else f'MISMATCH {len(got)}'
 
 
 def tcp_roundtrip(client_ns: str, server_ns: str, server_addr: str, size: int = 200_000, port: int = 5001) -> str:
-    """Send ``size`` random bytes over TCP and get them back reversed; return 'OK' or why not."""
-    server = subprocess.Popen(['ip', 'netns', 'exec', server_ns, sys.executable, '-c', TCP_SERVER,
-                               server_addr, str(port), str(size)], stdout=subprocess.PIPE, text=True)
+    """Send ``size`` random bytes over TCP and get them back reversed; return 'OK' or why not.
+
+    Server and client are threads that entered the namespaces (sockets belong to the netns of
+    the thread that creates them), which saves two interpreter starts per transfer.
+    """
+    server, client = nsutil.NsThread(server_ns), nsutil.NsThread(client_ns)
     try:
-        assert server.stdout is not None
-        if server.stdout.readline().strip() != 'LISTEN':
+        ready, box = threading.Event(), []
+        served = server.submit(_serve, server_addr, port, size, ready, box)
+        if not ready.wait(10):
             return 'server did not start'
-        client = nsutil.ns_exec(client_ns, sys.executable, '-c', TCP_CLIENT, server_addr, str(port), str(size),
-                                timeout=30)
-        return (client.stdout.strip() or client.stderr.strip()[-300:])
+        result = client.call(_client, server_addr, port, size)
+        served.result(timeout=30)
+        return result if not box or result != 'OK' else box[0]
     finally:
-        server.kill()
-        server.wait()
+        server.close()
+        client.close()

@@ -56,16 +56,21 @@ def ip(*args: str) -> None:
     subprocess.run(['ip', *args], check=True, capture_output=True)
 
 
-def start_daemon(ns: str, config: Path, state_dir: Path) -> subprocess.Popen[str]:
+def start_daemon(ns: str, config: Path, state_dir: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
          '--dataplane', 'memory', '--state-dir', str(state_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
+        bufsize=0,  # unbuffered: select() must see every line still unread (a buffered reader hides them)
         cwd=ROOT,
     )
-    wait_for(process, 'ready', 20)
+    try:
+        wait_for(process, 'ready', 20)
+    except AssertionError:
+        process.kill()
+        process.wait(10)
+        raise
     return process
 
 
@@ -96,7 +101,7 @@ def lma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         ip('netns', 'del', ns_mag)
 
 
-def wait_for(process: subprocess.Popen[str], text: str, timeout: float) -> None:
+def wait_for(process: subprocess.Popen[bytes], text: str, timeout: float) -> None:
     """Read the daemon's output until `text` appears (no fixed sleep)."""
     assert process.stdout is not None
     deadline = time.monotonic() + timeout
@@ -104,7 +109,7 @@ def wait_for(process: subprocess.Popen[str], text: str, timeout: float) -> None:
     while time.monotonic() < deadline:
         ready, _, _ = select.select([process.stdout], [], [], 0.2)
         if ready:
-            line = process.stdout.readline()
+            line = process.stdout.readline().decode(errors='replace')
             seen.append(line)
             if text in line:
                 return
