@@ -9,7 +9,9 @@ alignment padding are done once, in `codec.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import struct
 from enum import IntEnum
+from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar, TypeVar
 
 from pmiprouter.mh.errors import BadOptionLength, BadOptionValue, EncodeError
@@ -72,6 +74,38 @@ class UnknownOption(MobilityOption):
 
     def encode_body(self) -> bytes:
         return self.data
+
+class IPv6AddressOption(MobilityOption):
+    """Shared layout of options whose body is one IPv6 address (Alternate CoA, Link-local Address)."""
+
+    __slots__ = ()
+    address: IPv6Address
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> IPv6AddressOption:
+        expect_length(cls.TYPE, body, 16)
+        return cls(IPv6Address(body))  # type: ignore[call-arg]
+
+    def encode_body(self) -> bytes:
+        return self.address.packed
+
+
+class IPv4AddressOption(MobilityOption):
+    """Shared layout of options with 16 reserved bits then an IPv4 address (RFC 5555/5844), aligned 4n."""
+
+    __slots__ = ()
+    ALIGN: ClassVar[tuple[int, int]] = (4, 0)
+    _BODY: ClassVar[struct.Struct] = struct.Struct('!2x4s')
+    address: IPv4Address
+
+    @classmethod
+    def decode_body(cls, body: bytes) -> IPv4AddressOption:
+        expect_length(cls.TYPE, body, cls._BODY.size)
+        return cls(IPv4Address(cls._BODY.unpack(body)[0]))  # type: ignore[call-arg]
+
+    def encode_body(self) -> bytes:
+        return self._BODY.pack(self.address.packed)
+
 
 def expect_length(option_type: int, body: bytes, *sizes: int) -> None:
     """Raise `BadOptionLength` unless len(body) is one of `sizes`."""

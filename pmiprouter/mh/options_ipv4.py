@@ -16,6 +16,7 @@ from typing import ClassVar
 from pmiprouter.mh.errors import BadOptionValue
 from pmiprouter.mh.iana import IPv4AddressAckStatus, IPv4HomeAddressReplyStatus, OptionType
 from pmiprouter.mh.option import (
+    IPv4AddressOption,
     MobilityOption,
     coerce,
     expect_length,
@@ -25,7 +26,6 @@ from pmiprouter.mh.option import (
 )
 
 _BB4 = struct.Struct('!BB4s')  # two one-byte fields, then an IPv4 address
-_RES16_ADDR4 = struct.Struct('!2x4s')  # 16 reserved bits, then an IPv4 address
 _H = struct.Struct('!H')
 _HI = struct.Struct('!HI')
 
@@ -101,21 +101,12 @@ class NATDetection(MobilityOption):
 
 @register_option
 @dataclass(frozen=True, slots=True)
-class IPv4CareofAddress(MobilityOption):
+class IPv4CareofAddress(IPv4AddressOption):
     """IPv4 Care-of Address (RFC 5555 §3.1.2)."""
 
     TYPE: ClassVar[int] = OptionType.IPV4_CARE_OF_ADDRESS
-    ALIGN: ClassVar[tuple[int, int]] = (4, 0)
 
     address: IPv4Address
-
-    @classmethod
-    def decode_body(cls, body: bytes) -> IPv4CareofAddress:
-        expect_length(cls.TYPE, body, _RES16_ADDR4.size)
-        return cls(IPv4Address(_RES16_ADDR4.unpack(body)[0]))
-
-    def encode_body(self) -> bytes:
-        return _RES16_ADDR4.pack(self.address.packed)
 
 
 @register_option
@@ -224,21 +215,12 @@ class IPv4HomeAddressReply(MobilityOption):
 
 @register_option
 @dataclass(frozen=True, slots=True)
-class IPv4DefaultRouterAddress(MobilityOption):
+class IPv4DefaultRouterAddress(IPv4AddressOption):
     """IPv4 Default-Router Address (RFC 5844 §3.3.3)."""
 
     TYPE: ClassVar[int] = OptionType.IPV4_DEFAULT_ROUTER_ADDRESS
-    ALIGN: ClassVar[tuple[int, int]] = (4, 0)
 
     address: IPv4Address
-
-    @classmethod
-    def decode_body(cls, body: bytes) -> IPv4DefaultRouterAddress:
-        expect_length(cls.TYPE, body, _RES16_ADDR4.size)
-        return cls(IPv4Address(_RES16_ADDR4.unpack(body)[0]))
-
-    def encode_body(self) -> bytes:
-        return _RES16_ADDR4.pack(self.address.packed)
 
 
 @register_option

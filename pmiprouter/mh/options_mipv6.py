@@ -16,6 +16,7 @@ from typing import ClassVar
 from pmiprouter.mh.errors import BadOptionValue, EncodeError
 from pmiprouter.mh.iana import AuthSubtype, MNIdentifierSubtype, OptionType
 from pmiprouter.mh.option import (
+    IPv6AddressOption,
     MobilityOption,
     coerce,
     expect_length,
@@ -54,21 +55,13 @@ class BindingRefreshAdvice(MobilityOption):
 
 @register_option
 @dataclass(frozen=True, slots=True)
-class AlternateCareofAddress(MobilityOption):
+class AlternateCareofAddress(IPv6AddressOption):
     """Alternate Care-of Address (RFC 6275 §6.2.5); in a PBU it names the Proxy-CoA (RFC 5213 §6.9.1.5)."""
 
     TYPE: ClassVar[int] = OptionType.ALTERNATE_CARE_OF_ADDRESS
     ALIGN: ClassVar[tuple[int, int]] = (8, 6)
 
     address: IPv6Address
-
-    @classmethod
-    def decode_body(cls, body: bytes) -> AlternateCareofAddress:
-        expect_length(cls.TYPE, body, 16)
-        return cls(IPv6Address(body))
-
-    def encode_body(self) -> bytes:
-        return self.address.packed
 
 
 @register_option

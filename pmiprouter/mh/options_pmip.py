@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from pmiprouter.mh.errors import BadOptionValue, EncodeError
 from pmiprouter.mh.iana import AccessTechnologyType, HandoffIndicator, LMAAddressCode, OptionType
-from pmiprouter.mh.option import MobilityOption, coerce, expect_length, expect_min_length, register_option
+from pmiprouter.mh.option import IPv6AddressOption, MobilityOption, coerce, expect_length, expect_min_length, register_option
 from pmiprouter.mh.options_mipv6 import PrefixOption
 
 _I = struct.Struct('!I')
@@ -100,21 +100,13 @@ class MobileNodeLinkLayerIdentifier(MobilityOption):
 
 @register_option
 @dataclass(frozen=True, slots=True)
-class LinkLocalAddress(MobilityOption):
+class LinkLocalAddress(IPv6AddressOption):
     """Link-local Address (RFC 5213 §8.7): the MAG's link-local address on the access link."""
 
     TYPE: ClassVar[int] = OptionType.LINK_LOCAL_ADDRESS
     ALIGN: ClassVar[tuple[int, int]] = (8, 6)
 
     address: IPv6Address
-
-    @classmethod
-    def decode_body(cls, body: bytes) -> LinkLocalAddress:
-        expect_length(cls.TYPE, body, 16)
-        return cls(IPv6Address(body))
-
-    def encode_body(self) -> bytes:
-        return self.address.packed
 
 
 @register_option
