@@ -34,9 +34,6 @@ def run(args: argparse.Namespace) -> int:
         print(f'{args.config}: configuration not loaded, not starting', file=sys.stderr)
         return 1
     assert result.config is not None
-    if not result.config.lmas and not result.config.mags:
-        print(f'{args.config}: no LMA or MAG role configured, nothing to run', file=sys.stderr)
-        return 1
 
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError

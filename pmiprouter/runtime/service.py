@@ -155,6 +155,10 @@ def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_
     root = MultiService()
     for lma in config.lmas:
         LmaService(reactor, config, lma, dataplane_kind, state_dir).setServiceParent(root)
+    log = Logger()
     if config.mags:
-        Logger().warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
+        log.warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
+    if not config.lmas and not config.mags:
+        # A fresh install: nothing to do until configured, but stay up (reload or management later).
+        log.info('no LMA or MAG role configured: ready and idle')
     return root

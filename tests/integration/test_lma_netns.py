@@ -188,3 +188,22 @@ def test_sighup_reloads_the_configuration(lma: dict[str, Any]) -> None:
     wait_for(lma['process'], 'refused', 10)
     (still,) = client(lma['mag_ns'], [{**mag1, 'seq': 22, 'hnps': after['hnps'], 'hi': 5}])
     assert still['status'] == 0
+
+
+def test_daemon_without_roles_runs_idle_and_refuses_bad_config(tmp_path: Path) -> None:
+    """A config without roles starts idle; one with errors is refused before anything starts."""
+    empty = tmp_path / 'empty'
+    empty.write_text('hostname fresh\nend\n')
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'pmiprouter', 'run', '-c', str(empty), '--state-dir', str(tmp_path / 's')],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
+    )
+    try:
+        wait_for(process, 'idle', 20)
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+    broken = tmp_path / 'broken'
+    broken.write_text('ipv6 mobile pmipv6-lma\n')
+    out = subprocess.run([sys.executable, '-m', 'pmiprouter', 'run', '-c', str(broken)], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1 and '% Incomplete command.' in out.stderr and 'not starting' in out.stderr
