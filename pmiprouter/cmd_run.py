@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from twisted.internet.error import CannotListenError
     from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
 
-    from pmiprouter.runtime.service import make_service, reload_services
+    from pmiprouter.runtime.service import make_service, reload_services, start
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # journald and pipes see each line at once
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon
         print(f'pmiprouter: cannot open the Mobility Header sockets: {exc}', file=sys.stderr)
         return 1
-    reactor.callWhenRunning(service.startService)  # type: ignore[attr-defined]
+    reactor.callWhenRunning(start, service, result.config)  # type: ignore[attr-defined]
     reactor.addSystemEventTrigger('before', 'shutdown', service.stopService)  # type: ignore[attr-defined]
     # SIGHUP re-reads the startup-config; the handler only schedules, the reactor thread reloads.
     signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload_services, service, args.config))  # type: ignore[attr-defined]

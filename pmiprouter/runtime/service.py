@@ -155,10 +155,14 @@ def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_
     root = MultiService()
     for lma in config.lmas:
         LmaService(reactor, config, lma, dataplane_kind, state_dir).setServiceParent(root)
-    log = Logger()
     if config.mags:
-        log.warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
-    if not config.lmas and not config.mags:
-        # A fresh install: nothing to do until configured, but stay up (reload or management later).
-        log.info('no LMA or MAG role configured: ready and idle')
+        Logger().warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
     return root
+
+
+def start(root: MultiService, config: RouterConfig) -> None:
+    """Start every service on the running reactor, then say the daemon is ready (one readiness point)."""
+    root.startService()
+    roles = [f'LMA {lma.name}' for lma in config.lmas]
+    # With no role (a fresh install) the daemon stays up, idle, until configured and reloaded.
+    Logger().info('pmiprouter ready: {roles}', roles=', '.join(roles) if roles else 'no role configured, idle')
