@@ -132,8 +132,20 @@ class LmaService(Service):
         return None
 
 
+def apply_config(root: MultiService, config: RouterConfig) -> None:
+    """Make a validated configuration the running one (SIGHUP, or live changes from the CLI)."""
+    for service in root:
+        if isinstance(service, LmaService):
+            service.reload(config)
+
+
+def lma_services(root: MultiService) -> list[LmaService]:
+    """The running LMAs (for show commands and the management plane)."""
+    return [service for service in root if isinstance(service, LmaService)]
+
+
 def reload_services(root: MultiService, path: str) -> bool:
-    """Re-read the startup-config and hand it to every LMA; a config with errors changes nothing."""
+    """Re-read the startup-config and apply it; a config with errors changes nothing."""
     from pmiprouter.config.load import load_file
 
     log = Logger()
@@ -143,9 +155,7 @@ def reload_services(root: MultiService, path: str) -> bool:
             log.error('reload: {error}', error=error.render())
         log.error('reload of {path} refused: the running configuration is unchanged', path=path)
         return False
-    for service in root:
-        if isinstance(service, LmaService):
-            service.reload(result.config)
+    apply_config(root, result.config)
     log.info('configuration {path} reloaded', path=path)
     return True
 
