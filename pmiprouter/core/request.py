@@ -48,12 +48,24 @@ class ProxyRegistration:
     def parse(cls, received: MessageReceived) -> ProxyRegistration:
         pbu = received.message
         assert isinstance(pbu, BindingUpdate)
-        acoa = pbu.option(AlternateCareofAddress)
-        hi = pbu.option(HandoffIndicatorOption)
-        att = pbu.option(AccessTechnologyTypeOption)
-        ll_id = pbu.option(MobileNodeLinkLayerIdentifier)
-        lla = pbu.option(LinkLocalAddress)
-        ts = pbu.option(Timestamp)
+        # One pass over the options: the first of each kind, all HNPs and IPv4 requests.
+        first: dict[type, object] = {}
+        hnps: list[HomeNetworkPrefix] = []
+        ipv4_requests: list[IPv4HomeAddressRequest] = []
+        for option in pbu.options:
+            kind = type(option)
+            if kind is HomeNetworkPrefix:
+                hnps.append(option)  # type: ignore[arg-type]
+            elif kind is IPv4HomeAddressRequest:
+                ipv4_requests.append(option)  # type: ignore[arg-type]
+            elif kind not in first:
+                first[kind] = option
+        acoa = first.get(AlternateCareofAddress)
+        hi = first.get(HandoffIndicatorOption)
+        att = first.get(AccessTechnologyTypeOption)
+        ll_id = first.get(MobileNodeLinkLayerIdentifier)
+        lla = first.get(LinkLocalAddress)
+        ts = first.get(Timestamp)
         return cls(
             src=received.src,
             dst=received.dst,
@@ -61,16 +73,16 @@ class ProxyRegistration:
             sport=received.sport,
             message=pbu,
             # RFC 5213 §6.9.1.5: an Alternate CoA option names the Proxy-CoA; over IPv4 it is the UDP source.
-            proxy_coa=acoa.address if acoa is not None and received.transport is Transport.IPV6 else received.src,
-            mn_id=pbu.option(MobileNodeIdentifier),
-            hnps=pbu.options_of(HomeNetworkPrefix),
-            handoff=int(hi.indicator) if hi is not None else None,
-            att=int(att.access_technology) if att is not None else None,
-            mn_ll_id=ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,
-            link_local=lla.address if lla is not None else None,
-            timestamp=ts.timestamp if ts is not None else None,
-            ipv4_requests=pbu.options_of(IPv4HomeAddressRequest),
-            gre_key=pbu.option(GREKey),
+            proxy_coa=acoa.address if acoa is not None and received.transport is Transport.IPV6 else received.src,  # type: ignore[attr-defined]
+            mn_id=first.get(MobileNodeIdentifier),  # type: ignore[arg-type]
+            hnps=tuple(hnps),
+            handoff=int(hi.indicator) if hi is not None else None,  # type: ignore[attr-defined]
+            att=int(att.access_technology) if att is not None else None,  # type: ignore[attr-defined]
+            mn_ll_id=ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,  # type: ignore[attr-defined]
+            link_local=lla.address if lla is not None else None,  # type: ignore[attr-defined]
+            timestamp=ts.timestamp if ts is not None else None,  # type: ignore[attr-defined]
+            ipv4_requests=tuple(ipv4_requests),
+            gre_key=first.get(GREKey),  # type: ignore[arg-type]
         )
 
     @property
@@ -103,8 +115,8 @@ class ProxyRegistration:
 
     @property
     def force_udp(self) -> bool:
-        return bool(self.message.flags & BUFlags.F)
+        return bool(int(self.message.flags) & BUFlags.F.value)
 
     @property
     def tlv_header(self) -> bool:
-        return bool(self.message.flags & BUFlags.T)
+        return bool(int(self.message.flags) & BUFlags.T.value)

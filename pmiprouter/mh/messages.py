@@ -162,7 +162,7 @@ class BindingUpdate(MobilityMessage):
 
     @property
     def is_proxy(self) -> bool:
-        return bool(self.flags & BUFlags.P)
+        return bool(int(self.flags) & 0x0200)  # BUFlags.P; plain int: IntFlag arithmetic is slow
 
 
 @register_message
@@ -191,7 +191,7 @@ class BindingAcknowledgement(MobilityMessage):
 
     @property
     def is_proxy(self) -> bool:
-        return bool(self.flags & BAFlags.P)
+        return bool(int(self.flags) & 0x20)  # BAFlags.P
 
     @property
     def accepted(self) -> bool:
