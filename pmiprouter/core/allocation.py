@@ -119,4 +119,6 @@ class AddressAllocator:
         if pool is not None:
             return pool.default_router
         # A static address outside the pools: the first host of its home network is the router.
-        return IPv4Address(int(address.network.network_address) + 1) if address.network.prefixlen < 31 else None
+        if address.prefix_length >= 31:
+            return None
+        return IPv4Network((address.ip, address.prefix_length), strict=False).network_address + 1

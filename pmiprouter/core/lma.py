@@ -286,7 +286,7 @@ class LocalMobilityAnchor:
         """Point the MN's routes at its (shared) tunnel; the PBA follows DataplaneApplied."""
         route = self._route(entry)
         ensure_tunnels = self._use_tunnel(route.tunnel, entry.binding_id)
-        remove_tunnels = ()
+        remove_tunnels: tuple[TunnelSpec, ...] = ()
         if previous is not None and previous.tunnel != route.tunnel:
             remove_tunnels = self._release_tunnel(previous.tunnel, entry.binding_id)
         ticket = next(self._tickets)
@@ -401,7 +401,7 @@ class LocalMobilityAnchor:
         lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)
         return lifetime - lifetime % 4
 
-    def _link_local(self, request: ProxyRegistration, entry: BindingCacheEntry | None) -> object:
+    def _link_local(self, request: ProxyRegistration, entry: BindingCacheEntry | None) -> IPv6Address | None:
         """RFC 5213 §5.3.6: ALL_ZERO asks for the stored (or our configured) address; NON_ZERO is stored."""
         if request.link_local is None:
             return entry.link_local if entry is not None else None
@@ -417,7 +417,7 @@ class LocalMobilityAnchor:
             prefixes=entry.hnps,
             ipv4=entry.ipv4,
             ipv4_router=entry.ipv4_router,
-            link_local=entry.link_local,  # type: ignore[arg-type]
+            link_local=entry.link_local,
             gre_key_in=entry.gre_key_in,
             use_gre=entry.use_gre,
             tlv=entry.tlv,

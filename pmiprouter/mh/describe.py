@@ -21,9 +21,9 @@ def as_dict(obj: object) -> dict[str, Any]:
 def plain(value: object) -> Any:
     """One field value as JSON-able data."""
     if isinstance(value, Flag):
-        names = [member.name for member in type(value) if member in value]
-        rest = int(value) & ~sum(int(member) for member in type(value) if member in value)
-        return names + ([rest] if rest else [])
+        members = [member for member in type(value) if member in value]
+        rest = int(value.value) & ~sum(int(member.value) for member in members)
+        return [member.name for member in members] + ([rest] if rest else [])
     if isinstance(value, Enum):
         return value.name
     if isinstance(value, IPv4Address | IPv6Address):

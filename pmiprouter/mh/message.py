@@ -50,9 +50,9 @@ class MobilityMessage:
         """The first option of class `kind`, or None."""
         for opt in self.options:
             if type(opt) is kind:
-                return opt  # type: ignore[return-value]
+                return opt
         return None
 
     def options_of(self, kind: type[O]) -> tuple[O, ...]:
         """Every option of class `kind`, in wire order."""
-        return tuple(opt for opt in self.options if type(opt) is kind)  # type: ignore[misc]
+        return tuple(opt for opt in self.options if type(opt) is kind)

@@ -170,3 +170,19 @@ def test_answers_come_from_the_address_the_pbu_was_sent_to() -> None:
     """The PBA's source is the PBU's destination, its destination the PBU's source."""
     (send,) = [a for a in Harness().send(pbu()) if isinstance(a, SendMessage)]
     assert (send.src, send.dst) == (LMAA, MAG1)
+
+
+def test_static_ipv4_home_address_outside_the_pools_gets_its_networks_router() -> None:
+    """A profile's IPv4 HoA outside every pool is granted with the first host of its network as router."""
+    from dataclasses import replace
+
+    from pmiprouter.core.lma import LocalMobilityAnchor
+    from pmiprouter.core.policy import Ipv4HomeAddress
+    from tests.core.harness import policy, profile
+
+    base = policy()
+    static = profile('fixed4@example.com', ipv4_home_address=Ipv4HomeAddress(IPv4Address('172.16.5.9'), 24))
+    h = Harness(lma=LocalMobilityAnchor(replace(base, profiles={**base.profiles, b'fixed4@example.com': static})))
+    pba = only_pba(h.send(pbu(nai='fixed4@example.com', extra=(ipv4_request(),))))
+    assert pba.option(IPv4HomeAddressReply) == IPv4HomeAddressReply(0, 24, IPv4Address('172.16.5.9'))
+    assert pba.option(IPv4DefaultRouterAddress) == IPv4DefaultRouterAddress(IPv4Address('172.16.5.1'))
