@@ -198,8 +198,12 @@ class MobileNodeIdentifier(MobilityOption):
 
     @property
     def text(self) -> str:
-        """The identifier for display; bytes that are not UTF-8 are escaped, never an error."""
-        return self.identifier.decode('utf-8', 'backslashreplace')
+        """The identifier for display: an NAI as text, an EUI-48/64 as a MAC, anything else in hex."""
+        if self.subtype == MNIdentifierSubtype.NAI:
+            return self.identifier.decode('utf-8', 'backslashreplace')
+        if self.subtype in (MNIdentifierSubtype.EUI_48, MNIdentifierSubtype.EUI_64):
+            return ':'.join(f'{b:02x}' for b in self.identifier)
+        return self.identifier.hex()
 
 
 @register_option

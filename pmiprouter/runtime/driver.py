@@ -9,6 +9,7 @@ Every exception stops here, counted and logged: the reactor never sees one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
@@ -49,12 +50,14 @@ class EngineDriver:
         executor: DataplaneExecutor,
         ipv6: Ipv6Sender | None = None,
         ipv4: dict[IPv4Address, Ipv4Sender] | None = None,
+        extra: Callable[[Any], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.executor = executor
         self.ipv6 = ipv6
         self.ipv4 = ipv4 or {}
+        self.extra = extra  # carries out role-specific actions (the MAG's access-link actions)
         self.timers: dict[tuple[str, int], IDelayedCall] = {}
         self.counters: Counter[str] = Counter()
 
@@ -87,6 +90,10 @@ class EngineDriver:
             case Log(level=level, event=name, fields=fields):
                 text = ' '.join(f'{k}={{{k}}}' for k in fields)
                 self.log.emit(LEVELS.get(level, LogLevel.info), f'{name} {text}'.strip(), **fields)
+            case _ if self.extra is not None:
+                self.extra(action)
+            case _:
+                self.counters['unknown-actions'] += 1
 
     def send(self, action: SendMessage) -> None:
         try:

@@ -16,15 +16,20 @@ from twisted.internet.interfaces import IListeningPort
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from pmiprouter.config.model import LmaConfig, RouterConfig, find
+from pmiprouter.config.model import LmaConfig, MagConfig, RouterConfig, find
+from pmiprouter.core.mag import MobileAccessGateway
+from pmiprouter.core.policy import RFC6543_LINK_LOCAL
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.dataplane.factory import make_dataplane
 from pmiprouter.dataplane.interface import DataplaneState
+from pmiprouter.dataplane.memory import MemoryDataplane
 from pmiprouter.mh.framing import PMIP6_CNTL_PORT
+from pmiprouter.mh.messages import BindingAcknowledgement, BindingUpdate
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
 from pmiprouter.runtime.driver import EngineDriver
 from pmiprouter.runtime.mhport import MHPort
-from pmiprouter.runtime.policies import lma_policy
+from pmiprouter.runtime.access_link import AccessLinks
+from pmiprouter.runtime.policies import lma_policy, mag_policy
 from pmiprouter.runtime.state import StateFile
 from pmiprouter.runtime.udpport import MHOverUDP
 
@@ -80,8 +85,13 @@ class LmaService(Service):
         )
 
     def _deliver(self, event: Any) -> None:
-        if self.driver is not None:
-            self.driver.feed(event)
+        # A box that is LMA and MAG at once sees every Mobility Header on both sockets: the
+        # LMA takes what is addressed to it, except acknowledgements (those are the MAG's).
+        if self.driver is None or getattr(event, 'dst', None) not in self.engine.policy.lma_addresses:
+            return
+        if isinstance(getattr(event, 'message', None), BindingAcknowledgement):
+            return
+        self.driver.feed(event)
 
     def reload(self, config: RouterConfig) -> None:
         """Apply a re-read configuration to this LMA (SIGHUP)."""
@@ -132,6 +142,72 @@ class LmaService(Service):
         return None
 
 
+class MagService(Service):
+    """One mobile access gateway: engine, driver, MH socket, access links and data plane."""
+
+    log = Logger()
+
+    def __init__(self, reactor: Any, config: RouterConfig, mag: MagConfig, dataplane_kind: str) -> None:
+        self.reactor = reactor
+        self.mag_config = mag
+        self.engine = MobileAccessGateway(mag_policy(config, mag))
+        self.dataplane_kind = dataplane_kind
+        self.addresses = {a for a in (mag.ipv6_address, mag.ipv4_address) if a is not None}
+        self.mhport: MHPort | None = None
+        self.udp: dict[IPv4Address, MHOverUDP] = {}
+        self.listening: list[IListeningPort] = []
+        self.driver: EngineDriver | None = None
+        self.executor: DataplaneExecutor | None = None
+        self.access: AccessLinks | None = None
+
+    def privilegedStartService(self) -> None:
+        self.mhport = MHPort(self.reactor, self._deliver)
+        if self.mag_config.ipv4_address is not None:
+            address = self.mag_config.ipv4_address
+            self.udp[address] = MHOverUDP(address, self._deliver)
+            self.listening.append(self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address)))
+        policy = self.engine.policy
+        ifnames = [i.ifname for i in policy.interfaces]
+        self.access = AccessLinks(self.reactor, ifnames, self._deliver, policy.fixed_link_local or RFC6543_LINK_LOCAL, policy.fixed_link_layer)
+        super().privilegedStartService()
+
+    def startService(self) -> None:
+        options = {'reactor': self.reactor} if self.dataplane_kind in ('auto', 'userspace') else {}
+        dataplane = make_dataplane(self.dataplane_kind, **options)
+        if isinstance(dataplane, MemoryDataplane):  # the model must know the real links our routes name
+            for ifname in ('lo', *self.access.links):
+                if ifname not in dataplane.world.links:
+                    dataplane.world.add_link(ifname, 'device')
+        self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)
+        assert self.mhport is not None and self.access is not None
+        self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp), extra=self.access.execute)  # type: ignore[arg-type]
+        self.access.start()
+        self.mhport.start()
+        super().startService()
+        self.log.info('MAG {name} ready on {links}', name=self.mag_config.name, links=' '.join(self.access.links))
+
+    def _deliver(self, event: Any) -> None:
+        if self.driver is None:
+            return
+        dst = getattr(event, 'dst', None)
+        if dst is not None and (dst not in self.addresses or isinstance(getattr(event, 'message', None), BindingUpdate)):
+            return  # PBUs and messages to other addresses belong to a co-located LMA
+        self.driver.feed(event)
+
+    def stopService(self) -> Any:
+        super().stopService()
+        for port in self.listening:
+            port.stopListening()
+        for part in (self.mhport, self.access, self.driver):
+            if part is not None:
+                part.stop()
+        if self.executor is not None:
+            dataplane = self.executor.dataplane  # type: ignore[attr-defined]
+            dataplane.reconcile(DataplaneState()) if isinstance(self.executor, Inline) else None
+            self.executor.stop()
+        return None
+
+
 def apply_config(root: MultiService, config: RouterConfig) -> None:
     """Make a validated configuration the running one (SIGHUP, or live changes from the CLI)."""
     for service in root:
@@ -165,14 +241,14 @@ def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_
     root = MultiService()
     for lma in config.lmas:
         LmaService(reactor, config, lma, dataplane_kind, state_dir).setServiceParent(root)
-    if config.mags:
-        Logger().warn('MAG role configured: the MAG engine has not landed yet; only LMA blocks run')
+    for mag in config.mags:
+        MagService(reactor, config, mag, dataplane_kind).setServiceParent(root)
     return root
 
 
 def start(root: MultiService, config: RouterConfig) -> None:
     """Start every service on the running reactor, then say the daemon is ready (one readiness point)."""
     root.startService()
-    roles = [f'LMA {lma.name}' for lma in config.lmas]
+    roles = [f'LMA {lma.name}' for lma in config.lmas] + [f'MAG {mag.name}' for mag in config.mags]
     # With no role (a fresh install) the daemon stays up, idle, until configured and reloaded.
     Logger().info('pmiprouter ready: {roles}', roles=', '.join(roles) if roles else 'no role configured, idle')

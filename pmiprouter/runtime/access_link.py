@@ -1,0 +1,185 @@
+"""The MAG's access links: Router Solicitations in, Router Advertisements out, link set-up.
+
+One raw ICMPv6 socket per access interface (bound to it, filtered to RS, joined to
+all-routers) turns each RS into a RouterSolicitationReceived event; SendRouterAdvertisement
+actions go out from the domain's fixed link-local address with hop limit 255 (RFC 4861
+§6.1.2 requires it). At start every access interface gets the fixed link-layer address and
+link-local address (RFC 5213 §6.8, RFC 6543), so the MN's default router never changes.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+from ipaddress import IPv6Address
+from typing import Any
+
+from twisted.internet.interfaces import IReadDescriptor
+from twisted.logger import Logger
+from twisted.python.failure import Failure
+from zope.interface import implementer
+
+from pmiprouter.access.nd import ALL_NODES, ALL_ROUTERS, PrefixInformation, RouterAdvertisement, decode_rs, encode_ra
+from pmiprouter.core.mag_events import (
+    DetachReason,
+    MobileNodeDetached,
+    NeighbourReachable,
+    ProbeNeighbour,
+    RouterSolicitationReceived,
+    SendRouterAdvertisement,
+    SetLinkLocal,
+)
+from pmiprouter.mh.errors import DecodeError
+
+ICMP6_FILTER = 1  # <netinet/icmp6.h>
+ROUTER_SOLICITATION = 133
+_PKTINFO = struct.Struct('16sI')
+NUD_ALIVE = 0x02 | 0x04 | 0x08 | 0x10 | 0x80  # REACHABLE, STALE, DELAY, PROBE, PERMANENT
+
+
+def rs_only_filter() -> bytes:
+    """An ICMP6_FILTER passing only Router Solicitations (a set bit blocks that type)."""
+    words = [0xFFFFFFFF] * 8
+    words[ROUTER_SOLICITATION >> 5] &= ~(1 << (ROUTER_SOLICITATION & 31))
+    return struct.pack('8I', *words)
+
+
+@implementer(IReadDescriptor)
+class AccessLink:
+    """RS/RA on one access interface."""
+
+    log = Logger()
+
+    def __init__(self, reactor: Any, ifname: str, deliver: Callable[[Any], None]) -> None:
+        self.reactor = reactor
+        self.ifname = ifname
+        self.ifindex = socket.if_nametoindex(ifname)
+        self.deliver = deliver
+        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        self.sock.setblocking(False)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+        self.sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, rs_only_filter())
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+        mreq = ALL_ROUTERS.packed + struct.pack('@I', self.ifindex)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
+        self.rs_received = 0
+        self.rs_dropped = 0
+
+    def start(self) -> None:
+        self.reactor.addReader(self)
+
+    def stop(self) -> None:
+        self.reactor.removeReader(self)
+        self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def logPrefix(self) -> str:
+        return f'AccessLink({self.ifname})'
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.log.warn('access link {ifname} socket lost: {reason}', ifname=self.ifname, reason=reason.getErrorMessage())
+
+    def doRead(self) -> None:
+        for _ in range(32):
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(1500, socket.CMSG_SPACE(4))
+            except BlockingIOError:
+                return
+            except OSError as exc:
+                self.log.warn('RS socket on {ifname}: {error}', ifname=self.ifname, error=exc)
+                return
+            try:
+                self.on_packet(data, ancillary)
+            except Exception:  # the boundary: a bad packet from an MN must not stop the link
+                self.rs_dropped += 1
+                self.log.failure('RS on {ifname} not handled', ifname=self.ifname)
+
+    def on_packet(self, data: bytes, ancillary: list[tuple[int, int, bytes]]) -> None:
+        hop_limit = next((int.from_bytes(v[:4], 'little') for lvl, kind, v in ancillary if kind == socket.IPV6_HOPLIMIT), 255)
+        try:
+            rs = decode_rs(data)
+        except DecodeError:
+            self.rs_dropped += 1
+            return
+        if hop_limit != 255 or rs.source_mac is None:  # RFC 4861 §6.1.1; no MAC, no MN identity
+            self.rs_dropped += 1
+            return
+        self.rs_received += 1
+        self.deliver(RouterSolicitationReceived(self.ifname, rs.source_mac))
+
+    def send_ra(self, action: SendRouterAdvertisement, source: IPv6Address) -> None:
+        pios = tuple(PrefixInformation(p, action.lifetime, action.lifetime) for p in action.prefixes)
+        ra = RouterAdvertisement(action.router_lifetime, pios, action.mtu, action.source_mac)
+        pktinfo = _PKTINFO.pack(source.packed, self.ifindex)
+        try:
+            self.sock.sendmsg([encode_ra(ra)], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)], 0, (str(ALL_NODES), 0, 0, self.ifindex))
+        except OSError as exc:
+            self.log.warn('RA on {ifname} not sent: {error}', ifname=self.ifname, error=exc)
+
+
+class AccessLinks:
+    """All access links of one MAG, and the MAG's access-link actions carried out on them."""
+
+    log = Logger()
+
+    def __init__(self, reactor: Any, ifnames: list[str], deliver: Callable[[Any], None], link_local: IPv6Address, mac: bytes | None) -> None:
+        from pyroute2 import IPRoute
+
+        self.ipr = IPRoute()
+        self.link_local = link_local
+        for ifname in ifnames:
+            self.prepare(ifname, mac)
+        self.links = {ifname: AccessLink(reactor, ifname, deliver) for ifname in ifnames}
+        self.deliver = deliver
+
+    def prepare(self, ifname: str, mac: bytes | None) -> None:
+        """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3)."""
+        index = self.ipr.link_lookup(ifname=ifname)[0]
+        if mac is not None:
+            self.ipr.link('set', index=index, address=':'.join(f'{b:02x}' for b in mac))
+        self.add_link_local(index, self.link_local)
+
+    def add_link_local(self, index: int, address: IPv6Address) -> None:
+        have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET6, index=index)}
+        if str(address) not in have:
+            self.ipr.addr('add', index=index, address=str(address), prefixlen=64, flags=0x02)  # IFA_F_NODAD
+
+    def start(self) -> None:
+        for link in self.links.values():
+            link.start()
+
+    def stop(self) -> None:
+        for link in self.links.values():
+            link.stop()
+        self.ipr.close()
+
+    def execute(self, action: Any) -> None:
+        """Carry out one MAG access-link action (the driver's `extra` handler)."""
+        match action:
+            case SendRouterAdvertisement(ifname=ifname) if ifname in self.links:
+                self.links[ifname].send_ra(action, action.source or self.link_local)
+            case SetLinkLocal(ifname=ifname, address=address):
+                self.add_link_local(self.ipr.link_lookup(ifname=ifname)[0], address)
+            case ProbeNeighbour(ifname=ifname, mac=mac):
+                self.probe(ifname, mac)
+            case _:
+                self.log.debug('access-link action {action} not handled here', action=type(action).__name__)
+
+    def probe(self, ifname: str, mac: bytes) -> None:
+        """Is `mac` still on the link? Answered from the kernel's neighbour cache (its own NUD)."""
+        index = self.ipr.link_lookup(ifname=ifname)[0]
+        text = ':'.join(f'{b:02x}' for b in mac)
+        alive = any(
+            n.get_attr('NDA_LLADDR') == text and n['state'] & NUD_ALIVE
+            for n in self.ipr.get_neighbours(ifindex=index)
+        )
+        if alive:
+            self.deliver(NeighbourReachable(ifname, mac))
+        else:
+            self.deliver(MobileNodeDetached(ifname, mac, DetachReason.NUD_FAILURE))

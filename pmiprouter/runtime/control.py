@@ -1,0 +1,262 @@
+"""ControlAPI: the management plane's one door into the running daemon.
+
+The CLI handlers see only `pmiprouter.cli.handlers.operational.Control` and plain views;
+this facade turns the root service and its engines into those views, commits configuration
+changes atomically, keeps the logging buffer, the debug switches and the list of open
+management sessions. Everything runs on the reactor thread.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from twisted.application.service import MultiService
+from twisted.logger import ILogObserver, LogLevel, formatEvent, globalLogPublisher
+from zope.interface import implementer
+
+from pmiprouter.cli.errors import CommandError
+from pmiprouter.cli.handlers.operational import BindingView, LmaView, TunnelView, UserLine
+from pmiprouter.cli.session import ConfigStore, MemoryStore
+from pmiprouter.config.model import RouterConfig
+from pmiprouter.config.validate import validate
+from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
+from pmiprouter.core.events import TimerFired
+from pmiprouter.core.lma import DELETE, LIFETIME
+from pmiprouter.runtime.mgmt_debug import DebugTaps
+from pmiprouter.runtime.service import LmaService, apply_config, lma_services
+
+LOG_BUFFER_LINES = 500
+
+
+class Terminal(Protocol):
+    """A management session as the ControlAPI sees it (SSH channel or control socket)."""
+
+    line: str
+    user: str
+    where: str
+    last_input: float
+
+    def monitor_line(self, text: str) -> None:
+        """Show `text` on the session if it has `terminal monitor` on."""
+
+
+@dataclass
+class _Sessions:
+    terminals: list[Terminal] = field(default_factory=list)
+    next_vty: int = 0
+
+
+def _binding_view(entry: BindingCacheEntry, now: float) -> BindingView:
+    return BindingView(
+        binding_id=entry.binding_id,
+        mn_id=entry.mn_id.text,
+        state=entry.state.value,
+        proxy_coa=str(entry.proxy_coa),
+        transport=entry.transport.value,
+        att=entry.att,
+        ll_id=entry.mn_ll_id.hex(':'),
+        hnps=tuple(str(prefix) for prefix in entry.hnps),
+        ipv4=f'{entry.ipv4.ip}/{entry.ipv4.prefix_length}' if entry.ipv4 is not None else None,
+        lifetime_s=entry.lifetime_s,
+        remaining_s=max(0, int(entry.expires_at - now)),
+        gre_key_in=entry.gre_key_in,
+        gre_key_out=entry.gre_key_out,
+        sequence=entry.sequence,
+    )
+
+
+class ControlAPI:
+    """The running daemon, as the CLI may see and change it.
+
+    Args:
+        root: the daemon's root service (its `LmaService` children are the LMAs).
+        config: the configuration the daemon started with.
+        store: where `write memory` saves (the startup-config file).
+        clock: returns the reactor's time (`reactor.seconds`); timers use it.
+    """
+
+    def __init__(
+        self,
+        root: MultiService,
+        config: RouterConfig,
+        store: ConfigStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.root = root
+        self.running = config
+        self.applied = config
+        self.store = store if store is not None else MemoryStore()
+        self.clock = clock
+        self.started = clock()
+        self.log_buffer: collections.deque[str] = collections.deque(maxlen=LOG_BUFFER_LINES)
+        self.sessions = _Sessions()
+        self.auth_failures = 0
+        self.debug = DebugTaps(self.emit_debug)
+        self._observer: Any = None
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Begin keeping the logging buffer (and copying lines to monitoring sessions)."""
+
+        @implementer(ILogObserver)
+        def observe(event: dict[str, Any]) -> None:
+            level = event.get('log_level', LogLevel.info)
+            if level < LogLevel.info and not self.debug.active:
+                return
+            text = formatEvent(event)
+            stamp = time.strftime('%b %d %H:%M:%S', time.gmtime(event.get('log_time', self.clock())))
+            self._record(f'*{stamp}: %{event.get("log_namespace", "pmiprouter")}-{level.name}: {text}')
+
+        self._observer = observe
+        globalLogPublisher.addObserver(observe)
+
+    def stop(self) -> None:
+        """Stop observing the log and remove the debug taps."""
+        if self._observer is not None:
+            globalLogPublisher.removeObserver(self._observer)
+            self._observer = None
+        self.debug.set(None, False, [])
+
+    def _record(self, line: str) -> None:
+        self.log_buffer.append(line)
+        for terminal in list(self.sessions.terminals):
+            terminal.monitor_line(line)
+
+    def emit_debug(self, category: str, text: str) -> None:
+        """A debug line (from the taps): buffered and shown on monitoring sessions."""
+        stamp = time.strftime('%b %d %H:%M:%S', time.gmtime(self.clock()))
+        self._record(f'*{stamp}: PMIPv6 {category}: {text}')
+
+    # ---- configuration -----------------------------------------------------------------
+
+    @property
+    def config(self) -> RouterConfig:
+        """The running configuration (shared by every session)."""
+        return self.running
+
+    def problems(self) -> list[str]:
+        """Why the running configuration is not in force yet (an unfinished edit)."""
+        return [problem.message for problem in validate(self.running)] if self.running != self.applied else []
+
+    def commit(self, config: RouterConfig) -> str | None:
+        """Make `config` the running configuration and, when it validates, put it in force.
+
+        A configuration that does not validate yet (a new LMA block still without its
+        address) becomes the running text but changes nothing in the engines until a later
+        command completes it. Putting a valid one in force is all-or-nothing: if any
+        service refuses it, the previous one is put back and `CommandError` is raised.
+        """
+        if validate(config):
+            self.running = config
+            return None
+        try:
+            apply_config(self.root, config)
+        except Exception as err:  # noqa: BLE001 - any failure must roll back, then be reported
+            try:
+                apply_config(self.root, self.applied)
+            except Exception as again:  # noqa: BLE001 - report both; the log has the details
+                raise CommandError(f'Change refused ({err}); restoring the previous one also failed ({again})') from err
+            raise CommandError(f'Change refused, nothing changed: {err}') from err
+        self.running = self.applied = config
+        return None
+
+    # ---- snapshots ---------------------------------------------------------------------
+
+    def _services(self) -> list[LmaService]:
+        return lma_services(self.root)
+
+    def lmas(self) -> list[LmaView]:
+        """Plain-data snapshots of the running LMAs."""
+        now = self.clock()
+        views = []
+        for service in self._services():
+            engine = service.engine
+            tunnels = tuple(
+                TunnelView(str(spec.local), str(spec.remote), spec.mode.value, len(users))
+                for spec, users in sorted(engine.tunnel_users.items(), key=lambda item: str(item[0].remote))
+                if users
+            )
+            addresses = sorted(engine.policy.lma_addresses, key=lambda a: (a.version, int(a)))
+            views.append(LmaView(
+                config=service.lma_config,
+                addresses=tuple(str(a) for a in addresses),
+                restart_counter=engine.restart_counter,
+                bindings=tuple(_binding_view(e, now) for e in engine.bindings()),
+                tunnels=tunnels,
+                stats=engine.stats.snapshot(),
+            ))
+        return views
+
+    # ---- clear -----------------------------------------------------------------------------
+
+    def clear_bindings(self, nai: str | None) -> int:
+        """Remove bindings through the engine's own timer path, which frees everything.
+
+        Firing the entry's lifetime timer (or its delete timer, once de-registered) makes
+        the engine delete it exactly as on expiry: routes, tunnel (if last user), HNPs and
+        IPv4 address are released and the state file follows. The engine has no
+        revocation (RFC 5846 BRI) yet, so the MAG is not told.
+        """
+        count = 0
+        for service in self._services():
+            if service.driver is None:
+                continue
+            for entry in service.engine.bindings():
+                if nai is not None and entry.mn_id.text != nai:
+                    continue
+                key = DELETE if entry.state is BceState.DEREGISTERED else LIFETIME
+                service.driver.cancel((key, entry.binding_id))
+                service.driver.feed(TimerFired((key, entry.binding_id)))
+                count += 1
+        return count
+
+    def clear_stats(self) -> None:
+        """Zero every LMA's message counters."""
+        for service in self._services():
+            stats = service.engine.stats
+            for counter in (stats.received, stats.sent, stats.pba_status, stats.events):
+                counter.clear()
+
+    # ---- sessions, time, debug ---------------------------------------------------------------
+
+    def now(self) -> float:
+        """Wall-clock time."""
+        return time.time()
+
+    def uptime(self) -> float:
+        """Seconds since the daemon started."""
+        return self.clock() - self.started
+
+    def attach(self, terminal: Terminal) -> str:
+        """Register a management session; return its line name (`vty N`)."""
+        self.sessions.terminals.append(terminal)
+        line = f'vty {self.sessions.next_vty}'
+        self.sessions.next_vty += 1
+        return line
+
+    def detach(self, terminal: Terminal) -> None:
+        """Forget a closed session."""
+        if terminal in self.sessions.terminals:
+            self.sessions.terminals.remove(terminal)
+
+    def users(self) -> list[UserLine]:
+        """Open management sessions."""
+        now = self.clock()
+        return [UserLine(t.line, t.user, t.where, int(now - t.last_input)) for t in self.sessions.terminals]
+
+    def log_lines(self) -> list[str]:
+        """The logging buffer."""
+        return list(self.log_buffer)
+
+    def debugging(self) -> set[str]:
+        """Active debug categories."""
+        return set(self.debug.active)
+
+    def set_debug(self, category: str | None, on: bool) -> None:
+        """Switch a debug category (None: all) and (re)install the taps on the drivers."""
+        self.debug.set(category, on, [s.driver for s in self._services() if s.driver is not None])

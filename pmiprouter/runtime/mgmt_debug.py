@@ -1,0 +1,91 @@
+"""`debug ipv6 mobile pmipv6 {events|messages|dataplane}`: taps on the engine drivers.
+
+The EngineDriver has no observer hook, so a tap wraps three of its bound methods on the
+instance (`feed`, `send`, `program`) while any debug category is on, and puts the
+originals back when the last one goes off: with debugging off the hot path is untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pmiprouter.core.actions import ApplyDataplane, SendMessage
+from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MessageReceived, TimerFired
+from pmiprouter.runtime.driver import EngineDriver
+
+Emit = Callable[[str, str], None]
+
+
+def describe(message: Any) -> str:
+    """A one-line decode of a Mobility Header message: type, sequence, status, MN id."""
+    parts = [type(message).__name__]
+    if getattr(message, 'is_proxy', False):
+        parts[0] = 'PBU'
+    elif parts[0] == 'BindingAcknowledgement':
+        parts[0] = 'PBA'
+    for name in ('sequence', 'lifetime', 'status'):
+        value = getattr(message, name, None)
+        if value is not None:
+            parts.append(f'{name}={getattr(value, "name", value)}')
+    for option in getattr(message, 'options', ()):
+        text = getattr(option, 'text', None)
+        if isinstance(text, str):
+            parts.append(f'mn={text}')
+        elif type(option).__name__ == 'HomeNetworkPrefix':
+            parts.append(f'hnp={getattr(option, "prefix", option)}')
+    return ' '.join(parts)
+
+
+class DebugTaps:
+    """The active debug categories and the wrapped drivers."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
+        self.active: set[str] = set()
+        self.tapped: dict[int, tuple[EngineDriver, dict[str, Any]]] = {}
+
+    def set(self, category: str | None, on: bool, drivers: list[EngineDriver]) -> None:
+        """Switch `category` (None: all of them) and tap or untap `drivers` accordingly."""
+        from pmiprouter.cli.handlers.operational import DEBUG_CATEGORIES
+
+        names = set(DEBUG_CATEGORIES) if category is None else {category}
+        self.active = self.active | names if on else self.active - names
+        if self.active:
+            for driver in drivers:
+                self._tap(driver)
+        else:
+            self._untap_all()
+
+    def _tap(self, driver: EngineDriver) -> None:
+        if id(driver) in self.tapped:
+            return
+        originals = {name: getattr(driver, name) for name in ('feed', 'send', 'program')}
+        self.tapped[id(driver)] = (driver, originals)
+
+        def feed(event: Any) -> None:
+            if isinstance(event, MessageReceived) and 'messages' in self.active:
+                self.emit('messages', f'RX {describe(event.message)} from {event.src}')
+            elif isinstance(event, (TimerFired, DataplaneApplied, DataplaneFailed)) and 'events' in self.active:
+                self.emit('events', f'{type(event).__name__} {getattr(event, "key", getattr(event, "ticket", ""))}')
+            originals['feed'](event)
+
+        def send(action: SendMessage) -> None:
+            if 'messages' in self.active:
+                self.emit('messages', f'TX {describe(action.message)} to {action.dst}')
+            originals['send'](action)
+
+        def program(change: ApplyDataplane) -> None:
+            if 'dataplane' in self.active:
+                self.emit('dataplane', f'ticket {change.ticket}: {change}')
+            originals['program'](change)
+
+        driver.feed = feed  # type: ignore[method-assign]
+        driver.send = send  # type: ignore[method-assign]
+        driver.program = program  # type: ignore[method-assign]
+
+    def _untap_all(self) -> None:
+        for driver, originals in self.tapped.values():
+            for name in originals:
+                delattr(driver, name)  # the instance attribute goes; the class method shows again
+        self.tapped.clear()

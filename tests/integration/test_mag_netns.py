@@ -1,0 +1,119 @@
+"""MAG and LMA daemons in network namespaces serve an unmodified host: its kernel's SLAAC gets the HNP.
+
+Three namespaces: MN (plain kernel, nothing of ours) -- MAG -- LMA. The MN's link comes
+up, its kernel sends a Router Solicitation; the MAG registers it with the LMA (PBU/PBA over
+real raw sockets) and only then advertises the home network prefix, from which the MN's
+kernel configures its address. Memory data plane: this test is about signalling and the
+access link, not forwarding.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.test_lma_netns import ROOT, ip, wait_for
+
+pytestmark = [
+    pytest.mark.needs_root,
+    pytest.mark.skipif(os.geteuid() != 0 or shutil.which('ip') is None, reason='needs root and iproute2'),
+]
+
+MN_MAC = '02:00:00:00:01:01'
+DOMAIN = """\
+ipv6 mobile pmipv6-domain D
+ lma LMA1
+  ipv6-address 2001:db8:12::2
+ mag MAG1
+  ipv6-address 2001:db8:12::1
+ mac-address 0200.0000.0101
+  service ipv6
+!
+"""
+LMA_CONFIG = 'hostname lma\n' + DOMAIN + """\
+ipv6 mobile pmipv6-lma LMA1 domain D
+ address ipv6 2001:db8:12::2
+ pool ipv6 P prefix 2001:db8:aaaa::/48 pfxlen 64
+!
+end
+"""
+MAG_CONFIG = 'hostname mag\n' + DOMAIN + """\
+ipv6 mobile pmipv6-mag MAG1 domain D
+ address ipv6 2001:db8:12::1
+ interface acc{tag} access-tech ieee-802.3
+ lma LMA1 D
+!
+end
+"""
+
+
+def start(ns: str, config: Path, state: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
+         '--dataplane', 'memory', '--state-dir', str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
+    )
+    try:
+        wait_for(process, 'pmiprouter ready', 20)
+    except AssertionError:
+        process.kill()
+        process.wait(10)
+        raise
+    return process
+
+
+@pytest.fixture
+def topology(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    tag = uuid.uuid4().hex[:5]
+    names = {role: f'pt{role}-{tag}' for role in ('mn', 'mag', 'lma')}
+    for ns in names.values():
+        ip('netns', 'add', ns)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        ip('link', 'add', f'tl{tag}', 'netns', names['lma'], 'type', 'veth', 'peer', 'name', f'tm{tag}', 'netns', names['mag'])
+        ip('-n', names['lma'], 'addr', 'add', '2001:db8:12::2/64', 'dev', f'tl{tag}', 'nodad')
+        ip('-n', names['mag'], 'addr', 'add', '2001:db8:12::1/64', 'dev', f'tm{tag}', 'nodad')
+        for ns, dev in ((names['lma'], f'tl{tag}'), (names['mag'], f'tm{tag}')):
+            ip('-n', ns, 'link', 'set', dev, 'up')
+        ip('link', 'add', f'acc{tag}', 'netns', names['mag'], 'type', 'veth', 'peer', 'name', 'eth0', 'netns', names['mn'])
+        ip('-n', names['mn'], 'link', 'set', 'eth0', 'address', MN_MAC)
+        subprocess.run(['ip', 'netns', 'exec', names['mn'], 'sysctl', '-qw', 'net.ipv6.conf.eth0.accept_dad=0'], check=True)
+        ip('-n', names['mag'], 'link', 'set', f'acc{tag}', 'up')
+        (tmp_path / 'lma.conf').write_text(LMA_CONFIG)
+        (tmp_path / 'mag.conf').write_text(MAG_CONFIG.format(tag=tag))
+        processes.append(start(names['lma'], tmp_path / 'lma.conf', tmp_path / 'lma-state'))
+        processes.append(start(names['mag'], tmp_path / 'mag.conf', tmp_path / 'mag-state'))
+        yield {**names, 'processes': processes}
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(10)
+        for ns in names.values():
+            ip('netns', 'del', ns)
+
+
+def mn_addresses(ns: str) -> str:
+    return subprocess.run(['ip', '-n', ns, '-6', 'addr', 'show', 'dev', 'eth0'], capture_output=True, text=True, check=True).stdout
+
+
+def test_unmodified_host_gets_its_home_prefix_by_slaac(topology: dict[str, Any]) -> None:
+    """The MN's own kernel configures an address from the HNP the MAG advertises after the PBA."""
+    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'up')  # the kernel sends its RS now
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        addresses = mn_addresses(topology['mn'])
+        if '2001:db8:aaaa:' in addresses:
+            break
+        time.sleep(0.2)
+    assert 'inet6 2001:db8:aaaa::' in addresses and 'scope global' in addresses, addresses
+    routes = subprocess.run(['ip', '-n', topology['mn'], '-6', 'route'], capture_output=True, text=True).stdout
+    assert 'default via fe80::200:5eff:fe00:5213' in routes, routes  # RFC 6543: the same router on every MAG
