@@ -17,9 +17,10 @@ import struct
 from pathlib import Path
 
 from twisted.application.service import Service
-from twisted.internet.interfaces import IListeningPort
+from twisted.internet.interfaces import IHalfCloseableProtocol, IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from pmiprouter.runtime.control import ControlAPI
 from pmiprouter.runtime.mgmt_shell import Shell
@@ -34,8 +35,9 @@ def peer_uid(sock: socket.socket) -> int:
     return int(struct.unpack('3i', creds)[1])
 
 
+@implementer(IHalfCloseableProtocol)
 class ControlProtocol(Protocol):
-    """One `pmiprouter cli` connection."""
+    """One `pmiprouter cli` connection (half-closable: a script's end of input ends it)."""
 
     log = Logger()
 
@@ -77,6 +79,14 @@ class ControlProtocol(Protocol):
         self.shell.start()
         if rest:
             self.shell.data(rest)
+
+    def readConnectionLost(self) -> None:
+        """The client's input ended: everything typed was answered, so close."""
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
+    def writeConnectionLost(self) -> None:
+        """The client stopped reading."""
+        self.transport.loseConnection()  # type: ignore[union-attr]
 
     def connectionLost(self, reason: object = None) -> None:
         if self.shell is not None:

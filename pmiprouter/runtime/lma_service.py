@@ -1,0 +1,80 @@
+"""The LMA service: one per `ipv6 mobile pmipv6-lma` block, with its bindings kept across restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from twisted.internet.task import LoopingCall
+
+from pmiprouter.config.model import LmaConfig, RouterConfig, find
+from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.mh.messages import BindingAcknowledgement
+from pmiprouter.runtime.policies import lma_policy
+from pmiprouter.runtime.role import RoleService
+from pmiprouter.runtime.state import StateFile
+
+SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are saved by the next tick
+
+
+class LmaService(RoleService):
+    """One local mobility anchor."""
+
+    def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str, state_dir: Path) -> None:
+        self.lma_config = lma
+        self.state = StateFile(state_dir / f'lma-{lma.name}.json')
+        restart_counter, self.saved = self.state.load()
+        # A restart that restores its bindings loses no state; one that cannot, does (RFC 5847 §3.4).
+        self.engine: LocalMobilityAnchor = LocalMobilityAnchor(
+            lma_policy(config, lma), restart_counter if self.saved else restart_counter + 1
+        )
+        super().__init__(reactor, set(self.engine.policy.lma_addresses), dataplane_kind)
+        self.saved_revision = -1
+        self.saver: LoopingCall | None = None
+
+    def accepts(self, event: Any) -> bool:
+        # A box that is LMA and MAG at once: acknowledgements are the MAG's.
+        return super().accepts(event) and not isinstance(getattr(event, 'message', None), BindingAcknowledgement)
+
+    def startService(self) -> None:
+        dataplane = self.make_dataplane()
+        driver = self.start_driver(dataplane)
+        for action in self.engine.restore(self.saved, self.reactor.seconds()):
+            driver.execute(action)
+        self.saver = LoopingCall(self.save)
+        self.saver.clock = self.reactor
+        self.saver.start(SAVE_INTERVAL_S, now=True)
+        super().startService()
+        self.log.info(
+            'LMA {name} ready: {addresses}, data plane {kind}',
+            name=self.lma_config.name,
+            addresses=' '.join(str(a) for a in sorted(self.addresses, key=lambda a: (a.version, a))),
+            kind=type(dataplane).__name__,
+        )
+
+    def reload(self, config: RouterConfig) -> None:
+        """Apply a re-read configuration to this LMA (SIGHUP, or a live change)."""
+        lma = find(config.lmas, self.lma_config.name)
+        if lma is None:
+            self.log.warn('LMA {name} left the configuration; it keeps running until restart', name=self.lma_config.name)
+            return
+        self.lma_config = lma
+        for action in self.engine.reconfigure(lma_policy(config, lma)):
+            if self.driver is not None:
+                self.driver.execute(action)
+
+    def save(self) -> None:
+        """Write the state file when bindings changed since the last write."""
+        if self.engine.revision == self.saved_revision:
+            return
+        try:
+            self.state.save(self.engine.restart_counter, self.engine.export())
+            self.saved_revision = self.engine.revision
+        except OSError as exc:
+            self.log.error('cannot write state file {path}: {error}', path=self.state.path, error=exc)
+
+    def stopService(self) -> Any:
+        if self.saver is not None and self.saver.running:
+            self.saver.stop()
+        self.save()
+        return super().stopService()

@@ -1,0 +1,91 @@
+"""What the LMA and MAG services share: MH sockets, the engine driver and the data plane.
+
+Sockets open in `privilegedStartService` (root or CAP_NET_RAW/CAP_NET_ADMIN), the data
+plane and driver start in `startService`, and `stopService` removes every tunnel and route
+the role installed, so SIGTERM leaves the box as it found it.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred
+from twisted.internet.interfaces import IListeningPort
+from twisted.logger import Logger
+
+from pmiprouter.dataplane.factory import make_dataplane
+from pmiprouter.dataplane.interface import Dataplane, DataplaneState
+from pmiprouter.mh.framing import PMIP6_CNTL_PORT
+from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
+from pmiprouter.runtime.driver import Engine, EngineDriver
+from pmiprouter.runtime.mhport import MHPort
+from pmiprouter.runtime.udpport import MHOverUDP
+
+
+class RoleService(Service):
+    """One LMA or MAG: subclasses give the engine, their addresses and `accepts(event)`."""
+
+    log = Logger()
+    engine: Engine
+
+    def __init__(self, reactor: Any, addresses: set[IPv6Address | IPv4Address], dataplane_kind: str) -> None:
+        self.reactor = reactor
+        self.addresses = addresses
+        self.dataplane_kind = dataplane_kind
+        self.mhport: MHPort | None = None
+        self.udp: dict[IPv4Address, MHOverUDP] = {}
+        self.listening: list[IListeningPort] = []
+        self.driver: EngineDriver | None = None
+        self.executor: DataplaneExecutor | None = None
+
+    def accepts(self, event: Any) -> bool:
+        """Whether an event from the (possibly shared) MH sockets is for this role."""
+        return getattr(event, 'dst', None) in self.addresses
+
+    def privilegedStartService(self) -> None:
+        self.mhport = MHPort(self.reactor, self.deliver)
+        for address in sorted(a for a in self.addresses if isinstance(a, IPv4Address)):
+            self.udp[address] = MHOverUDP(address, self.deliver)
+            self.listening.append(self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address)))
+        super().privilegedStartService()
+
+    def make_dataplane(self) -> Dataplane:
+        options = {'reactor': self.reactor} if self.dataplane_kind in ('auto', 'userspace') else {}
+        return make_dataplane(self.dataplane_kind, **options)
+
+    def start_driver(self, dataplane: Dataplane, extra: Any = None) -> EngineDriver:
+        self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)
+        self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp), extra=extra)  # type: ignore[arg-type]
+        assert self.mhport is not None
+        self.mhport.start()
+        return self.driver
+
+    def deliver(self, event: Any) -> None:
+        if self.driver is not None and self.accepts(event):
+            self.driver.feed(event)
+
+    def stopService(self) -> Deferred[None] | None:
+        super().stopService()
+        for port in self.listening:
+            port.stopListening()
+        if self.mhport is not None:
+            self.mhport.stop()
+        if self.driver is not None:
+            self.driver.stop()
+        return self.clean_up() if self.executor is not None else None
+
+    def clean_up(self) -> Deferred[None] | None:
+        """Remove every tunnel and route we installed (reconcile to nothing), then release the backend."""
+        executor = self.executor
+        assert executor is not None
+        dataplane = executor.dataplane  # type: ignore[attr-defined]
+        if isinstance(executor, Worker):
+            deferred = executor.call(dataplane.reconcile, DataplaneState())
+            deferred.addErrback(lambda failure: self.log.failure('clean-up failed', failure))
+            deferred.addBoth(lambda _: executor.stop())
+            return deferred  # type: ignore[return-value]
+        dataplane.reconcile(DataplaneState())
+        executor.stop()
+        return None
