@@ -16,6 +16,7 @@ from ipaddress import IPv4Network, IPv6Address
 from typing import Any, Callable
 
 from pmiprouter import mh
+from pmiprouter.runtime.dataplane_worker import apply_changes
 from pmiprouter.core.actions import ApplyDataplane, CancelTimer, SendMessage, StartTimer
 from pmiprouter.core.binding_cache import BceState
 from pmiprouter.core.binding_update_list import BulState
@@ -77,14 +78,7 @@ class Pair:
         """Apply `change` in the runtime's order (tunnels, routes, removals) and report back."""
         plane = self.plane(name)
         try:
-            for tunnel in change.ensure_tunnels:
-                plane.ensure_tunnel(tunnel)
-            for route in change.ensure_routes:
-                plane.ensure_mn_routes(route)
-            for route in change.remove_routes:
-                plane.remove_mn_routes(route)
-            for tunnel in change.remove_tunnels:
-                plane.remove_tunnel(tunnel)
+            apply_changes(plane, change)
         except DataplaneError as exc:
             self.failures.append(f'{name}: {exc}')
             failed: list[Any] = self.node(name).handle(DataplaneFailed(change.ticket, str(exc)), now)
