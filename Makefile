@@ -13,7 +13,7 @@ VENV_DEB := .venv-debian
 PYTEST_ARGS ?=
 
 # Debian packages the tests drive: tshark is the independent decoder of our MH encoding.
-APT_TOOLS := python3-venv python3-pip iproute2 tshark tmux
+APT_TOOLS := python3-venv python3-pip iproute2 tshark tmux udhcpc
 # Debian 12's own library versions: the code must run on these too (see README).
 APT_PYLIBS := python3-twisted python3-pyroute2 python3-prompt-toolkit python3-openssl \
               python3-pytest python3-hypothesis python3-setuptools

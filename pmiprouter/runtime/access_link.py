@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Callable
-from ipaddress import IPv6Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
 from twisted.internet.interfaces import IReadDescriptor
@@ -149,6 +149,13 @@ class AccessLinks:
         have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET6, index=index)}
         if str(address) not in have:
             self.ipr.addr('add', index=index, address=str(address), prefixlen=64, flags=0x02)  # IFA_F_NODAD
+
+    def add_ipv4_router(self, ifname: str, address: IPv4Address) -> None:
+        """The MN's IPv4 default router on its access link, so the MAG answers ARP for it (RFC 5844 §3.2.3.2)."""
+        index = self.ipr.link_lookup(ifname=ifname)[0]
+        have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET, index=index)}
+        if str(address) not in have:
+            self.ipr.addr('add', index=index, address=str(address), prefixlen=32)
 
     def start(self) -> None:
         for link in self.links.values():

@@ -10,6 +10,7 @@ from pmiprouter.core.policy import RFC6543_LINK_LOCAL
 from pmiprouter.dataplane.memory import MemoryDataplane
 from pmiprouter.mh.messages import BindingUpdate
 from pmiprouter.runtime.access_link import AccessLinks
+from pmiprouter.runtime.dhcp_link import DhcpLinks
 from pmiprouter.runtime.policies import mag_policy
 from pmiprouter.runtime.role import RoleService
 
@@ -22,6 +23,7 @@ class MagService(RoleService):
         self.engine: MobileAccessGateway = MobileAccessGateway(mag_policy(config, mag))
         super().__init__(reactor, {a for a in (mag.ipv6_address, mag.ipv4_address) if a is not None}, dataplane_kind)
         self.access: AccessLinks | None = None
+        self.dhcp: DhcpLinks | None = None
 
     def accepts(self, event: Any) -> bool:
         if getattr(event, 'dst', None) is None:
@@ -33,7 +35,9 @@ class MagService(RoleService):
         super().privilegedStartService()
         policy = self.engine.policy
         link_local = policy.fixed_link_local or RFC6543_LINK_LOCAL
-        self.access = AccessLinks(self.reactor, [i.ifname for i in policy.interfaces], self.deliver, link_local, policy.fixed_link_layer)
+        ifnames = [i.ifname for i in policy.interfaces]
+        self.access = AccessLinks(self.reactor, ifnames, self.deliver, link_local, policy.fixed_link_layer)
+        self.dhcp = DhcpLinks(self.reactor, ifnames, self.deliver, self.access.add_ipv4_router)
 
     def startService(self) -> None:
         assert self.access is not None
@@ -42,12 +46,22 @@ class MagService(RoleService):
             for ifname in ('lo', *self.access.links):
                 if ifname not in dataplane.world.links:
                     dataplane.world.add_link(ifname, 'device')
-        self.start_driver(dataplane, extra=self.access.execute)
+        self.start_driver(dataplane, extra=self.execute)
         self.access.start()
+        assert self.dhcp is not None
+        self.dhcp.start()
         super().startService()
         self.log.info('MAG {name} ready on {links}', name=self.mag_config.name, links=' '.join(self.access.links))
 
+    def execute(self, action: Any) -> None:
+        """The MAG's own actions: DHCP ones to the DHCP server, the rest to the access links."""
+        assert self.access is not None and self.dhcp is not None
+        if not self.dhcp.execute(action):
+            self.access.execute(action)
+
     def stopService(self) -> Any:
+        if self.dhcp is not None:
+            self.dhcp.stop()
         if self.access is not None:
             self.access.stop()
         return super().stopService()

@@ -56,14 +56,14 @@ def _pump(sock: socket.socket, stdin_fd: int, stdout: BinaryIO) -> None:
 
 def run_client(path: Path, stdin_fd: int | None = None, stdout: BinaryIO | None = None) -> int:
     """Open the daemon's shell; return the exit status."""
-    stdin_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
-    stdout = sys.stdout.buffer if stdout is None else stdout
     try:
         sock = connect(path)
     except OSError as err:
         print(f'pmiprouter cli: cannot reach the daemon at {path}: {err.strerror or err}', file=sys.stderr)
         print('pmiprouter cli: is `pmiprouter run` running, and are you root? (or use --offline FILE)', file=sys.stderr)
         return 1
+    stdin_fd = sys.stdin.fileno() if stdin_fd is None else stdin_fd
+    stdout = sys.stdout.buffer if stdout is None else stdout
     interactive = os.isatty(stdin_fd) and stdout.isatty()
     with sock:
         if not interactive:

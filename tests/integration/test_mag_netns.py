@@ -36,13 +36,14 @@ ipv6 mobile pmipv6-domain D
  mag MAG1
   ipv6-address 2001:db8:12::1
  mac-address 0200.0000.0101
-  service ipv6
+  service dual
 !
 """
 LMA_CONFIG = 'hostname lma\n' + DOMAIN + """\
 ipv6 mobile pmipv6-lma LMA1 domain D
  address ipv6 2001:db8:12::2
  pool ipv6 P prefix 2001:db8:aaaa::/48 pfxlen 64
+ pool ipv4 V prefix 10.1.0.0/24
 !
 end
 """
@@ -117,3 +118,25 @@ def test_unmodified_host_gets_its_home_prefix_by_slaac(topology: dict[str, Any])
     assert 'inet6 2001:db8:aaaa::' in addresses and 'scope global' in addresses, addresses
     routes = subprocess.run(['ip', '-n', topology['mn'], '-6', 'route'], capture_output=True, text=True).stdout
     assert 'default via fe80::200:5eff:fe00:5213' in routes, routes  # RFC 6543: the same router on every MAG
+
+
+BUSYBOX = shutil.which('busybox')
+
+
+@pytest.mark.skipif(BUSYBOX is None, reason='busybox (udhcpc) not installed')
+def test_real_dhcp_client_gets_the_ipv4_home_address(topology: dict[str, Any], tmp_path: Path) -> None:
+    """busybox udhcpc in the MN gets the IPv4 HoA the LMA assigned, with mask, router and MTU, from the MAG."""
+    script = tmp_path / 'udhcpc.sh'
+    result = tmp_path / 'lease'
+    script.write_text(f'#!/bin/sh\n[ "$1" = bound ] && echo "$ip $subnet $router $mtu" > {result}\nexit 0\n')
+    script.chmod(0o755)
+    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'up')
+    out = subprocess.run(
+        ['ip', 'netns', 'exec', topology['mn'], str(BUSYBOX), 'udhcpc', '-i', 'eth0', '-f', '-q', '-n', '-t', '10', '-T', '1',
+         '-s', str(script)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.exists(), out.stdout + out.stderr
+    address, mask, router, mtu = result.read_text().split()
+    # The Interface MTU is the tunnel's: 1500 minus the 40-byte outer IPv6 header (RFC 5844 §3.4.1).
+    assert (address, mask, router, mtu) == ('10.1.0.2', '255.255.255.0', '10.1.0.1', '1460')
