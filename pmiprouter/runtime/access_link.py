@@ -20,9 +20,12 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from zope.interface import implementer
 
+from pmiprouter.access import netlink_events
 from pmiprouter.access.nd import ALL_NODES, ALL_ROUTERS, PrefixInformation, RouterAdvertisement, decode_rs, encode_ra
 from pmiprouter.core.mag_events import (
+    AttachTrigger,
     DetachReason,
+    MobileNodeAttached,
     MobileNodeDetached,
     NeighbourReachable,
     ProbeNeighbour,
@@ -123,6 +126,50 @@ class AccessLink:
             self.log.warn('RA on {ifname} not sent: {error}', ifname=self.ifname, error=exc)
 
 
+@implementer(IReadDescriptor)
+class LinkMonitor:
+    """rtnetlink link and neighbour notifications for the access links (attach and detach detection)."""
+
+    log = Logger()
+
+    def __init__(self, reactor: Any, on_events: Callable[[list[Any]], None]) -> None:
+        self.reactor = reactor
+        self.on_events = on_events
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
+        self.sock.bind((0, netlink_events.RTMGRP_LINK | netlink_events.RTMGRP_NEIGH))
+        self.sock.setblocking(False)
+
+    def start(self) -> None:
+        self.reactor.addReader(self)
+
+    def stop(self) -> None:
+        self.reactor.removeReader(self)
+        self.sock.close()
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def logPrefix(self) -> str:
+        return 'LinkMonitor'
+
+    def connectionLost(self, reason: Failure) -> None:
+        self.log.warn('netlink monitor lost: {reason}', reason=reason.getErrorMessage())
+
+    def doRead(self) -> None:
+        for _ in range(64):
+            try:
+                data = self.sock.recv(65536)
+            except BlockingIOError:
+                return
+            except OSError as exc:  # ENOBUFS: we missed notifications; RS and NUD still catch up
+                self.log.warn('netlink monitor: {error}', error=exc)
+                return
+            try:
+                self.on_events(netlink_events.parse(data))
+            except Exception:
+                self.log.failure('netlink notification not handled')
+
+
 class AccessLinks:
     """All access links of one MAG, and the MAG's access-link actions carried out on them."""
 
@@ -135,8 +182,37 @@ class AccessLinks:
         self.link_local = link_local
         for ifname in ifnames:
             self.prepare(ifname, mac)
-        self.links = {ifname: AccessLink(reactor, ifname, deliver) for ifname in ifnames}
         self.deliver = deliver
+        self.links = {ifname: AccessLink(reactor, ifname, self.on_rs) for ifname in ifnames}
+        self.names = {link.ifindex: ifname for ifname, link in self.links.items()}
+        self.own_mac = mac
+        self.known: dict[str, set[bytes]] = {ifname: set() for ifname in ifnames}  # MNs seen per link
+        self.monitor = LinkMonitor(reactor, self.on_netlink)
+
+    def on_rs(self, event: RouterSolicitationReceived) -> None:
+        self.known[event.ifname].add(event.mac)
+        self.deliver(event)
+
+    def on_netlink(self, events: list[Any]) -> None:
+        """Carrier loss on an access link detaches its MNs; a newly reachable neighbour attaches one."""
+        for event in events:
+            ifname = self.names.get(event.ifindex)
+            if ifname is None:
+                continue
+            if isinstance(event, netlink_events.LinkChange) and (event.deleted or not event.carrier):
+                for mac in sorted(self.known[ifname]):
+                    self.deliver(MobileNodeDetached(ifname, mac, DetachReason.LINK_DOWN))
+                self.known[ifname].clear()
+            elif (
+                isinstance(event, netlink_events.NeighbourChange)
+                and not event.deleted
+                and event.mac is not None
+                and event.mac != self.own_mac
+                and event.state & netlink_events.NUD_REACHABLE
+                and event.mac not in self.known[ifname]
+            ):
+                self.known[ifname].add(event.mac)
+                self.deliver(MobileNodeAttached(ifname, event.mac, AttachTrigger.NEIGHBOUR))
 
     def prepare(self, ifname: str, mac: bytes | None) -> None:
         """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3)."""
@@ -160,8 +236,10 @@ class AccessLinks:
     def start(self) -> None:
         for link in self.links.values():
             link.start()
+        self.monitor.start()
 
     def stop(self) -> None:
+        self.monitor.stop()
         for link in self.links.values():
             link.stop()
         self.ipr.close()

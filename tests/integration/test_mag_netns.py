@@ -140,3 +140,14 @@ def test_real_dhcp_client_gets_the_ipv4_home_address(topology: dict[str, Any], t
     address, mask, router, mtu = result.read_text().split()
     # The Interface MTU is the tunnel's: 1500 minus the 40-byte outer IPv6 header (RFC 5844 §3.4.1).
     assert (address, mask, router, mtu) == ('10.1.0.2', '255.255.255.0', '10.1.0.1', '1460')
+
+
+def test_carrier_loss_on_the_access_link_deregisters_the_mn(topology: dict[str, Any]) -> None:
+    """When the MN's link goes away the MAG de-registers it at the LMA (netlink link event)."""
+    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'up')
+    deadline = time.monotonic() + 20
+    while 'inet6 2001:db8:aaaa::' not in mn_addresses(topology['mn']) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lma = topology['processes'][0]
+    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'down')  # the MAG's end loses its carrier
+    wait_for(lma, 'session-deregistered', 15)
