@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from pathlib import Path
 from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
@@ -67,6 +68,7 @@ class AccessLink:
         self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
         self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
         self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, self.ifindex)
+        self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_LOOP, 0)  # our RAs are not for us
         mreq = ALL_ROUTERS.packed + struct.pack('@I', self.ifindex)
         self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP, mreq)
         self.rs_received = 0
@@ -215,7 +217,10 @@ class AccessLinks:
                 self.deliver(MobileNodeAttached(ifname, event.mac, AttachTrigger.NEIGHBOUR))
 
     def prepare(self, ifname: str, mac: bytes | None) -> None:
-        """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3)."""
+        """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3),
+        and router behaviour: forward, and never autoconfigure from RAs (ours included)."""
+        for key, value in (('forwarding', '1'), ('accept_ra', '0')):
+            Path(f'/proc/sys/net/ipv6/conf/{ifname}/{key}').write_text(value)
         index = self.ipr.link_lookup(ifname=ifname)[0]
         if mac is not None:
             self.ipr.link('set', index=index, address=':'.join(f'{b:02x}' for b in mac))

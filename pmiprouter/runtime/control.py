@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from twisted.application.service import MultiService
-from twisted.logger import ILogObserver, LogLevel, formatEvent, globalLogPublisher
+from twisted.logger import ILogObserver, Logger, LogLevel, formatEvent, globalLogPublisher
 from zope.interface import implementer
 
 from pmiprouter.cli.errors import CommandError
@@ -30,6 +30,7 @@ from pmiprouter.runtime.mgmt_debug import DebugTaps
 from pmiprouter.runtime.service import LmaService, apply_config, lma_services
 
 LOG_BUFFER_LINES = 500
+log = Logger()
 
 
 class Terminal(Protocol):
@@ -97,6 +98,8 @@ class ControlAPI:
         self.auth_failures = 0
         self.debug = DebugTaps(self.emit_debug)
         self._observer: Any = None
+        #: Called with (old, new) after a configuration was put in force (e.g. the SSH port).
+        self.listeners: list[Callable[[RouterConfig, RouterConfig], None]] = []
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -162,8 +165,21 @@ class ControlAPI:
             except Exception as again:  # noqa: BLE001 - report both; the log has the details
                 raise CommandError(f'Change refused ({err}); restoring the previous one also failed ({again})') from err
             raise CommandError(f'Change refused, nothing changed: {err}') from err
-        self.running = self.applied = config
+        old, self.running, self.applied = self.applied, config, config
+        self._notify(old, config)
         return None
+
+    def adopt(self, config: RouterConfig) -> None:
+        """Take a configuration the daemon already applied (SIGHUP reload) as the running one."""
+        old, self.running, self.applied = self.applied, config, config
+        self._notify(old, config)
+
+    def _notify(self, old: RouterConfig, new: RouterConfig) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(old, new)
+            except Exception:  # noqa: BLE001 - a listener's failure must not undo an applied change
+                log.failure('configuration listener failed')
 
     # ---- snapshots ---------------------------------------------------------------------
 

@@ -7,8 +7,8 @@
   public-key authentication uses `<state-dir>/ssh/authorized_keys/USERNAME` files.
   No user, no login: a fresh install logs how to create the first one.
 * `ip ssh time-out` and `ip ssh authentication-retries` are read at each connection;
-  `ip ssh port` when the service starts. Only AES-CTR, HMAC-SHA2 and curve25519/ECDH
-  key exchanges are offered.
+  `ip ssh port` at start and whenever it changes (the listener moves).
+* Only AES-CTR, HMAC-SHA2 and curve25519/ECDH key exchanges are offered.
 """
 
 from __future__ import annotations
@@ -181,16 +181,36 @@ class SshService(Service):
         self.key_dir = state_dir / 'ssh'
         self.addresses = addresses
         self.ports: list[IListeningPort] = []
+        self.factory: PmipSSHFactory | None = None
+        self.port = 0
 
     def privilegedStartService(self) -> None:
         realm = ShellRealm(self.control)
         checkers = [ConfigPasswordChecker(self.control),
                     SSHPublicKeyChecker(KeyFiles(self.control, self.key_dir / 'authorized_keys'))]
-        ssh_factory = PmipSSHFactory(self.control, Portal(realm, checkers), host_keys(self.key_dir))
-        port = self.control.config.ssh.port
-        for address in self.addresses:
-            self.ports.append(self.reactor.listenTCP(port, ssh_factory, interface=address))
+        self.factory = PmipSSHFactory(self.control, Portal(realm, checkers), host_keys(self.key_dir))
+        self._listen(self.control.config.ssh.port)
+        self.control.listeners.append(self._config_changed)
         super().privilegedStartService()
+
+    def _listen(self, port: int) -> None:
+        self.ports = [self.reactor.listenTCP(port, self.factory, interface=a) for a in self.addresses]
+        self.port = port
+
+    def _config_changed(self, old: Any, new: Any) -> None:
+        """`ip ssh port N` moves the listener at once (open sessions stay where they are)."""
+        if new.ssh.port == self.port or not self.running:
+            return
+        old_ports, old_port = self.ports, self.port
+        try:
+            self._listen(new.ssh.port)
+        except Exception as err:  # noqa: BLE001 - CannotListenError and friends: keep the old port
+            self.ports, self.port = old_ports, old_port
+            log.error('SSH: cannot listen on port {port}: {error}; still on {old}', port=new.ssh.port, error=err, old=old_port)
+            return
+        for port in old_ports:
+            port.stopListening()
+        log.info('SSH server moved to port {port}', port=self.port)
 
     def startService(self) -> None:
         if not self.ports:
@@ -202,6 +222,8 @@ class SshService(Service):
 
     def stopService(self) -> Any:
         super().stopService()
+        if self._config_changed in self.control.listeners:
+            self.control.listeners.remove(self._config_changed)
         ports, self.ports = self.ports, []
         from twisted.internet.defer import gatherResults
 
