@@ -57,10 +57,10 @@ end
 """
 
 
-def start(ns: str, config: Path, state: Path) -> subprocess.Popen[bytes]:
+def start(ns: str, config: Path, state: Path, dataplane: str = 'memory') -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-         '--dataplane', 'memory', '--state-dir', str(state)],
+         '--dataplane', dataplane, '--state-dir', str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
     )
     try:
