@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     'check-config': ('pmiprouter.cmd_check_config', 'check startup-config files without applying them'),
     'cli': ('pmiprouter.cmd_cli', 'interactive IOS-style shell (--offline: over a config file)'),
     'run': ('pmiprouter.cmd_run', 'run the router daemon from a startup-config'),
+    'lab': ('pmiprouter.cmd_lab', 'the network-namespace lab and the handover demo (root)'),
 }
 
 

@@ -43,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # journald and pipes see each line at once
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
-    globalLogBeginner.beginLoggingTo([FilteringLogObserver(textFileLogObserver(sys.stdout), [predicate])])
+    observer = textFileLogObserver(sys.stdout, timeFormat='%Y-%m-%dT%H:%M:%S.%f%z')  # milliseconds matter in a handover
+    globalLogBeginner.beginLoggingTo([FilteringLogObserver(observer, [predicate])])
     service = make_service(reactor, result.config, args.dataplane, args.state_dir)
     try:
         service.privilegedStartService()

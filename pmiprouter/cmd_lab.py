@@ -1,0 +1,60 @@
+"""`pmiprouter lab up|down|status|demo|shell|show-config`: the namespace lab (root only)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest='lab_command', metavar='ACTION', required=True)
+    up = sub.add_parser('up', help='build the lab and start its routers')
+    up.add_argument('--dataplane', default='auto')
+    sub.add_parser('down', help='stop the routers and remove every namespace, link and file of the lab')
+    sub.add_parser('status', help='what is running')
+    demo = sub.add_parser('demo', help='the handover demo, with measured figures')
+    demo.add_argument('--json', action='store_true', help='print the figures as JSON')
+    demo.add_argument('--dataplane', default='auto')
+    shell = sub.add_parser('shell', help='a shell inside a node')
+    shell.add_argument('node')
+    show = sub.add_parser('show-config', help="a router's startup-config")
+    show.add_argument('node')
+
+
+def run(args: argparse.Namespace) -> int:
+    from pmiprouter.lab import configs, demo, runner, topology
+
+    lab = topology.Lab()
+    try:
+        if args.lab_command == 'show-config':
+            text = configs.configs(lab).get(args.node)
+            if text is None:
+                print(f'% {args.node} is not a router of the lab (lma, mag1, mag2)', file=sys.stderr)
+                return 1
+            print(text, end='')
+            return 0
+        runner.preflight()
+        if args.lab_command == 'up':
+            topology.teardown(lab.prefix)
+            topology.build(lab)
+            runner.start_routers(lab, args.dataplane)
+            print(f'lab up: {" ".join(lab.nodes)}; logs and configs in {runner.RUN_DIR}')
+        elif args.lab_command == 'down':
+            runner.stop_routers()
+            removed = topology.teardown(lab.prefix)
+            print(f'lab down: removed {len(removed)} namespaces')
+        elif args.lab_command == 'status':
+            namespaces = topology.existing_namespaces(lab.prefix)
+            print('\n'.join(namespaces) if namespaces else 'lab is down')
+        elif args.lab_command == 'shell':
+            os.execvp('ip', ['ip', 'netns', 'exec', lab.ns(args.node), os.environ.get('SHELL', '/bin/sh')])
+        elif args.lab_command == 'demo':
+            figures = demo.run_demo(lab, args.dataplane)
+            print(json.dumps(asdict(figures), indent=1) if args.json else demo.report(figures))
+    except runner.LabError as exc:
+        print(f'pmiprouter lab: {exc}', file=sys.stderr)
+        return 1
+    return 0

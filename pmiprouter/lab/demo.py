@@ -1,0 +1,140 @@
+"""`pmiprouter lab demo`: MN1 pings the CN over IPv6 and IPv4 every 10 ms and keeps a TCP
+stream open while its link moves from MAG1 to MAG2; the figures come out as a report or JSON."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+from pmiprouter.lab import runner, topology
+from pmiprouter.lab.topology import Lab
+
+PING_INTERVAL_S = 0.01
+TCP_PORT = 5001
+
+TCP_SINK = '''
+import socket, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("::", %d)); s.listen(1); print("LISTENING", flush=True)
+c, _ = s.accept(); total = 0
+while True:
+    data = c.recv(65536)
+    if not data: break
+    total += len(data)
+print("RECEIVED", total, flush=True)
+''' % TCP_PORT
+
+TCP_SOURCE = '''
+import socket, sys, time
+c = socket.create_connection((sys.argv[1], %d)); end = time.time() + float(sys.argv[2]); sent = 0
+while time.time() < end:
+    sent += c.send(b"x" * 1000); time.sleep(0.01)
+c.shutdown(socket.SHUT_WR); c.close(); print("SENT", sent, flush=True)
+''' % TCP_PORT
+
+
+@dataclass
+class Figures:
+    attach_to_first_packet_s: float
+    new_mag_attach_to_registered_s: float | None
+    interruption_ipv6_s: float
+    interruption_ipv4_s: float
+    lost_ipv6: int
+    lost_ipv4: int
+    address_ipv6_before: str | None
+    address_ipv6_after: str | None
+    address_ipv4: str | None
+    tcp_stream_intact: bool
+    tcp_bytes: int
+
+
+def ping_gaps(output: str) -> tuple[float, int]:
+    """(longest gap between answered pings, packets lost) of a ping run."""
+    seqs = [int(n) for n in re.findall(r'icmp_seq=(\d+)', output)]
+    sent = re.search(r'(\d+) packets transmitted, (\d+) received', output)
+    lost = int(sent.group(1)) - int(sent.group(2)) if sent else -1
+    gap = max((b - a for a, b in zip(seqs, seqs[1:])), default=0) * PING_INTERVAL_S
+    return round(gap, 3), lost
+
+
+def run_demo(lab: Lab, dataplane: str = 'auto') -> Figures:
+    runner.preflight()
+    topology.teardown(lab.prefix)
+    topology.build(lab)
+    try:
+        runner.start_routers(lab, dataplane)
+        return handover(lab)
+    finally:
+        runner.stop_routers()
+        time.sleep(0.5)  # let the daemons remove their tunnels before the namespaces go
+        topology.teardown(lab.prefix)
+
+
+def handover(lab: Lab) -> Figures:
+    for mn in lab.mobile_nodes[1:]:
+        runner.in_ns(lab, mn.name, 'ip', 'link', 'set', 'eth0', 'up')
+    start = time.monotonic()
+    runner.in_ns(lab, 'mn1', 'ip', 'link', 'set', 'eth0', 'up')
+    while runner.in_ns(lab, 'mn1', 'ping', '-6', '-c', '1', '-W', '0.2', lab.cn6).returncode != 0:
+        if time.monotonic() - start > 20:
+            raise runner.LabError('MN1 got no IPv6 connectivity through MAG1')
+    attach_s = round(time.monotonic() - start, 3)
+    address_v4 = runner.dhcp(lab, 'mn1')
+    runner.dhcp(lab, 'mn2')
+    before = runner.ipv6_address(lab, 'mn1')
+    sink = subprocess.Popen(['ip', 'netns', 'exec', lab.ns('cn'), sys.executable, '-c', TCP_SINK], stdout=subprocess.PIPE, text=True)
+    assert sink.stdout is not None
+    sink.stdout.readline()
+    pings = [
+        subprocess.Popen(['ip', 'netns', 'exec', lab.ns('mn1'), 'ping', f'-{v}', '-i', str(PING_INTERVAL_S), '-w', '6', dst],
+                         stdout=subprocess.PIPE, text=True)
+        for v, dst in (('6', lab.cn6), ('4', lab.cn4))
+    ]
+    source = subprocess.Popen(['ip', 'netns', 'exec', lab.ns('mn1'), sys.executable, '-c', TCP_SOURCE, lab.cn6, '5.5'],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(1.5)
+    moved_at = time.time()
+    topology.associate(lab, 'mn1', 'mag1', 'mag2')
+    # As a real host does on a new association: its DHCP client asks again (and gets the same HoA).
+    runner.dhcp(lab, 'mn1')
+    (v6_out, _), (v4_out, _) = (p.communicate(timeout=30) for p in pings)
+    source_out, _ = source.communicate(timeout=30)
+    sink_out, _ = sink.communicate(timeout=30)
+    gap6, lost6 = ping_gaps(v6_out)
+    gap4, lost4 = ping_gaps(v4_out)
+    sent = re.search(r'SENT (\d+)', source_out)
+    received = re.search(r'RECEIVED (\d+)', sink_out)
+    mac = lab.mobile_nodes[0].mac
+    attached = [t for t in runner.log_times('mag2', 'mn-attached', mac) if t >= moved_at - 0.1]
+    registered = [t for t in runner.log_times('mag2', 'mn-registered', mac) if t >= moved_at - 0.1]
+    signalling = round(registered[0] - attached[0], 3) if attached and registered else None
+    return Figures(
+        attach_to_first_packet_s=attach_s,
+        new_mag_attach_to_registered_s=signalling,
+        interruption_ipv6_s=gap6,
+        interruption_ipv4_s=gap4,
+        lost_ipv6=lost6,
+        lost_ipv4=lost4,
+        address_ipv6_before=before,
+        address_ipv6_after=runner.ipv6_address(lab, 'mn1'),
+        address_ipv4=address_v4,
+        tcp_stream_intact=bool(sent and received and sent.group(1) == received.group(1)),
+        tcp_bytes=int(received.group(1)) if received else 0,
+    )
+
+
+def report(figures: Figures) -> str:
+    f = asdict(figures)
+    return '\n'.join([
+        'pmiprouter lab demo: MN1 (dual stack) moves from MAG1 to MAG2 while it pings the CN every 10 ms',
+        f'  attach to first packet through MAG1:   {f["attach_to_first_packet_s"]} s',
+        f'  attach to registered at MAG2:          {f["new_mag_attach_to_registered_s"]} s (PBU, PBA, tunnel)',
+        f'  interruption IPv6 / IPv4:              {f["interruption_ipv6_s"]} s / {f["interruption_ipv4_s"]} s',
+        f'  packets lost IPv6 / IPv4:              {f["lost_ipv6"]} / {f["lost_ipv4"]}',
+        f'  IPv6 address before / after:           {f["address_ipv6_before"]} / {f["address_ipv6_after"]}',
+        f'  IPv4 address (DHCP):                   {f["address_ipv4"]}',
+        f'  TCP stream intact:                     {f["tcp_stream_intact"]} ({f["tcp_bytes"]} bytes, every byte arrived)',
+    ])
