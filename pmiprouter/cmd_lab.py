@@ -45,15 +45,19 @@ def run(args: argparse.Namespace) -> int:
         elif args.lab_command == 'down':
             runner.stop_routers()
             removed = topology.teardown(lab.prefix)
-            print(f'lab down: removed {len(removed)} namespaces')
+            runner.remove_files()
+            print(f'lab down: removed {len(removed)} namespaces and {runner.RUN_DIR}')
         elif args.lab_command == 'status':
             namespaces = topology.existing_namespaces(lab.prefix)
             print('\n'.join(namespaces) if namespaces else 'lab is down')
         elif args.lab_command == 'shell':
             os.execvp('ip', ['ip', 'netns', 'exec', lab.ns(args.node), os.environ.get('SHELL', '/bin/sh')])
         elif args.lab_command == 'demo':
-            figures = demo.run_demo(lab, args.dataplane)
-            print(json.dumps(asdict(figures), indent=1) if args.json else demo.report(figures))
+            results = demo.run_all(args.dataplane)
+            if args.json:
+                print(json.dumps({encap: asdict(f) for encap, f in results.items()}, indent=1))
+            else:
+                print('\n\n'.join(demo.report(f, encap) for encap, f in results.items()))
     except runner.LabError as exc:
         print(f'pmiprouter lab: {exc}', file=sys.stderr)
         return 1

@@ -71,6 +71,7 @@ def run_demo(lab: Lab, dataplane: str = 'auto') -> Figures:
         runner.stop_routers()
         time.sleep(0.5)  # let the daemons remove their tunnels before the namespaces go
         topology.teardown(lab.prefix)
+        runner.remove_files()
 
 
 def handover(lab: Lab) -> Figures:
@@ -126,10 +127,26 @@ def handover(lab: Lab) -> Figures:
     )
 
 
-def report(figures: Figures) -> str:
+SCENARIOS = {
+    'ipv6-in-ipv6': 'IPv6 transport, IPv6/IPv4-in-IPv6 tunnel (RFC 5213, RFC 5844)',
+    'udptunnel': 'IPv4 transport, UDP 5437 encapsulation (RFC 5844 §4)',
+    'gre-ipv6': 'IPv6 transport, GRE with per-MN keys (RFC 5845)',
+}
+
+
+def run_all(dataplane: str = 'auto', prefix: str | None = None) -> dict[str, Figures]:
+    """The handover once per transport/encapsulation of SCENARIOS."""
+    results = {}
+    for encap in SCENARIOS:
+        lab = Lab(encap=encap) if prefix is None else Lab(prefix=prefix, encap=encap)
+        results[encap] = run_demo(lab, dataplane)
+    return results
+
+
+def report(figures: Figures, encap: str = 'ipv6-in-ipv6') -> str:
     f = asdict(figures)
     return '\n'.join([
-        'pmiprouter lab demo: MN1 (dual stack) moves from MAG1 to MAG2 while it pings the CN every 10 ms',
+        f'MN1 (dual stack) moves from MAG1 to MAG2 while it pings the CN every 10 ms; {SCENARIOS.get(encap, encap)}',
         f'  attach to first packet through MAG1:   {f["attach_to_first_packet_s"]} s',
         f'  attach to registered at MAG2:          {f["new_mag_attach_to_registered_s"]} s (PBU, PBA, tunnel)',
         f'  interruption IPv6 / IPv4:              {f["interruption_ipv6_s"]} s / {f["interruption_ipv4_s"]} s',

@@ -32,8 +32,9 @@ def preflight() -> None:
 
 
 def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Popen[bytes]]:
-    """Write each router's startup-config and start `pmiprouter run` in its namespace."""
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    """Write each router's startup-config and start `pmiprouter run` in its namespace (fresh state)."""
+    shutil.rmtree(RUN_DIR, ignore_errors=True)  # a new lab starts without the last one's bindings
+    RUN_DIR.mkdir(parents=True)
     processes = {}
     for node, text in configs(lab).items():
         config = RUN_DIR / f'{node}.conf'
@@ -68,6 +69,11 @@ def log_times(node: str, event: str, mn_mac: str) -> list[float]:
             if stamp:
                 times.append(datetime.strptime(stamp.group(1), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp())
     return times
+
+
+def remove_files() -> None:
+    """`lab down` leaves no file behind."""
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
 def stop_routers() -> list[int]:

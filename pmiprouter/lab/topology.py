@@ -30,7 +30,10 @@ class Lab:
         MobileNode('mn3', '02:00:00:00:01:03', 'ipv6', 'mag2'),
     )
     mags: dict[str, str] = field(default_factory=lambda: {'mag1': '2001:db8:12::1', 'mag2': '2001:db8:12::3'})
+    mags4: dict[str, str] = field(default_factory=lambda: {'mag1': '198.51.100.1', 'mag2': '198.51.100.3'})
     lma: str = '2001:db8:12::2'
+    lma4: str = '198.51.100.2'
+    encap: str = 'ipv6-in-ipv6'  # the domain's `encap`: ipv6-in-ipv6, gre-ipv6, udptunnel, ...
     cn6: str = '2001:db8:cc::2'
     cn4: str = '192.0.2.2'
     hnp_pool: str = '2001:db8:aaaa::/48'
@@ -90,10 +93,12 @@ def build(lab: Lab) -> None:
     ip('-n', lab.ns('lma'), 'link', 'add', 'core', 'type', 'bridge')
     ip('-n', lab.ns('lma'), 'link', 'set', 'core', 'up')
     ip('-n', lab.ns('lma'), 'addr', 'add', f'{lab.lma}/64', 'dev', 'core', 'nodad')
+    ip('-n', lab.ns('lma'), 'addr', 'add', f'{lab.lma4}/24', 'dev', 'core')
     for mag, address in lab.mags.items():
         veth('lma', f'to-{mag}', mag, 'up0')
         ip('-n', lab.ns('lma'), 'link', 'set', f'to-{mag}', 'master', 'core')
         ip('-n', lab.ns(mag), 'addr', 'add', f'{address}/64', 'dev', 'up0', 'nodad')
+        ip('-n', lab.ns(mag), 'addr', 'add', f'{lab.mags4[mag]}/24', 'dev', 'up0')
     for router in ('lma', *lab.mags):
         sysctl(lab.ns(router), 'net.ipv6.conf.all.forwarding', '1')
         sysctl(lab.ns(router), 'net.ipv4.ip_forward', '1')
