@@ -1,4 +1,7 @@
-"""`pmiprouter cli --offline [FILE]`: the interactive shell over a configuration file.
+"""`pmiprouter cli`: the daemon's shell (control socket), or `--offline [FILE]` on a file.
+
+Without `--offline` the shell is the running daemon's, reached over its root-only unix
+socket (`--socket`, default /run/pmiprouter/cli.sock): the same shell SSH users get.
 
 Offline mode needs no daemon: the file is loaded (all-or-nothing), edited in config
 mode, shown with `show running-config` and saved back with `write memory`. Without
@@ -21,13 +24,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare `--offline` and the optional FILE."""
     parser.add_argument('--offline', action='store_true', help='edit a configuration file; no daemon needed')
     parser.add_argument('file', nargs='?', metavar='FILE', help='startup-config to load and to save into')
+    parser.add_argument('--socket', metavar='PATH', default='/run/pmiprouter/cli.sock',
+                        help="the daemon's control socket (default: /run/pmiprouter/cli.sock)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Load FILE if it exists, then run the shell until `exit`."""
     if not args.offline:
-        print('pmiprouter cli: only --offline is available until the daemon lands', file=sys.stderr)
-        return 2
+        if args.file:
+            print('pmiprouter cli: FILE needs --offline (the daemon edits its own startup-config)', file=sys.stderr)
+            return 2
+        from pathlib import Path
+
+        from pmiprouter.runtime.mgmt_client import run_client
+
+        return run_client(Path(args.socket))
     config = RouterConfig()
     store: ConfigStore = MemoryStore()
     if args.file:

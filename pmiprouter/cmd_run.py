@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
     observer = textFileLogObserver(sys.stdout, timeFormat='%Y-%m-%dT%H:%M:%S.%f%z')  # milliseconds matter in a handover
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(observer, [predicate])])
-    service = make_service(reactor, result.config, args.dataplane, args.state_dir)
+    service = make_service(reactor, result.config, args.dataplane, args.state_dir, trace=args.log_level == 'debug')
     try:
         service.privilegedStartService()
     except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon

@@ -74,9 +74,13 @@ class BaseDataplane(abc.ABC):
     def _delete_link(self, link: LinkEntry) -> None:
         """Delete an orphaned device of ours."""
 
-    def _expected_links(self) -> frozenset[str]:
-        """Device names that the registered tunnels account for (reconcile keeps them)."""
-        return frozenset(dev for _spec, dev in self._tunnels.values())
+    def _device_name(self, spec: TunnelSpec, name: str) -> str:
+        """The device that will carry a tunnel (the tunnel's own device unless overridden)."""
+        return name
+
+    def _always_links(self) -> frozenset[str]:
+        """Our devices that exist independently of tunnels (the userspace TUN)."""
+        return frozenset()
 
     def _changed(self) -> None:
         """Hook: the registered specs changed (the userspace forwarder rebuilds its tables)."""
@@ -138,31 +142,41 @@ class BaseDataplane(abc.ABC):
         )
 
     def reconcile(self, wanted: DataplaneState) -> None:
-        """Converge on ``wanted``'s specs and delete our objects nothing wants (orphans)."""
+        """Converge on ``wanted``'s specs; our objects nothing wants (orphans) go first.
+
+        Orphans are deleted before anything is created because the kernel refuses a second
+        tunnel between the same endpoints (EEXIST), e.g. an old ip6ip6 device in the way of a
+        new ip6any one. Wanted objects that already exist are left in place (no rebuild).
+        """
+        devices = {tunnel_ifname(t): self._device_name(t, tunnel_ifname(t)) for t in wanted.tunnels}
+        exp_routes: set[RouteEntry] = set()
+        exp_rules: set[RuleEntry] = set()
+        for mn in wanted.mn_routes:
+            name = tunnel_ifname(mn.tunnel)
+            if name not in devices:
+                who = mn.label or mn.prefixes
+                raise DataplaneError(f'wanted MN {who} uses tunnel {name}, which is not wanted')
+            routes, rules = mn_objects(mn, name, devices[name])
+            exp_routes |= routes
+            exp_rules |= rules
+        links, routes, rules = self._observe()
+        for rule in sorted(rules - exp_rules, key=_rule_order):
+            self._del_rule(rule)
+        for route in sorted(routes - exp_routes, key=_route_order):
+            self._del_route(route)
+        keep = set(devices.values()) | self._always_links()
+        for link in links:
+            if link.ifname not in keep:
+                self._delete_link(link)
+        # The registry restarts from the wanted specs (what was deleted above is gone anyway).
+        self._mns.clear()
+        for name in [n for n in self._tunnels if n not in devices]:
+            spec, _dev = self._tunnels.pop(name)
+            self._names.release(spec)
         for tunnel in wanted.tunnels:
             self.ensure_tunnel(tunnel)
         for mn in wanted.mn_routes:
             self.ensure_mn_routes(mn)
-        for mn in [mn for mn in self._mns if mn not in wanted.mn_routes]:
-            self._forget(mn)
-        keep = {tunnel_ifname(t) for t in wanted.tunnels}
-        for name in [n for n in self._tunnels if n not in keep]:
-            spec, _dev = self._tunnels.pop(name)
-            self._names.release(spec)
-        exp_routes: set[RouteEntry] = set()
-        exp_rules: set[RuleEntry] = set()
-        for routes, rules in self._mns.values():
-            exp_routes |= routes
-            exp_rules |= rules
-        links, routes, rules = self._observe()
-        for rule in rules - exp_rules:
-            self._del_rule(rule)
-        for route in routes - exp_routes:
-            self._del_route(route)
-        expected_links = self._expected_links()
-        for link in links:
-            if link.ifname not in expected_links:
-                self._delete_link(link)
         self._changed()
 
     def close(self) -> None:

@@ -84,8 +84,11 @@ class Forwarder:
         self.buf = bytearray(BUFSIZE)
         self.view = memoryview(self.buf)
         self._rx_view = self.view[HEADROOM:]
-        self._cmsg6 = [[(socket.IPPROTO_IPV6, IPV6_TCLASS, _INT.pack(ecn))] for ecn in range(4)]
-        self._cmsg4 = [[(socket.IPPROTO_IP, socket.IP_TOS, _INT.pack(ecn))] for ecn in range(4)]
+        self._rx_list = [self._rx_view]  # reused by readv/recvmsg_into: no list per packet
+        # Control messages per outer ECN value; Not-ECT needs none (the sockets' default class
+        # is 0), which spares the kernel parsing a cmsg for most packets.
+        self._cmsg6 = [[]] + [[(socket.IPPROTO_IPV6, IPV6_TCLASS, _INT.pack(ecn))] for ecn in range(1, 4)]
+        self._cmsg4 = [[]] + [[(socket.IPPROTO_IP, socket.IP_TOS, _INT.pack(ecn))] for ecn in range(1, 4)]
 
     # -- encapsulation ------------------------------------------------------------------------
 
@@ -93,10 +96,10 @@ class Forwarder:
         """Read up to BATCH packets from a TUN device and send each into its tunnel."""
         tables = self.tables
         fixed = tables.by_fd.get(fd) if fd != self.tun_fd else None
-        rx = self._rx_view
+        rx = self._rx_list
         for _ in range(BATCH):
             try:
-                n = os.readv(fd, [rx])
+                n = os.readv(fd, rx)
             except BlockingIOError:
                 return
             if n:
@@ -154,10 +157,10 @@ class Forwarder:
 
     def drain_raw6(self, sock: socket.socket, carrier: str, version: int) -> None:
         """Drain a raw IPv6 socket (Next Header 41, 4 or 47): the kernel strips the outer header."""
-        rx = self._rx_view
+        rx = self._rx_list
         for _ in range(BATCH):
             try:
-                n, anc, _flags, addr = sock.recvmsg_into([rx], _ANC)
+                n, anc, _flags, addr = sock.recvmsg_into(rx, _ANC)
             except BlockingIOError:
                 return
             outer_ecn = 0
@@ -186,10 +189,10 @@ class Forwarder:
 
     def drain_udp(self, sock: socket.socket) -> None:
         """Drain the UDP 5437 socket (RFC 5844 §4.1.4.1, with the RFC 5845 TLV when negotiated)."""
-        rx = self._rx_view
+        rx = self._rx_list
         for _ in range(BATCH):
             try:
-                n, anc, _flags, addr = sock.recvmsg_into([rx], _ANC)
+                n, anc, _flags, addr = sock.recvmsg_into(rx, _ANC)
             except BlockingIOError:
                 return
             outer_ecn = 0

@@ -115,7 +115,8 @@ class TunnelSpec:
     def __post_init__(self) -> None:
         version = self.mode.transport_version
         if self.local.version != version or self.remote.version != version:
-            raise DataplaneError(f'{self.mode.value} needs IPv{version} endpoints: {self.local} -> {self.remote}')
+            raise DataplaneError(
+                f'{self.mode.value} needs IPv{version} endpoints: {self.local} -> {self.remote}')
         if self.local == self.remote:
             raise DataplaneError(f'tunnel endpoints are equal: {self.local}')
         keys = (self.gre_key_in, self.gre_key_out)

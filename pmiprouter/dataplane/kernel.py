@@ -89,8 +89,14 @@ class KernelDataplane(BaseDataplane):
         if not created:
             # Same name means same identity (naming hashes it); check the kind all the same.
             kinds = {link.ifname: link.kind for link in self.nl.our_links()}
-            if kinds.get(name) != kind:
-                raise DataplaneError(f'{name} exists as {kinds.get(name)}, wanted {kind}')
+            if name not in kinds:
+                # EEXIST without our device: the kernel allows one tunnel per endpoint pair
+                # (and key), and another device holds this one's endpoints.
+                keys = f' and keys {spec.gre_key_in}/{spec.gre_key_out}' if spec.keyed else ''
+                raise DataplaneError(f'cannot create {kind} {name}: another tunnel device has the '
+                                     f'endpoints {spec.local} -> {spec.remote}{keys}')
+            if kinds[name] != kind:
+                raise DataplaneError(f'{name} exists as {kinds[name]}, wanted {kind}')
         self.nl.link_up(name, spec.effective_mtu)
         return name
 

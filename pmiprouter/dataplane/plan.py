@@ -20,7 +20,14 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network
 
 from pmiprouter.dataplane.interface import IPNetwork, MnRouteSpec, Role, RouteEntry, RuleEntry
-from pmiprouter.dataplane.naming import PRIO_LMA_DOWN, PRIO_MAG_DOWN, PRIO_MAG_LOCAL, PRIO_MAG_UP, PRIO_REALM_UP, tunnel_table
+from pmiprouter.dataplane.naming import (
+    PRIO_LMA_DOWN,
+    PRIO_MAG_DOWN,
+    PRIO_MAG_LOCAL,
+    PRIO_MAG_UP,
+    PRIO_REALM_UP,
+    tunnel_table,
+)
 
 #: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
 FAMILY_V4 = 2
@@ -35,7 +42,9 @@ def family_of(net: IPNetwork) -> int:
     return FAMILY_V6 if net.version == 6 else FAMILY_V4
 
 
-def mn_objects(spec: MnRouteSpec, tunnel_name: str, dev: str) -> tuple[frozenset[RouteEntry], frozenset[RuleEntry]]:
+def mn_objects(
+    spec: MnRouteSpec, tunnel_name: str, dev: str
+) -> tuple[frozenset[RouteEntry], frozenset[RuleEntry]]:
     """Return the routes and rules one mobile node needs.
 
     Args:

@@ -98,10 +98,12 @@ def probe() -> ProbeResult:
     tun = bool(out.get('tun'))
     if tunnels and all(tunnels.values()):
         return ProbeResult(tunnels, tun, 'kernel', 'kernel has ' + ', '.join(sorted(tunnels)))
-    missing = ', '.join(sorted(k for k, ok in tunnels.items() if not ok)) or 'all (probe failed: %s)' % out.get('error')
+    missing = ', '.join(sorted(k for k, ok in tunnels.items() if not ok))
+    missing = missing or f'all (probe failed: {out.get("error")})'
     if tun:
         return ProbeResult(tunnels, tun, 'userspace', f'kernel lacks {missing}; TUN works')
-    return ProbeResult(tunnels, tun, 'memory', f'kernel lacks {missing} and TUN ({out.get("error_tun")}): no forwarding')
+    reason = f'kernel lacks {missing} and TUN ({out.get("error_tun")}): no forwarding'
+    return ProbeResult(tunnels, tun, 'memory', reason)
 
 
 def _guard(ns: str, out: dict[str, object]) -> None:

@@ -28,9 +28,12 @@ class PrefixTable:
         by_len: dict[tuple[int, int], dict[int, Any]] = {}
         for net, value in items:
             bits = 128 if net.version == 6 else 32
-            by_len.setdefault((net.version, net.prefixlen), {})[int(net.network_address) >> (bits - net.prefixlen)] = value
-        self._v6 = [(128 - plen, d) for (v, plen), d in sorted(by_len.items(), key=lambda kv: -kv[0][1]) if v == 6]
-        self._v4 = [(32 - plen, d) for (v, plen), d in sorted(by_len.items(), key=lambda kv: -kv[0][1]) if v == 4]
+            key = int(net.network_address) >> (bits - net.prefixlen)
+            by_len.setdefault((net.version, net.prefixlen), {})[key] = value
+        longest_first = sorted(by_len.items(), key=lambda kv: -kv[0][1])
+        # Stored as (shift, table): the lookup shifts the address instead of masking it.
+        self._v6 = [(128 - plen, d) for (v, plen), d in longest_first if v == 6]
+        self._v4 = [(32 - plen, d) for (v, plen), d in longest_first if v == 4]
 
     def lookup6(self, buf: bytearray | memoryview, off: int) -> Any:
         """Return the value of the longest prefix holding the IPv6 address at ``off``, or None."""

@@ -96,7 +96,11 @@ class UserspaceDataplane(BaseDataplane):
     def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
         fd = self._keyed_fds.pop(name, None)
         if fd is not None:
-            self._close_fd(fd)
+            if self.reactor is not None:
+                # Readers belong to the reactor thread: unregister and close there.
+                self.reactor.callFromThread(self._close_fd, fd)
+            else:
+                self._close_fd(fd)
 
     def _add_route(self, route: RouteEntry) -> None:
         self.nl.route_replace(route)
@@ -118,15 +122,18 @@ class UserspaceDataplane(BaseDataplane):
         # pmip* (a kernel-backend tunnel left over after a backend switch) is deleted.
         self.nl.link_del(link.ifname)
 
-    def _expected_links(self) -> frozenset[str]:
-        return super()._expected_links() | {TUN_IFNAME}
+    def _device_name(self, spec: TunnelSpec, name: str) -> str:
+        return name if spec.keyed else TUN_IFNAME
+
+    def _always_links(self) -> frozenset[str]:
+        return frozenset({TUN_IFNAME})
 
     # -- forwarding state ---------------------------------------------------------------------
 
     def _open_sockets(self, spec: TunnelSpec) -> None:
         carrier = CARRIER[spec.mode]
         for version in self._versions(spec):
-            key = (carrier, version if carrier in ('ip6', 'ip4') else 0, str(spec.local))
+            key = self._socket_key(carrier, version, spec)
             if key not in self._sockets:
                 from pmiprouter.dataplane.forwarder import open_carrier_socket
 
@@ -134,6 +141,11 @@ class UserspaceDataplane(BaseDataplane):
                     self._sockets[key] = open_carrier_socket(carrier, version, str(spec.local))
                 except OSError as exc:
                     raise DataplaneError(f'cannot open {carrier} socket on {spec.local}: {exc}') from exc
+
+    @staticmethod
+    def _socket_key(carrier: str, version: int, spec: TunnelSpec) -> tuple[str, int, str]:
+        # ip6/ip4 need one socket per inner version (protocol 41 vs 4); GRE and UDP carry both.
+        return (carrier, version if carrier in ('ip6', 'ip4') else 0, str(spec.local))
 
     @staticmethod
     def _versions(spec: TunnelSpec) -> tuple[int, ...]:
@@ -180,7 +192,7 @@ class UserspaceDataplane(BaseDataplane):
         carrier = CARRIER[spec.mode]
         senders = {}
         for version in self._versions(spec):
-            senders[version] = self._sockets[(carrier, version if carrier in ('ip6', 'ip4') else 0, str(spec.local))]
+            senders[version] = self._sockets[self._socket_key(carrier, version, spec)]
         port = 5437 if carrier == 'udp' else 0
         remote = (str(spec.remote), port, 0, 0) if spec.remote.version == 6 else (str(spec.remote), port)
         gre = {v: encap.gre_header(spec.gre_key_out, v) for v in senders} if spec.mode.uses_gre else {}
@@ -197,9 +209,10 @@ class UserspaceDataplane(BaseDataplane):
 
         fwd = self.forwarder
         wanted: dict[int, Any] = {}
-        for fd in [self.tun_fd, *self._keyed_fds.values()]:
+        # Copies: the worker thread may be adding entries while this runs.
+        for fd in [self.tun_fd, *list(self._keyed_fds.values())]:
             wanted[fd] = lambda fd=fd: fwd.drain_tun(fd)
-        for (carrier, version, _local), sock in self._sockets.items():
+        for (carrier, version, _local), sock in list(self._sockets.items()):
             if carrier in ('ip6', 'gre6'):
                 wanted[sock.fileno()] = lambda s=sock, c=carrier, v=version: fwd.drain_raw6(s, c, v)
             elif carrier in ('ip4', 'gre4'):
@@ -225,7 +238,10 @@ class UserspaceDataplane(BaseDataplane):
         return Counter(self.forwarder.counters) if self.forwarder else Counter()
 
     def close(self) -> None:
-        """Close sockets and TUN devices (their routes vanish with them); rules stay."""
+        """Close sockets and TUN devices (their routes vanish with them); rules stay.
+
+        Call it on the reactor thread or after the reactor has stopped (it unregisters readers).
+        """
         for fd in [*self._keyed_fds.values(), self.tun_fd]:
             self._close_fd(fd)
         self._keyed_fds.clear()

@@ -39,7 +39,7 @@ c.shutdown(socket.SHUT_WR); c.close(); print("SENT", sent, flush=True)
 @dataclass
 class Figures:
     attach_to_first_packet_s: float
-    new_mag_attach_to_registered_s: float | None
+    pbu_to_pba_at_new_mag_ms: float | None
     interruption_ipv6_s: float
     interruption_ipv4_s: float
     lost_ipv6: int
@@ -108,13 +108,12 @@ def handover(lab: Lab) -> Figures:
     gap4, lost4 = ping_gaps(v4_out)
     sent = re.search(r'SENT (\d+)', source_out)
     received = re.search(r'RECEIVED (\d+)', sink_out)
-    mac = lab.mobile_nodes[0].mac
-    attached = [t for t in runner.log_times('mag2', 'mn-attached', mac) if t >= moved_at - 0.1]
-    registered = [t for t in runner.log_times('mag2', 'mn-registered', mac) if t >= moved_at - 0.1]
-    signalling = round(registered[0] - attached[0], 3) if attached and registered else None
+    pbus = [t for t in runner.log_times('mag2', 'mh-sent BindingUpdate') if t >= moved_at - 0.1]
+    pbas = [t for t in runner.log_times('mag2', 'mh-received BindingAcknowledgement') if pbus and t >= pbus[0]]
+    signalling = round((pbas[0] - pbus[0]) * 1000, 2) if pbus and pbas else None
     return Figures(
         attach_to_first_packet_s=attach_s,
-        new_mag_attach_to_registered_s=signalling,
+        pbu_to_pba_at_new_mag_ms=signalling,
         interruption_ipv6_s=gap6,
         interruption_ipv4_s=gap4,
         lost_ipv6=lost6,
@@ -148,7 +147,7 @@ def report(figures: Figures, encap: str = 'ipv6-in-ipv6') -> str:
     return '\n'.join([
         f'MN1 (dual stack) moves from MAG1 to MAG2 while it pings the CN every 10 ms; {SCENARIOS.get(encap, encap)}',
         f'  attach to first packet through MAG1:   {f["attach_to_first_packet_s"]} s',
-        f'  attach to registered at MAG2:          {f["new_mag_attach_to_registered_s"]} s (PBU, PBA, tunnel)',
+        f'  PBU -> PBA at MAG2:                    {f["pbu_to_pba_at_new_mag_ms"]} ms',
         f'  interruption IPv6 / IPv4:              {f["interruption_ipv6_s"]} s / {f["interruption_ipv4_s"]} s',
         f'  packets lost IPv6 / IPv4:              {f["lost_ipv6"]} / {f["lost_ipv4"]}',
         f'  IPv6 address before / after:           {f["address_ipv6_before"]} / {f["address_ipv6_after"]}',

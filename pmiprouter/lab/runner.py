@@ -42,7 +42,7 @@ def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Pop
         log = (RUN_DIR / f'{node}.log').open('wb')
         processes[node] = subprocess.Popen(
             ['ip', 'netns', 'exec', lab.ns(node), sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state')],
+             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state'), '--log-level', 'debug'],
             stdout=log, stderr=subprocess.STDOUT,
         )
         (RUN_DIR / f'{node}.pid').write_text(str(processes[node].pid))
@@ -60,11 +60,11 @@ def log_text(node: str) -> str:
     return path.read_text(errors='replace') if path.exists() else ''
 
 
-def log_times(node: str, event: str, mn_mac: str) -> list[float]:
-    """Times (epoch seconds) of `event` lines about one MN in a router's log."""
+def log_times(node: str, event: str, about: str = '') -> list[float]:
+    """Times (epoch seconds) of `event` lines (mentioning `about`) in a router's log."""
     times = []
     for line in log_text(node).splitlines():
-        if event in line and mn_mac in line:
+        if event in line and about in line:
             stamp = re.match(r'(\S+) ', line)
             if stamp:
                 times.append(datetime.strptime(stamp.group(1), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp())

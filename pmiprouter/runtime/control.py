@@ -19,7 +19,7 @@ from twisted.logger import ILogObserver, Logger, LogLevel, formatEvent, globalLo
 from zope.interface import implementer
 
 from pmiprouter.cli.errors import CommandError
-from pmiprouter.cli.handlers.operational import BindingView, LmaView, TunnelView, UserLine
+from pmiprouter.cli.handlers.operational import BindingView, LmaView, MagEntryView, MagView, TunnelView, UserLine
 from pmiprouter.cli.session import ConfigStore, MemoryStore
 from pmiprouter.config.model import RouterConfig
 from pmiprouter.config.validate import validate
@@ -27,7 +27,7 @@ from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
 from pmiprouter.core.events import TimerFired
 from pmiprouter.core.lma import DELETE, LIFETIME
 from pmiprouter.runtime.mgmt_debug import DebugTaps
-from pmiprouter.runtime.service import LmaService, apply_config, lma_services
+from pmiprouter.runtime.service import LmaService, MagService, apply_config, lma_services
 
 LOG_BUFFER_LINES = 500
 log = Logger()
@@ -208,6 +208,31 @@ class ControlAPI:
             ))
         return views
 
+    def mags(self) -> list[MagView]:
+        """Plain-data snapshots of the running MAGs."""
+        now = self.clock()
+        views = []
+        for service in (s for s in self.root if isinstance(s, MagService)):
+            entries = tuple(
+                MagEntryView(
+                    entry_id=e.entry_id,
+                    mn_id=e.mn_id.text,
+                    ifname=e.ifname,
+                    mac=e.mac.hex(':'),
+                    state=e.state.value if e.state is not None else 'new',
+                    local=str(e.local),
+                    lma=str(e.lma),
+                    hnps=tuple(str(p) for p in e.hnps),
+                    ipv4=f'{e.ipv4.ip}/{e.ipv4.prefix_length}' if e.ipv4 is not None else None,
+                    lifetime_s=e.lifetime_s,
+                    remaining_s=max(0, int(e.expires_at - now)),
+                )
+                for e in service.engine.entries()
+            )
+            links = tuple(service.access.links) if service.access is not None else ()
+            views.append(MagView(service.mag_config, links, entries, service.engine.stats.snapshot()))
+        return views
+
     # ---- clear -----------------------------------------------------------------------------
 
     def clear_bindings(self, nai: str | None) -> int:
@@ -231,9 +256,10 @@ class ControlAPI:
                 count += 1
         return count
 
-    def clear_stats(self) -> None:
-        """Zero every LMA's message counters."""
-        for service in self._services():
+    def clear_stats(self, role: str = 'lma') -> None:
+        """Zero the message counters of every LMA (role 'lma') or MAG ('mag')."""
+        kind = LmaService if role == 'lma' else MagService
+        for service in (s for s in self.root if isinstance(s, kind)):
             stats = service.engine.stats
             for counter in (stats.received, stats.sent, stats.pba_status, stats.events):
                 counter.clear()

@@ -17,6 +17,7 @@ import struct
 from pathlib import Path
 
 from twisted.application.service import Service
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IHalfCloseableProtocol, IListeningPort
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
@@ -128,26 +129,34 @@ class ControlSocketService(Service):
         self.control = control
         self.path = Path(path)
         self.port: IListeningPort | None = None
+        self.opened = False
 
     def privilegedStartService(self) -> None:
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _remove_stale(self.path)
-        # mode applies to the socket file; umask covers the moment between bind and chmod.
-        old = os.umask(0o177)
+        """Listen; a path held by another daemon is logged, not fatal (SSH still works)."""
+        self.opened = True
         try:
-            self.port = self.reactor.listenUNIX(str(self.path), ControlFactory(self.control), mode=0o600)  # type: ignore[attr-defined]
-        finally:
-            os.umask(old)
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            _remove_stale(self.path)
+            # mode applies to the socket file; umask covers the moment between bind and chmod.
+            old = os.umask(0o177)
+            try:
+                self.port = self.reactor.listenUNIX(str(self.path), ControlFactory(self.control), mode=0o600)  # type: ignore[attr-defined]
+            finally:
+                os.umask(old)
+        except (OSError, CannotListenError) as err:
+            self.log.error('control socket {path} not available: {error}', path=str(self.path), error=err)
         super().privilegedStartService()
 
     def startService(self) -> None:
-        if self.port is None:
+        if not self.opened:
             self.privilegedStartService()
         super().startService()
-        self.log.info('control socket listening on {path}', path=str(self.path))
+        if self.port is not None:
+            self.log.info('control socket listening on {path}', path=str(self.path))
 
     def stopService(self) -> object:
         super().stopService()
+        self.opened = False
         port, self.port = self.port, None
         if port is not None:
             return port.stopListening()

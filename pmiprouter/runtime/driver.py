@@ -18,7 +18,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, TimerFired, Transport
+from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, TimerFired, Transport
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.errors import EncodeError
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor
@@ -60,8 +60,11 @@ class EngineDriver:
         self.extra = extra  # carries out role-specific actions (the MAG's access-link actions)
         self.timers: dict[tuple[str, int], IDelayedCall] = {}
         self.counters: Counter[str] = Counter()
+        self.trace = False  # log every Mobility Header in and out (debug; costs time per message)
 
     def feed(self, event: Event) -> None:
+        if self.trace and isinstance(event, MessageReceived):
+            self._trace('mh-received', event.message, event.src)
         try:
             actions = self.engine.handle(event, self.clock.seconds())
         except Exception:
@@ -102,6 +105,8 @@ class EngineDriver:
             self.counters['encode-errors'] += 1
             self.log.error('cannot encode {message}: {error}', message=type(action.message).__name__, error=exc)
             return
+        if self.trace:
+            self._trace('mh-sent', action.message, action.dst)
         if action.transport is Transport.IPV6 and self.ipv6 is not None:
             self.ipv6.send(action.dst, action.src, wire)  # type: ignore[arg-type]
         elif action.transport is Transport.UDP4 and action.src in self.ipv4:
@@ -111,6 +116,12 @@ class EngineDriver:
             self.log.warn('no {transport} socket to send from {src}', transport=action.transport.value, src=action.src)
             return
         self.counters['sent'] += 1
+
+    def _trace(self, what: str, message: object, peer: object) -> None:
+        sequence = getattr(message, 'sequence', '')
+        status = getattr(message, 'status', None)
+        detail = f' status={int(status)}' if status is not None else ''
+        self.log.debug(f'{what} {type(message).__name__} peer={{peer}} seq={{sequence}}{detail}', peer=peer, sequence=sequence)
 
     def program(self, change: ApplyDataplane) -> None:
         deferred = self.executor.apply(change)

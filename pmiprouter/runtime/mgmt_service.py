@@ -25,6 +25,10 @@ class ManagementService(MultiService):
         super().__init__()
         self.control = control
 
+    def adopt(self, config: RouterConfig) -> None:
+        """A configuration reloaded by SIGHUP becomes the shells' running configuration too."""
+        self.control.adopt(config)
+
     def startService(self) -> None:
         self.control.start()
         super().startService()
@@ -43,6 +47,7 @@ def add_management(
     state_dir: Path,
     control_socket: Path | None = DEFAULT_PATH,
     ssh: bool = True,
+    ssh_addresses: tuple[str, ...] = ('::',),
 ) -> ControlAPI:
     """Add the management plane to the daemon's root service; return its ControlAPI.
 
@@ -54,6 +59,8 @@ def add_management(
         state_dir: where the SSH host keys and authorized keys live.
         control_socket: the unix socket of `pmiprouter cli`; None for none.
         ssh: whether to run the SSH server.
+        ssh_addresses: addresses SSH listens on (`::` is every IPv6 and IPv4 address on
+            Linux); until the configuration model has `ip ssh listen-address`.
     """
     for service in root:
         if isinstance(service, ManagementService):
@@ -65,6 +72,6 @@ def add_management(
     if ssh:
         from pmiprouter.runtime.ssh import SshService
 
-        SshService(reactor, control, state_dir).setServiceParent(management)
+        SshService(reactor, control, state_dir, ssh_addresses).setServiceParent(management)
     management.setServiceParent(root)
     return control

@@ -55,6 +55,7 @@ class Shell:
             self.session, lambda text: write(text.encode('utf-8')), interactive=interactive, on_close=self._closed
         )
         self.line = control.attach(self)
+        self.session.extras['line'] = self.line  # `show users` marks this session with `*`
 
     def start(self) -> None:
         """Print the first prompt."""

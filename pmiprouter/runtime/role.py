@@ -39,6 +39,7 @@ class RoleService(Service):
         self.listening: list[IListeningPort] = []
         self.driver: EngineDriver | None = None
         self.executor: DataplaneExecutor | None = None
+        self.trace = False  # set by the daemon at --log-level debug
 
     def accepts(self, event: Any) -> bool:
         """Whether an event from the (possibly shared) MH sockets is for this role."""
@@ -58,6 +59,7 @@ class RoleService(Service):
     def start_driver(self, dataplane: Dataplane, extra: Any = None) -> EngineDriver:
         self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)
         self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp), extra=extra)  # type: ignore[arg-type]
+        self.driver.trace = self.trace
         assert self.mhport is not None
         self.mhport.start()
         return self.driver

@@ -44,13 +44,14 @@ def reload_services(root: MultiService, path: str) -> bool:
     return True
 
 
-def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_dir: Path) -> MultiService:
-    """All services of the appliance for this configuration."""
+def make_service(reactor: Any, config: RouterConfig, dataplane_kind: str, state_dir: Path, trace: bool = False) -> MultiService:
+    """All services of the appliance for this configuration (`trace`: log every Mobility Header)."""
     root = MultiService()
-    for lma in config.lmas:
-        LmaService(reactor, config, lma, dataplane_kind, state_dir).setServiceParent(root)
-    for mag in config.mags:
-        MagService(reactor, config, mag, dataplane_kind).setServiceParent(root)
+    roles: list[LmaService | MagService] = [LmaService(reactor, config, lma, dataplane_kind, state_dir) for lma in config.lmas]
+    roles += [MagService(reactor, config, mag, dataplane_kind) for mag in config.mags]
+    for role in roles:
+        role.trace = trace
+        role.setServiceParent(root)
     return root
 
 

@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from twisted.application.service import Service
 from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker
 from twisted.conch.interfaces import IConchUser
@@ -27,7 +26,8 @@ from twisted.cred.checkers import ICredentialsChecker
 from twisted.cred.credentials import IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.threads import deferToThread
 from twisted.logger import Logger
@@ -49,9 +49,11 @@ def host_keys(directory: Path) -> dict[bytes, keys.Key]:
     """The host keys by SSH key type, generated on first use and kept (0600)."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     found: dict[bytes, keys.Key] = {}
+    # The primitives come through Conch's keys module (as Conch's own ckeygen does): Conch
+    # is the dependency that brings `cryptography` (debian/control lists python3-twisted).
     for name, generate in (
-        ('ssh_host_ed25519_key', lambda: ed25519.Ed25519PrivateKey.generate()),
-        ('ssh_host_rsa_key', lambda: rsa.generate_private_key(public_exponent=65537, key_size=3072)),
+        ('ssh_host_ed25519_key', lambda: keys.Ed25519PrivateKey.generate()),  # type: ignore[union-attr]
+        ('ssh_host_rsa_key', lambda: keys.rsa.generate_private_key(public_exponent=65537, key_size=3072)),
     ):
         path = directory / name
         if not path.exists():
@@ -71,20 +73,18 @@ class ConfigPasswordChecker:
     """Passwords of the running configuration's users (type 5/8/9 hashes)."""
 
     credentialInterfaces = (IUsernamePassword,)
-    # Unknown users cost the same scrypt as known ones: the timing tells nothing.
-    _DECOY: Secret | None = None
 
     def __init__(self, control: ControlAPI) -> None:
         self.control = control
+        # Unknown users cost the same scrypt as known ones: the timing tells nothing.
+        self.decoy: Secret = hash_password(os.urandom(16).hex())
 
     def requestAvatarId(self, credentials: Any) -> Deferred[bytes]:
         """Verify in a thread; count and log failures."""
         name = credentials.username.decode('utf-8', 'replace')
         password = credentials.password.decode('utf-8', 'replace')
         user = find(self.control.config.users, name)
-        if ConfigPasswordChecker._DECOY is None:
-            ConfigPasswordChecker._DECOY = hash_password(os.urandom(16).hex())
-        secret = user.secret if user is not None else ConfigPasswordChecker._DECOY
+        secret = user.secret if user is not None else self.decoy
         checked: Deferred[bool] = deferToThread(verify, secret, password)
 
         def decide(ok: bool) -> bytes:
@@ -141,11 +141,54 @@ class ShellRealm:
 
 
 class ModernServerTransport(transport.SSHServerTransport):
-    """Offers only AES-CTR, HMAC-SHA2 and elliptic-curve key exchange (no SHA-1, no CBC)."""
+    """Offers only AES-CTR, HMAC-SHA2 and elliptic-curve key exchange (no SHA-1, no CBC).
+
+    `ip ssh time-out` bounds the whole negotiation, from TCP connect to authentication
+    (Conch's own timer starts only when the client asks for ssh-userauth).
+    """
 
     supportedCiphers = [b'aes256-ctr', b'aes128-ctr']
     supportedMACs = [b'hmac-sha2-512', b'hmac-sha2-256']
     supportedKeyExchanges = [b'curve25519-sha256', b'curve25519-sha256@libssh.org', b'ecdh-sha2-nistp256']
+    login_timer: Any = None
+    #: Failed attempts on this connection: clients (paramiko) request ssh-userauth again
+    #: for each attempt, which gives Conch a fresh counter every time.
+    login_attempts = 0
+
+    def connectionMade(self) -> None:
+        super().connectionMade()
+        timeout = self.factory.control.config.ssh.timeout_s
+        self.login_timer = self.factory.reactor.callLater(timeout, self._login_timed_out)
+
+    def _login_timed_out(self) -> None:
+        self.login_timer = None
+        if not isinstance(self.service, connection.SSHConnection):
+            log.info('SSH: login time-out, disconnecting')
+            self.sendDisconnect(transport.DISCONNECT_NO_MORE_AUTH_METHODS_AVAILABLE, b'login time-out')
+
+    def connectionLost(self, reason: Any) -> None:
+        if self.login_timer is not None and self.login_timer.active():
+            self.login_timer.cancel()
+        self.login_timer = None
+        super().connectionLost(reason)
+
+
+class UserAuthServer(userauth.SSHUserAuthServer):
+    """Counts failed attempts per connection, not per ssh-userauth service request."""
+
+    @property  # type: ignore[override]
+    def loginAttempts(self) -> int:
+        return int(getattr(self.transport, 'login_attempts', 0))
+
+    @loginAttempts.setter
+    def loginAttempts(self, value: int) -> None:
+        if self.transport is not None:
+            self.transport.login_attempts = value
+
+    def serviceStarted(self) -> None:
+        kept = self.loginAttempts
+        super().serviceStarted()  # sets loginAttempts = 0
+        self.loginAttempts = kept
 
 
 class PmipSSHFactory(factory.SSHFactory):
@@ -153,8 +196,9 @@ class PmipSSHFactory(factory.SSHFactory):
 
     protocol = ModernServerTransport
 
-    def __init__(self, control: ControlAPI, portal: Portal, host: dict[bytes, keys.Key]) -> None:
+    def __init__(self, control: ControlAPI, portal: Portal, host: dict[bytes, keys.Key], reactor: Any) -> None:
         self.control = control
+        self.reactor = reactor
         self.portal = portal
         self.privateKeys = host
         self.publicKeys = {kind: key.public() for kind, key in host.items()}
@@ -163,7 +207,7 @@ class PmipSSHFactory(factory.SSHFactory):
     def getService(self, transport: Any, service: bytes) -> Any:
         ssh = self.control.config.ssh
         if service == b'ssh-userauth':
-            return type('UserAuth', (userauth.SSHUserAuthServer,), {
+            return type('UserAuth', (UserAuthServer,), {
                 'loginTimeout': ssh.timeout_s,
                 'attemptsBeforeDisconnect': ssh.authentication_retries,
             })
@@ -185,12 +229,22 @@ class SshService(Service):
         self.port = 0
 
     def privilegedStartService(self) -> None:
-        realm = ShellRealm(self.control)
-        checkers = [ConfigPasswordChecker(self.control),
-                    SSHPublicKeyChecker(KeyFiles(self.control, self.key_dir / 'authorized_keys'))]
-        self.factory = PmipSSHFactory(self.control, Portal(realm, checkers), host_keys(self.key_dir))
-        self._listen(self.control.config.ssh.port)
-        self.control.listeners.append(self._config_changed)
+        """Open the listening port (root may be needed below 1024).
+
+        A port already taken (the host's own sshd on 22) is logged, not fatal: the daemon
+        and its local shell run on, and `ip ssh port N` tries again.
+        """
+        if self.factory is None:
+            realm = ShellRealm(self.control)
+            checkers = [ConfigPasswordChecker(self.control),
+                        SSHPublicKeyChecker(KeyFiles(self.control, self.key_dir / 'authorized_keys'))]
+            self.factory = PmipSSHFactory(self.control, Portal(realm, checkers), host_keys(self.key_dir), self.reactor)
+            self.control.listeners.append(self._config_changed)
+            try:
+                self._listen(self.control.config.ssh.port)
+            except CannotListenError as err:
+                log.error('SSH: cannot listen on port {port}: {error}; set another with `ip ssh port N`',
+                          port=self.control.config.ssh.port, error=err.socketError)
         super().privilegedStartService()
 
     def _listen(self, port: int) -> None:
@@ -199,24 +253,26 @@ class SshService(Service):
 
     def _config_changed(self, old: Any, new: Any) -> None:
         """`ip ssh port N` moves the listener at once (open sessions stay where they are)."""
-        if new.ssh.port == self.port or not self.running:
+        if (new.ssh.port == self.port and self.ports) or not self.running:
             return
         old_ports, old_port = self.ports, self.port
         try:
             self._listen(new.ssh.port)
-        except Exception as err:  # noqa: BLE001 - CannotListenError and friends: keep the old port
+        except CannotListenError as err:
             self.ports, self.port = old_ports, old_port
-            log.error('SSH: cannot listen on port {port}: {error}; still on {old}', port=new.ssh.port, error=err, old=old_port)
+            log.error('SSH: cannot listen on port {port}: {error}; still on {old}',
+                      port=new.ssh.port, error=err.socketError, old=old_port if old_ports else 'none')
             return
         for port in old_ports:
             port.stopListening()
         log.info('SSH server moved to port {port}', port=self.port)
 
     def startService(self) -> None:
-        if not self.ports:
+        if self.factory is None:
             self.privilegedStartService()
         super().startService()
-        log.info('SSH server listening on port {port}', port=self.control.config.ssh.port)
+        if self.ports:
+            log.info('SSH server listening on port {port}', port=self.port)
         if not self.control.config.users:
             log.warn(FIRST_USER_HINT)
 
@@ -224,7 +280,6 @@ class SshService(Service):
         super().stopService()
         if self._config_changed in self.control.listeners:
             self.control.listeners.remove(self._config_changed)
+        self.factory = None
         ports, self.ports = self.ports, []
-        from twisted.internet.defer import gatherResults
-
-        return gatherResults([p.stopListening() for p in ports if p is not None]) if ports else None
+        return gatherResults([port.stopListening() for port in ports]) if ports else None

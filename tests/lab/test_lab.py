@@ -46,7 +46,7 @@ print(json.dumps({{k: dataclasses.asdict(v) for k, v in demo.run_all(prefix={lab
         assert figures['address_ipv6_before'] and figures['address_ipv6_before'] == figures['address_ipv6_after'], encap
         assert figures['address_ipv4'] and figures['tcp_stream_intact'] and figures['tcp_bytes'] > 0, encap
         assert figures['interruption_ipv6_s'] < 2.0 and figures['interruption_ipv4_s'] < 2.0, (encap, figures)
-        assert figures['new_mag_attach_to_registered_s'] is not None, encap
+        assert figures['pbu_to_pba_at_new_mag_ms'] is not None, encap
     assert topology.existing_namespaces(lab.prefix) == []
     leftovers = subprocess.run(['pgrep', '-f', str(tmp_path)], capture_output=True, text=True).stdout
     assert not leftovers.strip(), leftovers
