@@ -16,10 +16,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
-from twisted.internet.interfaces import IReadDescriptor
 from twisted.logger import Logger
-from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from pmiprouter.access import netlink_events
 from pmiprouter.access.nd import ALL_NODES, ALL_ROUTERS, PrefixInformation, RouterAdvertisement, decode_rs, encode_ra
@@ -35,6 +32,7 @@ from pmiprouter.core.mag_events import (
     SetLinkLocal,
 )
 from pmiprouter.mh.errors import DecodeError
+from pmiprouter.runtime.reader import SocketReader
 
 ICMP6_FILTER = 1  # <netinet/icmp6.h>
 ROUTER_SOLICITATION = 133
@@ -49,18 +47,14 @@ def rs_only_filter() -> bytes:
     return struct.pack('8I', *words)
 
 
-@implementer(IReadDescriptor)
-class AccessLink:
+class AccessLink(SocketReader):
     """RS/RA on one access interface."""
 
-    log = Logger()
-
     def __init__(self, reactor: Any, ifname: str, deliver: Callable[[Any], None]) -> None:
-        self.reactor = reactor
+        super().__init__(reactor, socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6), f'AccessLink({ifname})')
         self.ifname = ifname
         self.ifindex = socket.if_nametoindex(ifname)
         self.deliver = deliver
-        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
         self.sock.setblocking(False)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
         self.sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, rs_only_filter())
@@ -74,36 +68,12 @@ class AccessLink:
         self.rs_received = 0
         self.rs_dropped = 0
 
-    def start(self) -> None:
-        self.reactor.addReader(self)
+    def receive(self) -> tuple[bytes, list[tuple[int, int, bytes]]]:
+        data, ancillary, _, _ = self.sock.recvmsg(1500, socket.CMSG_SPACE(4))
+        return data, ancillary
 
-    def stop(self) -> None:
-        self.reactor.removeReader(self)
-        self.sock.close()
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def logPrefix(self) -> str:
-        return f'AccessLink({self.ifname})'
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.log.warn('access link {ifname} socket lost: {reason}', ifname=self.ifname, reason=reason.getErrorMessage())
-
-    def doRead(self) -> None:
-        for _ in range(32):
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(1500, socket.CMSG_SPACE(4))
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                self.log.warn('RS socket on {ifname}: {error}', ifname=self.ifname, error=exc)
-                return
-            try:
-                self.on_packet(data, ancillary)
-            except Exception:  # the boundary: a bad packet from an MN must not stop the link
-                self.rs_dropped += 1
-                self.log.failure('RS on {ifname} not handled', ifname=self.ifname)
+    def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]]]) -> None:
+        self.on_packet(*packet)
 
     def on_packet(self, data: bytes, ancillary: list[tuple[int, int, bytes]]) -> None:
         hop_limit = next((int.from_bytes(v[:4], 'little') for lvl, kind, v in ancillary if kind == socket.IPV6_HOPLIMIT), 255)
@@ -128,48 +98,22 @@ class AccessLink:
             self.log.warn('RA on {ifname} not sent: {error}', ifname=self.ifname, error=exc)
 
 
-@implementer(IReadDescriptor)
-class LinkMonitor:
+class LinkMonitor(SocketReader):
     """rtnetlink link and neighbour notifications for the access links (attach and detach detection)."""
 
-    log = Logger()
+    batch = 64
 
     def __init__(self, reactor: Any, on_events: Callable[[list[Any]], None]) -> None:
-        self.reactor = reactor
+        super().__init__(reactor, socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0), 'LinkMonitor')  # NETLINK_ROUTE
         self.on_events = on_events
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)  # NETLINK_ROUTE
         self.sock.bind((0, netlink_events.RTMGRP_LINK | netlink_events.RTMGRP_NEIGH))
         self.sock.setblocking(False)
 
-    def start(self) -> None:
-        self.reactor.addReader(self)
+    def receive(self) -> bytes:
+        return self.sock.recv(65536)
 
-    def stop(self) -> None:
-        self.reactor.removeReader(self)
-        self.sock.close()
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def logPrefix(self) -> str:
-        return 'LinkMonitor'
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.log.warn('netlink monitor lost: {reason}', reason=reason.getErrorMessage())
-
-    def doRead(self) -> None:
-        for _ in range(64):
-            try:
-                data = self.sock.recv(65536)
-            except BlockingIOError:
-                return
-            except OSError as exc:  # ENOBUFS: we missed notifications; RS and NUD still catch up
-                self.log.warn('netlink monitor: {error}', error=exc)
-                return
-            try:
-                self.on_events(netlink_events.parse(data))
-            except Exception:
-                self.log.failure('netlink notification not handled')
+    def handle(self, packet: bytes) -> None:
+        self.on_events(netlink_events.parse(packet))
 
 
 class AccessLinks:

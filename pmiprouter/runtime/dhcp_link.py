@@ -14,31 +14,24 @@ from collections.abc import Callable
 from ipaddress import IPv4Address
 from typing import Any
 
-from twisted.internet.interfaces import IReadDescriptor
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from zope.interface import implementer
 
 from pmiprouter.access import dhcp4
 from pmiprouter.core.mag_events import DhcpDiscover, DhcpRelease, OfferIpv4, RevokeIpv4
 from pmiprouter.mh.errors import DecodeError
+from pmiprouter.runtime.reader import SocketReader
 
 SERVER_PORT, CLIENT_PORT = 67, 68
 
 
-@implementer(IReadDescriptor)
-class DhcpPort:
+class DhcpPort(SocketReader):
     """The DHCPv4 server socket of one access interface."""
 
-    log = Logger()
-
     def __init__(self, reactor: Any, ifname: str, server: dhcp4.DhcpServer, deliver: Callable[[Any], None]) -> None:
-        self.reactor = reactor
+        super().__init__(reactor, socket.socket(socket.AF_INET, socket.SOCK_DGRAM), f'DhcpPort({ifname})')
         self.ifname = ifname
         self.server = server
         self.deliver = deliver
         self.pending: dict[bytes, dhcp4.DhcpMessage] = {}  # last DISCOVER per MAC, answered when the lease arrives
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
@@ -46,38 +39,16 @@ class DhcpPort:
         self.sock.setblocking(False)
         self.dropped = 0
 
-    def start(self) -> None:
-        self.reactor.addReader(self)
+    def receive(self) -> bytes:
+        return self.sock.recv(1500)
 
-    def stop(self) -> None:
-        self.reactor.removeReader(self)
-        self.sock.close()
-
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def logPrefix(self) -> str:
-        return f'DhcpPort({self.ifname})'
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.log.warn('DHCP socket on {ifname} lost: {reason}', ifname=self.ifname, reason=reason.getErrorMessage())
-
-    def doRead(self) -> None:
-        for _ in range(32):
-            try:
-                data = self.sock.recv(1500)
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                self.log.warn('DHCP socket on {ifname}: {error}', ifname=self.ifname, error=exc)
-                return
-            try:
-                self.on_message(dhcp4.decode(data))
-            except DecodeError:
-                self.dropped += 1
-            except Exception:  # the boundary: hostile input from an MN must not stop the link
-                self.dropped += 1
-                self.log.failure('DHCP message on {ifname} not handled', ifname=self.ifname)
+    def handle(self, packet: bytes) -> None:
+        try:
+            message = dhcp4.decode(packet)
+        except DecodeError:  # hostile or broken input from the access side: counted, dropped
+            self.dropped += 1
+            return
+        self.on_message(message)
 
     def on_message(self, message: dhcp4.DhcpMessage) -> None:
         kind = message.message_type

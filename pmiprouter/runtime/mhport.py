@@ -13,14 +13,12 @@ import struct
 from collections.abc import Callable
 from ipaddress import IPv6Address
 
-from twisted.internet.interfaces import IReactorFDSet, IReadDescriptor
-from twisted.logger import Logger
-from twisted.python.failure import Failure
-from zope.interface import implementer
+from twisted.internet.interfaces import IReactorFDSet
 
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
+from pmiprouter.runtime.reader import SocketReader
 
 IPPROTO_MH = 135
 MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
@@ -33,19 +31,16 @@ def strip_scope(address: str) -> IPv6Address:
     return IPv6Address(address.split('%', 1)[0])
 
 
-@implementer(IReadDescriptor)
-class MHPort:
+class MHPort(SocketReader):
     """Receives and sends Mobility Headers over a raw IPv6 socket (protocol 135)."""
 
-    log = Logger()
+    batch = READ_BATCH
 
     def __init__(self, reactor: IReactorFDSet, deliver: Callable[[Event], None], sock: socket.socket | None = None) -> None:
-        self.reactor = reactor
+        super().__init__(reactor, sock if sock is not None else self.open_socket(), 'MHPort')
         self.deliver = deliver
-        self.sock = sock if sock is not None else self.open_socket()
         self.received = 0
         self.malformed = 0
-        self.errors = 0
 
     @staticmethod
     def open_socket() -> socket.socket:
@@ -55,40 +50,14 @@ class MHPort:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 4)
         return sock
 
-    def start(self) -> None:
-        self.reactor.addReader(self)
+    def receive(self) -> tuple[bytes, list[tuple[int, int, bytes]], str]:
+        data, ancillary, _flags, address = self.sock.recvmsg(MAX_MH, socket.CMSG_SPACE(_PKTINFO.size))
+        return data, ancillary, address[0]
 
-    def stop(self) -> None:
-        self.reactor.removeReader(self)
-        self.sock.close()
-
-    # IReadDescriptor
-    def fileno(self) -> int:
-        return self.sock.fileno()
-
-    def logPrefix(self) -> str:
-        return 'MHPort'
-
-    def connectionLost(self, reason: Failure) -> None:
-        self.log.warn('Mobility Header socket lost: {reason}', reason=reason.getErrorMessage())
-
-    def doRead(self) -> None:
-        for _ in range(READ_BATCH):
-            try:
-                data, ancillary, _flags, address = self.sock.recvmsg(MAX_MH, socket.CMSG_SPACE(_PKTINFO.size))
-            except BlockingIOError:
-                return
-            except OSError as exc:
-                self.errors += 1
-                self.log.warn('Mobility Header socket read failed: {error}', error=exc)
-                return
-            try:
-                event = self.event_for(data, ancillary, address[0])
-                self.received += 1
-                self.deliver(event)
-            except Exception:  # the boundary: count, log, keep reading (design.md principle 4)
-                self.errors += 1
-                self.log.failure('Mobility Header from {src} not handled', src=address[0])
+    def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]], str]) -> None:
+        event = self.event_for(*packet)
+        self.received += 1
+        self.deliver(event)
 
     def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
         src = strip_scope(src_text)
