@@ -27,6 +27,7 @@ def test_lab_configs_load_cleanly() -> None:
 
 @needs_root
 @pytest.mark.needs_root
+@pytest.mark.slow
 def test_demo_keeps_addresses_and_the_tcp_stream_and_cleans_up(tmp_path: Path) -> None:
     """The demo's handover keeps MN1's addresses and every TCP byte, with a short interruption, and leaves nothing."""
     import json

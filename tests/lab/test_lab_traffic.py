@@ -18,6 +18,7 @@ from pmiprouter.lab import runner, topology
 from pmiprouter.lab.topology import Lab
 
 pytestmark = [
+    pytest.mark.slow,  # the full lab: run once, in the PyPI-versions run
     pytest.mark.needs_root,
     pytest.mark.skipif(os.geteuid() != 0 or shutil.which('busybox') is None, reason='needs root and busybox'),
 ]
