@@ -1,15 +1,13 @@
 """Address allocation for the LMA: home network prefixes and IPv4 home addresses (pure).
 
 RFC 5213 §5.3.2 (ALL_ZERO HNP: the LMA allocates unused prefixes), RFC 5844 §3.1.2.2
-(IPv4 HoA Request 0.0.0.0: the LMA allocates from its home network). Released values go
-to the back of a queue so the most recently used prefix is the last to be handed out
-again (a prefix may still be cached by hosts or routers for a while).
+(IPv4 HoA Request 0.0.0.0: the LMA allocates from its home network). Released values are
+handed out again only when no fresh one is left.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.policy import Ipv4HomeAddress
@@ -19,43 +17,80 @@ class PoolExhausted(Exception):
     """No free value left (the LMA answers 130 Insufficient resources)."""
 
 
-@dataclass
 class IndexPool:
-    """Integers 0..size-1, handed out lowest-unused-first, released ones reused last."""
+    """Integers 0..size-1, handed out lowest-unused-first, released ones reused last.
 
-    size: int
-    _next: int = 0
-    _free: deque[int] = field(default_factory=deque)
-    _used: set[int] = field(default_factory=set)
+    Used indexes below the allocation cursor live in a bitmap (one bit each: this counts
+    per binding at a million bindings); the few reserved beyond it (static or restored
+    addresses) in a set.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._next = 0
+        self._free: deque[int] = deque()
+        self._bits = bytearray()
+        self._beyond: set[int] = set()
+        self._count = 0
+
+    def _used(self, index: int) -> bool:
+        if index < self._next:
+            return bool(self._bits[index >> 3] & (1 << (index & 7)))
+        return index in self._beyond
+
+    def _mark(self, index: int, used: bool) -> None:
+        if index < self._next:
+            if used:
+                self._bits[index >> 3] |= 1 << (index & 7)
+            else:
+                self._bits[index >> 3] &= ~(1 << (index & 7)) & 0xFF
+        elif used:
+            self._beyond.add(index)
+        else:
+            self._beyond.discard(index)
+        self._count += 1 if used else -1
+
+    def _advance(self) -> int:
+        """Move the cursor by one; the index it passes keeps its state in the bitmap."""
+        index = self._next
+        if index >> 3 >= len(self._bits):
+            self._bits.append(0)
+        self._next += 1
+        if index in self._beyond:
+            self._beyond.discard(index)
+            self._bits[index >> 3] |= 1 << (index & 7)
+        return index
 
     def allocate(self) -> int:
+        # Fresh values first; released ones only when none is left, oldest release first
+        # (a prefix may still be cached by hosts or routers for a while).
+        while self._next < self.size:
+            index = self._advance()
+            if not self._used(index):
+                self._mark(index, True)
+                return index
         while self._free:
             index = self._free.popleft()
-            if index not in self._used:
-                self._used.add(index)
-                return index
-        while self._next < self.size:
-            index, self._next = self._next, self._next + 1
-            if index not in self._used:
-                self._used.add(index)
+            if not self._used(index):
+                self._mark(index, True)
                 return index
         raise PoolExhausted(f'all {self.size} values in use')
 
     def reserve(self, index: int) -> bool:
         """Mark `index` used (a static or restored assignment); False when it already was."""
-        if not 0 <= index < self.size or index in self._used:
+        if not 0 <= index < self.size or self._used(index):
             return False
-        self._used.add(index)
+        self._mark(index, True)
         return True
 
     def release(self, index: int) -> None:
-        if index in self._used:
-            self._used.discard(index)
+        if 0 <= index < self.size and self._used(index):
+            self._mark(index, False)
             self._free.append(index)
 
     @property
     def in_use(self) -> int:
-        return len(self._used)
+        return self._count
 
 
 class PrefixPool:

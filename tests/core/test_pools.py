@@ -1,0 +1,55 @@
+"""Address pools: lowest-first allocation, reservations anywhere, release and reuse-last, exhaustion."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Network
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pmiprouter.core.pools import IndexPool, IPv4Pool, PoolExhausted, PrefixPool
+
+
+@given(st.lists(st.tuples(st.sampled_from(['allocate', 'reserve', 'release']), st.integers(0, 40)), max_size=80))
+def test_index_pool_agrees_with_a_set(operations: list[tuple[str, int]]) -> None:
+    """Whatever the sequence, the pool never hands out a used index and counts what is in use."""
+    pool, used = IndexPool(41), set()
+    for operation, index in operations:
+        if operation == 'allocate':
+            try:
+                got = pool.allocate()
+            except PoolExhausted:
+                assert len(used) == 41
+                continue
+            assert got not in used
+            used.add(got)
+        elif operation == 'reserve':
+            assert pool.reserve(index) == (index not in used)
+            used.add(index)
+        else:
+            pool.release(index)
+            used.discard(index)
+        assert pool.in_use == len(used)
+
+
+def test_prefix_pool_carves_in_order_and_reuses_released_last() -> None:
+    """/64s of a /62 come out in order; a released one is handed out after the fresh ones."""
+    pool = PrefixPool(IPv6Network('2001:db8::/62'), 64)
+    first, second = pool.allocate(), pool.allocate()
+    assert (str(first), str(second)) == ('2001:db8::/64', '2001:db8:0:1::/64')
+    pool.release(first)
+    assert str(pool.allocate()) == '2001:db8:0:2::/64'
+    assert pool.reserve(IPv6Network('2001:db8:0:3::/64')) and not pool.reserve(IPv6Network('2001:db8:0:3::/64'))
+    assert pool.allocate() == first
+    with pytest.raises(PoolExhausted):
+        pool.allocate()
+
+
+def test_ipv4_pool_skips_network_router_and_broadcast() -> None:
+    """A /29 gives five addresses: .2 to .6; .1 is the default router."""
+    pool = IPv4Pool(IPv4Network('10.0.0.0/29'))
+    assert pool.default_router == IPv4Address('10.0.0.1')
+    assert [str(pool.allocate().ip) for _ in range(5)] == [f'10.0.0.{i}' for i in range(2, 7)]
+    with pytest.raises(PoolExhausted):
+        pool.allocate()
