@@ -16,6 +16,7 @@ PYTEST_ARGS ?=
 APT_TOOLS := python3-venv python3-pip iproute2 tshark tmux udhcpc
 # Debian 12's own library versions: the code must run on these too (see README).
 APT_PYLIBS := python3-twisted python3-pyroute2 python3-prompt-toolkit python3-openssl \
+              python3-cryptography python3-bcrypt python3-pyasn1 \
               python3-pytest python3-hypothesis python3-setuptools
 
 SETUP_HASH := $(shell sha1sum setup.py | cut -c1-12)

@@ -33,13 +33,14 @@ setup(
     package_data={'pmiprouter.mh': ['data/*.csv']},
     # Lower bounds are Debian 12's own versions: the code must run on both those and PyPI's newest.
     install_requires=[
-        'twisted>=22.4',
+        'twisted[conch]>=22.4',  # Conch: the SSH server of the management plane
         'pyroute2>=0.7.2',
         'pyopenssl>=23.0',
         'prompt-toolkit>=3.0.36',
     ],
     extras_require={
-        'test': ['pytest>=7.2', 'hypothesis>=6.67', 'pytest-benchmark>=3.2'],
+        # paramiko and netmiko drive the SSH server in tests as automation tools do (issue 8).
+        'test': ['pytest>=7.2', 'hypothesis>=6.67', 'pytest-benchmark>=3.2', 'paramiko>=2.12', 'netmiko>=4.1'],
     },
     entry_points={'console_scripts': ['pmiprouter = pmiprouter.app:main']},
     classifiers=[

@@ -104,7 +104,8 @@ def main() -> int:
             cfg.write_text(config(args.mns))
             daemon = subprocess.Popen(
                 ['ip', 'netns', 'exec', lma_ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(cfg),
-                 '--dataplane', 'memory', '--state-dir', str(Path(work) / 'state'), '--log-level', 'warn'],
+                 '--dataplane', 'memory', '--state-dir', str(Path(work) / 'state'), '--log-level', 'warn',
+                 '--control-socket', str(Path(work) / 'cli.sock')],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
             )
             time.sleep(0.1)

@@ -8,9 +8,11 @@ handler. Mode names are the prompt texts in parentheses: at most 32 characters o
 
 from __future__ import annotations
 
+import dataclasses
+
 from pmiprouter.cli import commands_pmip as pm
 from pmiprouter.cli.grammar import NAME, config_common, root, setting
-from pmiprouter.cli.handlers import exec_, pmip, system
+from pmiprouter.cli.handlers import exec_, operational, operational_mag, pmip, system
 from pmiprouter.cli.handlers.edit import flag
 from pmiprouter.cli.tree import (
     Handler,
@@ -19,6 +21,7 @@ from pmiprouter.cli.tree import (
     IPv6Address,
     Line,
     Mode,
+    Nai,
     Node,
     Word,
     kw,
@@ -130,6 +133,94 @@ CONFIG = root(
              handler=system.username, neg_only=True)),
 )
 
+
+def _pmipv6(*children: Node, **options: object) -> Node:
+    """`ipv6 mobile pmipv6 ...` with `children` after `pmipv6`."""
+    return kw('ipv6', 'IPv6 information',
+              kw('mobile', 'Mobile IPv6 and Proxy Mobile IPv6',
+                 kw('pmipv6', 'Proxy Mobile IPv6', *children, **options)))
+
+
+def _debug_categories(handler: Handler) -> tuple[Node, ...]:
+    return tuple(kw(c, f'PMIPv6 {c}', handler=handler, arg='category')
+                 for c in operational.DEBUG_CATEGORIES)
+
+
+_NAI = Nai()
+
+#: Operational (daemon) commands of the exec mode, merged into EXEC for sessions attached
+#: to the daemon (`online_root_of`). Offline sessions and docs/cli.md's reference keep
+#: `MODES['exec']`; docs/management.md lists these (a test keeps it true).
+OPERATIONAL = root(
+    kw('clear', 'Reset functions',
+       _pmipv6(
+           kw('lma', 'Local mobility anchor',
+              kw('binding', 'Remove bindings (de-register and free their resources)',
+                 kw('all', 'All bindings', handler=operational.clear_lma_binding),
+                 kw('nai', 'The binding of one mobile node',
+                    param('nai', _NAI, 'Mobile node identifier', handler=operational.clear_lma_binding))),
+              kw('stats', 'Zero the statistics', handler=operational.clear_lma_stats)),
+           kw('mag', 'Mobile access gateway',
+              kw('binding', 'Remove bindings (de-register them)',
+                 kw('all', 'All bindings', handler=operational_mag.clear_mag_binding),
+                 kw('nai', 'The binding of one mobile node',
+                    param('nai', _NAI, 'Mobile node identifier', handler=operational_mag.clear_mag_binding))),
+              kw('stats', 'Zero the statistics', handler=operational_mag.clear_mag_stats))),
+       priv=15),
+    kw('debug', 'Debugging functions',
+       _pmipv6(*_debug_categories(operational.debug)), priv=15),
+    kw('show', 'Show running system information',
+       kw('clock', 'Display the system clock', handler=operational.show_clock),
+       kw('debugging', 'State of each debugging option', handler=operational.show_debugging),
+       kw('history', 'Display the session command history', handler=operational.show_history),
+       kw('ip', 'IP information',
+          kw('ssh', 'Information on SSH', handler=operational.show_ip_ssh)),
+       _pmipv6(
+           kw('lma', 'Local mobility anchor',
+              kw('binding', 'Binding cache',
+                 kw('detail', 'Every field of every binding', handler=operational.show_lma_binding,
+                    arg='detail', value=True),
+                 kw('nai', 'The binding of one mobile node',
+                    param('nai', _NAI, 'Mobile node identifier', handler=operational.show_lma_binding)),
+                 handler=operational.show_lma_binding),
+              kw('globals', 'Configuration variables in force', handler=operational.show_lma_globals),
+              kw('stats', 'Message and status code counters', handler=operational.show_lma_stats),
+              kw('tunnel', 'Tunnels to MAGs', handler=operational.show_lma_tunnel)),
+           kw('mag', 'Mobile access gateway',
+              kw('binding', 'Binding update list',
+                 kw('nai', 'The binding of one mobile node',
+                    param('nai', _NAI, 'Mobile node identifier', handler=operational_mag.show_mag_binding)),
+                 handler=operational_mag.show_mag_binding),
+              kw('globals', 'Configuration variables in force', handler=operational_mag.show_mag_globals),
+              kw('interfaces', 'Access interfaces', handler=operational_mag.show_mag_interfaces),
+              kw('stats', 'Message counters', handler=operational_mag.show_mag_stats),
+              kw('tunnel', 'Tunnels to the LMA', handler=operational_mag.show_mag_tunnel))),
+       kw('logging', 'Show the contents of logging buffers', handler=operational.show_logging),
+       kw('users', 'Display information about terminal lines', handler=operational.show_users)),
+    kw('terminal', 'Set terminal line parameters',
+       kw('monitor', 'Copy debug output to the current terminal line',
+          handler=operational.terminal_monitor),
+       kw('no', 'Negate a command or set its defaults',
+          kw('monitor', 'Copy debug output to the current terminal line',
+             handler=operational.terminal_no_monitor))),
+    kw('undebug', 'Disable debugging functions (see also \'debug\')',
+       kw('all', 'Disable all debugging', handler=operational.undebug_all),
+       _pmipv6(*_debug_categories(operational.undebug)), priv=15),
+)
+
+
+def merge(a: Node, b: Node) -> Node:
+    """`a` with the children of `b` added; same-keyword children merge, sorted by keyword."""
+    children = {child.keyword or id(child): child for child in a.children}
+    for child in b.children:
+        key = child.keyword or id(child)
+        children[key] = merge(children[key], child) if key in children else child
+    ordered = sorted(children.values(), key=lambda n: (n.keyword is None, n.keyword or ''))
+    return dataclasses.replace(a, children=tuple(ordered))
+
+
+EXEC_ONLINE = merge(EXEC, OPERATIONAL)
+
 MODES: dict[str, Mode] = {
     'exec': Mode('exec', EXEC),
     'config': Mode('config', CONFIG, 'exec'),
@@ -143,5 +234,10 @@ MODES: dict[str, Mode] = {
 
 
 def root_of(mode: str) -> Node:
-    """The root node of `mode` (the parser's RootLookup)."""
+    """The root node of `mode` (the parser's RootLookup) for offline sessions."""
     return MODES[mode].root
+
+
+def online_root_of(mode: str) -> Node:
+    """The RootLookup of sessions attached to the daemon: exec includes OPERATIONAL."""
+    return EXEC_ONLINE if mode == 'exec' else MODES[mode].root

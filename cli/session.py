@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pmiprouter.cli.commands import MODES, root_of
+from pmiprouter.cli.commands import MODES, online_root_of, root_of
 from pmiprouter.cli.errors import CliError, CommandError, ParseError
+from pmiprouter.cli.output import FILTERS, apply_filters, filterable, split_pipes
 from pmiprouter.cli.handlers.edit import Path
 from pmiprouter.cli.completion import completions
 from pmiprouter.cli.parser import Parsed, format_help, help_entries, parse, tokenize
@@ -94,6 +95,16 @@ class Session:
     terminal_width: int = 80
     #: Free slots for front-ends and the daemon (e.g. the runtime control API later).
     extras: dict[str, Any] = field(default_factory=dict)
+    #: The running daemon (`cli.handlers.operational.Control`), None offline. With it,
+    #: every configuration change is committed live and the running config is shared.
+    control: Any = None
+    #: `terminal monitor`: debug and log lines are copied to this session.
+    monitor: bool = False
+    #: Lines typed in this session (`show history`), passwords excluded.
+    history: list[str] = field(default_factory=list)
+    history_size: int = 20
+    #: The error of the last line fed (exec requests turn it into the exit status).
+    last_error: CliError | None = None
 
     # -- state -------------------------------------------------------------------------
 
@@ -116,6 +127,11 @@ class Session:
         if self.mode == 'exec':
             return host + ('#' if self.privilege > 1 else '>')
         return f'{host}({self.mode})#'
+
+    @property
+    def roots(self) -> Callable[[str], Any]:
+        """The command trees: with the daemon attached, exec has the operational commands."""
+        return online_root_of if self.control is not None else root_of
 
     @property
     def echo(self) -> bool:
@@ -147,13 +163,13 @@ class Session:
     def _parse(self, line: str) -> Parsed:
         """Parse in the current mode, walking up to parent modes as IOS does."""
         try:
-            return parse(line, self.mode, root_of, self.privilege)
+            return parse(line, self.mode, self.roots, self.privilege)
         except ParseError as first:
             best = first
             # Walk-up: a command of an enclosing configuration mode leaves the sub-mode.
             for depth in range(len(self.frames) - 2, 0, -1):
                 try:
-                    parsed = parse(line, self.frames[depth].mode, root_of, self.privilege)
+                    parsed = parse(line, self.frames[depth].mode, self.roots, self.privilege)
                 except ParseError as err:
                     if err.consumed > best.consumed:
                         best = err
@@ -168,16 +184,38 @@ class Session:
             if self.pending is not None:
                 pending, self.pending = self.pending, None
                 return Result(output=pending.callback(line) or '')
-            if not tokenize(line):
+            command, filters = split_pipes(line)
+            if not tokenize(command):
                 return Result()
-            parsed = self._parse(line)
+            if self.control is not None:
+                self.config = self.control.config  # another session may have changed it
+            before = self.config
+            parsed = self._parse(command)
             assert parsed.node.handler is not None
             output = parsed.node.handler(Invocation(self, parsed.args, parsed.negate))
+            if self.control is not None and self.config != before:
+                output = self._commit(before, output)
+            if self.control is not None and self.mode == 'exec' and parsed.mode != 'exec':
+                # Leaving configuration mode: say what is still waiting to be applied.
+                problems = self.control.problems()
+                if problems:
+                    warning = '% Not applied yet (the running state keeps the last valid configuration):'
+                    output = '\n'.join([*(t for t in (output,) if t), warning, *(f'%   {p}' for p in problems)])
+            output = apply_filters(output or '', filters)
         except CliError as err:
             return Result(error=err)
         except Exception as err:  # noqa: BLE001 - the session is the boundary: report, never crash
             return Result(error=CommandError(f'Internal error: {type(err).__name__}: {err}'))
         return Result(output=output or '', parsed=parsed)
+
+    def _commit(self, before: RouterConfig, output: str | None) -> str | None:
+        """Hand a changed configuration to the daemon; on refusal put the old one back."""
+        try:
+            warning = self.control.commit(self.config)
+        except CommandError:
+            self.config = before  # the command failed: the running state is as it was
+            raise
+        return '\n'.join(text for text in (output, warning) if text) or None
 
     def feed(self, line: str) -> str:
         """Execute one typed line; return the text to print (may be empty).
@@ -185,10 +223,13 @@ class Session:
         A line ending in `?` is answered with help, as IOS does when a line-mode client
         (netmiko, a transcript) sends the `?` without a terminal to intercept it.
         """
-        if self.pending is None and line.endswith('?'):
+        if self.pending is None and line.endswith('?') and not ('|' in line and filterable(line)):
             return self.help(line[:-1])
         prompt_len = len(self.prompt)
+        if self.pending is None and line.strip():
+            self.history = [*self.history, line.strip()][-self.history_size :]
         result = self.run(line)
+        self.last_error = result.error
         if isinstance(result.error, ParseError):
             text = result.error.render(prompt_len)
         elif isinstance(result.error, CommandError):
@@ -201,8 +242,14 @@ class Session:
         """What `?` typed after `line` prints (the line itself stays as typed)."""
         if self.pending is not None:
             return ''
+        if '|' in line and filterable(line):
+            word = line.rsplit('|', 1)[1].lstrip()
+            if ' ' not in word:  # `| inc?` or `| ?`: the filter keywords
+                entries = [(k, v) for k, v in FILTERS.items() if k.startswith(word)]
+                return '\n'.join(f'  {k:<10} {v}' for k, v in entries) + '\n'
+            return '  LINE  Regular Expression\n'
         try:
-            partial, entries = help_entries(line, self.mode, root_of, self.privilege)
+            partial, entries = help_entries(line, self.mode, self.roots, self.privilege)
         except ParseError as err:
             return err.render(len(self.prompt)) + '\n'
         return format_help(partial, entries) + '\n'
@@ -211,4 +258,4 @@ class Session:
         """Keywords completing the last word of `line` (TAB)."""
         if self.pending is not None:
             return []
-        return completions(line, self.mode, root_of, self.privilege)
+        return completions(line, self.mode, self.roots, self.privilege)

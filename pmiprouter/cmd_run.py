@@ -20,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--dataplane', choices=KINDS, default='auto', help='data-plane backend (default: auto)')
     parser.add_argument('--log-level', choices=('debug', 'info', 'warn', 'error'), default='info')
     parser.add_argument(
-        '--state-dir', type=Path, default=Path('/var/lib/pmiprouter'), help='where bindings are kept across restarts'
+        '--state-dir', type=Path, default=Path('/var/lib/pmiprouter'), help='where bindings and SSH keys are kept'
+    )
+    parser.add_argument(
+        '--control-socket', type=Path, default=Path('/run/pmiprouter/cli.sock'), help='the local socket of `pmiprouter cli`'
     )
 
 
@@ -46,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     observer = textFileLogObserver(sys.stdout, timeFormat='%Y-%m-%dT%H:%M:%S.%f%z')  # milliseconds matter in a handover
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(observer, [predicate])])
     service = make_service(reactor, result.config, args.dataplane, args.state_dir, trace=args.log_level == 'debug')
+    from pmiprouter.runtime.mgmt_service import add_management
+
+    add_management(service, reactor, result.config, args.config, args.state_dir, control_socket=args.control_socket)
     try:
         service.privilegedStartService()
     except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon

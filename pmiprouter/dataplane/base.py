@@ -13,7 +13,8 @@ old ones (make before break), and never touches the tunnel.
 from __future__ import annotations
 
 import abc
-from typing import ClassVar
+from collections import Counter
+from typing import Any, ClassVar
 
 from pmiprouter.dataplane.interface import (
     DataplaneError,
@@ -39,6 +40,11 @@ class BaseDataplane(abc.ABC):
         self._names = NameRegistry()
         self._tunnels: dict[str, tuple[TunnelSpec, str]] = {}  # name -> (spec, device)
         self._mns: dict[MnRouteSpec, Objects] = {}
+        # Indexes so that no operation scans every mobile node (an LMA holds a million):
+        self._by_prefix: dict[object, set[MnRouteSpec]] = {}  # home prefix -> MNs routing it
+        self._route_refs: Counter[RouteEntry] = Counter()  # how many MNs need each route / rule
+        self._rule_refs: Counter[RuleEntry] = Counter()
+        self._tunnel_users: Counter[str] = Counter()  # tunnel name -> MNs on it
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -98,9 +104,9 @@ class BaseDataplane(abc.ABC):
     def remove_tunnel(self, spec: TunnelSpec) -> None:
         """Delete the tunnel; refused while a mobile node's routes use it."""
         name = tunnel_ifname(spec)
-        users = [mn for mn in self._mns if tunnel_ifname(mn.tunnel) == name]
+        users = self._tunnel_users.get(name, 0)
         if users:
-            raise DataplaneError(f'tunnel {name} still carries {len(users)} mobile node(s)')
+            raise DataplaneError(f'tunnel {name} still carries {users} mobile node(s)')
         self._delete_tunnel(spec, name)
         self._tunnels.pop(name, None)
         self._names.release(spec)
@@ -117,8 +123,10 @@ class BaseDataplane(abc.ABC):
             self._add_route(route)
         for rule in sorted(rules, key=_rule_order):
             self._add_rule(rule)
-        displaced = [old for old in self._mns if old != spec and same_binding(old, spec)]
-        self._mns[spec] = objects
+        candidates = set().union(*(self._by_prefix.get(p, ()) for p in spec.prefixes))
+        displaced = [old for old in candidates if old != spec and same_binding(old, spec)]
+        if spec not in self._mns:
+            self._remember(spec, name, objects)
         for old in displaced:
             self._forget(old)
         self._changed()
@@ -170,6 +178,10 @@ class BaseDataplane(abc.ABC):
                 self._delete_link(link)
         # The registry restarts from the wanted specs (what was deleted above is gone anyway).
         self._mns.clear()
+        self._by_prefix.clear()
+        self._route_refs.clear()
+        self._rule_refs.clear()
+        self._tunnel_users.clear()
         for name in [n for n in self._tunnels if n not in devices]:
             spec, _dev = self._tunnels.pop(name)
             self._names.release(spec)
@@ -184,17 +196,42 @@ class BaseDataplane(abc.ABC):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    def _remember(self, spec: MnRouteSpec, name: str, objects: Objects) -> None:
+        self._mns[spec] = objects
+        for prefix in spec.prefixes:
+            self._by_prefix.setdefault(prefix, set()).add(spec)
+        self._route_refs.update(objects[0])
+        self._rule_refs.update(objects[1])
+        self._tunnel_users[name] += 1
+
     def _forget(self, spec: MnRouteSpec) -> None:
+        """Drop one MN; delete the routes and rules no other MN still needs."""
         routes, rules = self._mns.pop(spec)
-        still_routes: set[RouteEntry] = set()
-        still_rules: set[RuleEntry] = set()
-        for other_routes, other_rules in self._mns.values():
-            still_routes |= other_routes
-            still_rules |= other_rules
-        for rule in sorted(rules - still_rules, key=_rule_order):
+        for prefix in spec.prefixes:
+            holders = self._by_prefix.get(prefix)
+            if holders is not None:
+                holders.discard(spec)
+                if not holders:
+                    del self._by_prefix[prefix]
+        name = tunnel_ifname(spec.tunnel)
+        self._tunnel_users[name] -= 1
+        if self._tunnel_users[name] <= 0:
+            del self._tunnel_users[name]
+        gone_rules = [rule for rule in rules if self._release(self._rule_refs, rule)]
+        gone_routes = [route for route in routes if self._release(self._route_refs, route)]
+        for rule in sorted(gone_rules, key=_rule_order):
             self._del_rule(rule)
-        for route in sorted(routes - still_routes, key=_route_order):
+        for route in sorted(gone_routes, key=_route_order):
             self._del_route(route)
+
+    @staticmethod
+    def _release(refs: Counter[Any], item: Any) -> bool:
+        """Count one user less; True when nobody needs `item` any more."""
+        refs[item] -= 1
+        if refs[item] > 0:
+            return False
+        del refs[item]
+        return True
 
     def tunnel_device(self, spec: TunnelSpec) -> str | None:
         """Return the device carrying an ensured tunnel, or None."""

@@ -42,7 +42,8 @@ def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Pop
         log = (RUN_DIR / f'{node}.log').open('wb')
         processes[node] = subprocess.Popen(
             ['ip', 'netns', 'exec', lab.ns(node), sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state'), '--log-level', 'debug'],
+             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state'), '--log-level', 'debug',
+             '--control-socket', str(RUN_DIR / f'{node}.sock')],
             stdout=log, stderr=subprocess.STDOUT,
         )
         (RUN_DIR / f'{node}.pid').write_text(str(processes[node].pid))

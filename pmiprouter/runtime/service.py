@@ -40,6 +40,10 @@ def reload_services(root: MultiService, path: str) -> bool:
         log.error('reload of {path} refused: the running configuration is unchanged', path=path)
         return False
     apply_config(root, result.config)
+    for service in root:  # the management plane's running configuration follows (see mgmt_service)
+        adopt = getattr(service, 'adopt', None)
+        if adopt is not None:
+            adopt(result.config)
     log.info('configuration {path} reloaded', path=path)
     return True
 

@@ -1,4 +1,4 @@
-"""`pmiprouter cli`: offline only for now; a broken file is refused before the shell starts."""
+"""`pmiprouter cli`: no daemon is explained; a broken file is refused before the shell starts."""
 
 from __future__ import annotations
 
@@ -10,9 +10,15 @@ from pmiprouter.app import main
 from pmiprouter.config.store import FileStore
 
 
-def test_without_offline_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    """No daemon yet: `pmiprouter cli` without --offline explains and fails."""
-    assert main(['cli']) == 2
+def test_without_daemon_explains_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No daemon on the socket: `pmiprouter cli` without --offline explains and fails."""
+    assert main(['cli', '--socket', str(tmp_path / 'none.sock')]) == 1
+    assert '--offline' in capsys.readouterr().err
+
+
+def test_file_without_offline_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A FILE only makes sense offline: the daemon edits its own startup-config."""
+    assert main(['cli', str(tmp_path / 'f.cfg')]) == 2
     assert '--offline' in capsys.readouterr().err
 
 

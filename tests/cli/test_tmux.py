@@ -19,7 +19,7 @@ import pytest
 
 pytestmark = pytest.mark.skipif(shutil.which('tmux') is None, reason='tmux is not installed')
 
-DEADLINE_S = 15.0
+DEADLINE_S = 30.0  # generous: CI machines run other suites at the same time
 
 
 class Pane:

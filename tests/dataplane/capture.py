@@ -10,7 +10,9 @@ from typing import Callable
 ETH_P_ALL = 0x0003
 
 
-def capture(ifname: str, match: Callable[[bytes], bool], ready: threading.Event, timeout: float = 5) -> bytes | None:
+def capture(
+    ifname: str, match: Callable[[bytes], bool], ready: threading.Event, timeout: float = 5
+) -> bytes | None:
     """Return the first IP packet seen on ``ifname`` for which ``match`` is true, or None.
 
     Runs on a thread inside the namespace; sets ``ready`` once the socket is bound.

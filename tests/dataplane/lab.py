@@ -69,7 +69,8 @@ class Node:
         with os.fdopen(fd, 'w') as f:
             json.dump(spec, f)
         self.proc = subprocess.Popen(
-            ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter.dataplane.node', '--backend', backend, self.path],
+            ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter.dataplane.node',
+             '--backend', backend, self.path],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # the node prints READY or dies; no sleep needed
@@ -168,10 +169,13 @@ class Lab:
                 nsutil.netns_del(ns)
 
 
-def ping(ns: str, dst: str, *extra: str, count: int = 1, deadline: float = 5) -> subprocess.CompletedProcess[str]:
+def ping(
+    ns: str, dst: str, *extra: str, count: int = 1, deadline: float = 5
+) -> subprocess.CompletedProcess[str]:
     """Ping with a short per-reply wait; returns the completed process (rc 0 = replies)."""
     fam = '-6' if ':' in dst else '-4'
-    return nsutil.ns_exec(ns, 'ping', fam, '-n', '-c', str(count), '-W', '2', '-w', str(int(deadline)), *extra, dst,
+    return nsutil.ns_exec(ns, 'ping', fam, '-n', '-c', str(count), '-W', '2', '-w', str(int(deadline)),
+                          *extra, dst,
                           timeout=deadline + 5)
 
 
@@ -184,13 +188,13 @@ def ping_until(ns: str, dst: str, timeout: float = 8) -> bool:
     return False
 
 
-def _serve(addr: str, port: int, size: int, ready: threading.Event, box: list[str]) -> None:
+def _serve(addr: str, port: int, size: int, ready: threading.Event, box: list[str], wait: float) -> None:
     fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
     with socket.socket(fam, socket.SOCK_STREAM) as srv:
         srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         srv.bind((addr, port))
         srv.listen(1)
-        srv.settimeout(20)
+        srv.settimeout(wait)
         ready.set()
         try:
             conn, _ = srv.accept()
@@ -224,7 +228,10 @@ def _client(addr: str, port: int, size: int) -> str:
     return 'OK' if bytes(got) == data[::-1] else f'MISMATCH {len(got)}'
 
 
-def tcp_roundtrip(client_ns: str, server_ns: str, server_addr: str, size: int = 200_000, port: int = 5001) -> str:
+def tcp_roundtrip(
+    client_ns: str, server_ns: str, server_addr: str, size: int = 200_000, port: int = 5001,
+    accept_timeout: float = 20,
+) -> str:
     """Send ``size`` random bytes over TCP and get them back reversed; return 'OK' or why not.
 
     Server and client are threads that entered the namespaces (sockets belong to the netns of
@@ -233,7 +240,7 @@ def tcp_roundtrip(client_ns: str, server_ns: str, server_addr: str, size: int = 
     server, client = nsutil.NsThread(server_ns), nsutil.NsThread(client_ns)
     try:
         ready, box = threading.Event(), []
-        served = server.submit(_serve, server_addr, port, size, ready, box)
+        served = server.submit(_serve, server_addr, port, size, ready, box, accept_timeout)
         if not ready.wait(10):
             return 'server did not start'
         result = client.call(_client, server_addr, port, size)

@@ -33,15 +33,15 @@ def ip(*args: str, ns: str | None = None, check: bool = True) -> subprocess.Comp
 
 def ns_exec(ns: str, *cmd: str, timeout: float = 20, check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run a command inside a namespace and capture its output."""
-    return subprocess.run(['ip', 'netns', 'exec', ns, *cmd], capture_output=True, text=True, timeout=timeout, check=check)
+    return subprocess.run(['ip', 'netns', 'exec', ns, *cmd], capture_output=True, text=True,
+                          timeout=timeout, check=check)
 
 
 def netns_add(name: str) -> None:
     """Create a namespace with loopback up and forwarding on."""
     ip('netns', 'add', name)
     ip('link', 'set', 'lo', 'up', ns=name)
-    for path in ('net/ipv4/ip_forward', 'net/ipv6/conf/all/forwarding'):
-        ns_exec(name, 'sysctl', '-qw', path.replace('/', '.') + '=1', check=True)
+    ns_exec(name, 'sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1', check=True)
 
 
 def netns_del(name: str) -> None:

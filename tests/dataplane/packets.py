@@ -19,7 +19,8 @@ def ipv6(src: str, dst: str, payload: bytes = b'\x80\x00\x00\x00\x00\x01\x00\x01
 def ipv4(src: str, dst: str, payload: bytes = b'\x08\x00\xf7\xfe\x00\x01\x00\x00', proto: int = 1,
          ecn: int = 0, df: bool = True, ttl: int = 64) -> bytearray:
     """An IPv4 packet with a valid header checksum (default payload: an ICMP echo request)."""
-    hdr = bytearray(struct.pack('!BBHHHBBH', 0x45, ecn, 20 + len(payload), 1, 0x4000 if df else 0, ttl, proto, 0)
+    flags = 0x4000 if df else 0
+    hdr = bytearray(struct.pack('!BBHHHBBH', 0x45, ecn, 20 + len(payload), 1, flags, ttl, proto, 0)
                     + IPv4Address(src).packed + IPv4Address(dst).packed)
     struct.pack_into('!H', hdr, 10, checksum(hdr))
     return hdr + payload

@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from pmiprouter.dataplane.interface import DataplaneError, DataplaneState, MnRouteSpec, Role, TunnelMode, TunnelSpec
+from pmiprouter.dataplane.interface import (
+    DataplaneError,
+    DataplaneState,
+    MnRouteSpec,
+    Role,
+    TunnelMode,
+    TunnelSpec,
+    UnsupportedMode,
+)
 from pmiprouter.dataplane.naming import is_our_ifname, tunnel_ifname
 from pmiprouter.dataplane.plan import mn_objects
 from tests.dataplane.conftest import IS_ROOT
@@ -35,7 +43,8 @@ BACKENDS = [
         pytest.mark.skipif(not IS_ROOT or not tun_ok(), reason='needs root and TUN')]),
     pytest.param('kernel', id='kernel', marks=[
         pytest.mark.needs_root, pytest.mark.needs_kernel_tunnels,
-        pytest.mark.skipif(not IS_ROOT or not kernel_tunnels_ok(), reason='kernel lacks tunnel modules (run in the VM)')]),
+        pytest.mark.skipif(not IS_ROOT or not kernel_tunnels_ok(),
+                           reason='kernel lacks tunnel modules (run in the VM)')]),
 ]
 
 
@@ -196,3 +205,54 @@ def test_spec_validation() -> None:
     with pytest.raises(DataplaneError):
         MnRouteSpec(Role.LMA, TunnelSpec(MAG, LMA, TunnelMode.IP6IP6), ipv4_hoa=IPv4Address('10.0.0.1'))
     assert hash(T_A) == hash(TunnelSpec(MAG, LMA, TunnelMode.IP6_ANY))
+
+
+def test_every_mode_gets_a_device(harness: Any) -> None:
+    """Each encapsulation mode yields a device of the right kind (kernel: no IPv4-UDP device)."""
+    kernel_kinds = {'ip6ip6': 'ip6tnl', 'ip6any': 'ip6tnl', 'ipv4': 'sit', 'gre6': 'ip6gre', 'gre4': 'gre'}
+    specs = []
+    for n, mode in enumerate(TunnelMode):
+        if mode.transport_version == 6:
+            local, remote = MAG, IPv6Address(f'2001:db8:2::{n + 10:x}')
+        else:
+            local, remote = IPv4Address('192.0.2.1'), IPv4Address(f'192.0.2.{n + 10}')
+        keys = (7, 8) if mode.uses_gre else (None, None)
+        specs.append(TunnelSpec(local, remote, mode, *keys))
+    for spec in specs:
+        if harness.name == 'kernel' and spec.mode.value not in kernel_kinds:
+            with pytest.raises(UnsupportedMode):
+                harness.dp.ensure_tunnel(spec)
+            continue
+        dev = harness.dp.ensure_tunnel(spec)
+        kind = {l.ifname: l.kind for l in harness.dp.snapshot().links}[dev]
+        if harness.name == 'kernel':
+            assert kind == kernel_kinds[spec.mode.value], spec.mode
+        elif harness.name == 'userspace':
+            assert kind == 'tun'
+    for spec in specs:
+        harness.dp.remove_tunnel(spec)
+    left = {l.ifname for l in harness.dp.snapshot().links}
+    assert left <= {'pmiptun0'}
+
+
+def test_memory_backend_scales_without_scanning_every_mn() -> None:
+    """Ten thousand MNs on one tunnel: each ensure and remove touches only that MN's objects."""
+    from ipaddress import IPv6Address, IPv6Network
+
+    from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
+    from pmiprouter.dataplane.memory import MemoryDataplane
+
+    plane = MemoryDataplane()
+    tunnel = TunnelSpec(IPv6Address('2001:db8::1'), IPv6Address('2001:db8::2'), TunnelMode.IP6_ANY)
+    plane.ensure_tunnel(tunnel)
+    specs = [MnRouteSpec(Role.LMA, tunnel, (IPv6Network((0x20010DB8AAAA << 80 | i << 64, 64)),)) for i in range(10_000)]
+    for spec in specs:
+        plane.ensure_mn_routes(spec)
+    assert len(plane.snapshot().mn_routes) == 10_000
+    for spec in specs[:-1]:
+        plane.remove_mn_routes(spec)
+    with pytest.raises(DataplaneError, match='still carries 1'):
+        plane.remove_tunnel(tunnel)
+    plane.remove_mn_routes(specs[-1])
+    plane.remove_tunnel(tunnel)
+    assert not plane.snapshot().routes

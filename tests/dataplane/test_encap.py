@@ -22,7 +22,8 @@ def test_encap_ecn(inner: int, outer: int) -> None:
 
 
 @pytest.mark.parametrize(('outer', 'inner', 'result'), [
-    (NOT_ECT, ECT0, ECT0), (ECT0, ECT1, ECT1), (CE, ECT0, CE), (CE, ECT1, CE), (CE, CE, CE), (CE, NOT_ECT, None),
+    (NOT_ECT, ECT0, ECT0), (ECT0, ECT1, ECT1), (CE, ECT0, CE), (CE, ECT1, CE), (CE, CE, CE),
+    (CE, NOT_ECT, None),
     (ECT0, NOT_ECT, NOT_ECT)])
 def test_decap_ecn(outer: int, inner: int, result: int | None) -> None:
     """Decapsulation propagates outer CE into ECT packets and drops Not-ECT ones marked CE."""
@@ -64,7 +65,8 @@ def test_gre_with_checksum_and_sequence_is_skipped() -> None:
     assert encap.parse_gre(buf, 0, len(buf)) == (16, 42, 4)
 
 
-@pytest.mark.parametrize('raw', [b'\x20\x00\x08', b'\x00\x01\x08\x00', b'\x00\x00\x65\x58', b'\x20\x00\x86\xdd\x00'])
+@pytest.mark.parametrize('raw', [
+    b'\x20\x00\x08', b'\x00\x01\x08\x00', b'\x00\x00\x65\x58', b'\x20\x00\x86\xdd\x00'])
 def test_gre_rejects(raw: bytes) -> None:
     """Truncated headers, version 1 and non-IP payload types are refused with DecapError."""
     with pytest.raises(DecapError):
@@ -118,7 +120,8 @@ def test_packet_too_big() -> None:
 def test_no_ptb_for_icmp_errors_or_multicast() -> None:
     """No ICMPv6 error answers an ICMPv6 error or a packet from an unspecified source."""
     src = IPv6Address('2001:db8:1::1').packed
-    assert encap.icmp6_packet_too_big(src, ipv6(V6_SRC, V6_DST, payload=b'\x01\x00' + bytes(40)), 1280) is None
+    icmp_error = ipv6(V6_SRC, V6_DST, payload=b'\x01\x00' + bytes(40))
+    assert encap.icmp6_packet_too_big(src, icmp_error, 1280) is None
     assert encap.icmp6_packet_too_big(src, ipv6('::', V6_DST), 1280) is None
 
 

@@ -53,16 +53,6 @@ def specs(mode: TunnelMode, keys: tuple[int, int] | None = None, mtu: int | None
     return mag, lma
 
 
-@pytest.fixture(scope='module')
-def lab() -> Iterator[L.Lab]:
-    """The MN -- MAG == LMA -- CN namespaces, shared by the tests of this module."""
-    the_lab = L.Lab()
-    try:
-        yield the_lab
-    finally:
-        the_lab.close()
-
-
 @pytest.fixture
 def nodes(lab: L.Lab) -> Iterator[L.Lab]:
     """Stops whatever nodes a test started, even when it fails."""
@@ -74,7 +64,9 @@ def nodes(lab: L.Lab) -> Iterator[L.Lab]:
 
 @pytest.mark.parametrize('backend', [USERSPACE, KERNEL])
 @pytest.mark.parametrize(('mode', 'keys'), MODES)
-def test_ping_and_tcp_both_ways(nodes: L.Lab, backend: str, mode: TunnelMode, keys: tuple[int, int] | None) -> None:
+def test_ping_and_tcp_both_ways(
+    nodes: L.Lab, backend: str, mode: TunnelMode, keys: tuple[int, int] | None
+) -> None:
     """Ping and a TCP transfer work MN->CN and CN->MN, for IPv6 and (where carried) IPv4."""
     if backend == 'kernel' and mode in (TunnelMode.UDP4, TunnelMode.UDP4_TLV):
         pytest.skip('IPv4-UDP has no kernel device; the userspace backend carries it')

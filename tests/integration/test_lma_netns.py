@@ -59,7 +59,7 @@ def ip(*args: str) -> None:
 def start_daemon(ns: str, config: Path, state_dir: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-         '--dataplane', 'memory', '--state-dir', str(state_dir)],
+         '--dataplane', 'memory', '--state-dir', str(state_dir), '--control-socket', str(state_dir.parent / 'cli.sock')],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         bufsize=0,  # unbuffered: select() must see every line still unread (a buffered reader hides them)
@@ -195,7 +195,8 @@ def test_daemon_without_roles_runs_idle_and_refuses_bad_config(tmp_path: Path) -
     empty = tmp_path / 'empty'
     empty.write_text('hostname fresh\nend\n')
     process = subprocess.Popen(
-        [sys.executable, '-m', 'pmiprouter', 'run', '-c', str(empty), '--state-dir', str(tmp_path / 's')],
+        [sys.executable, '-m', 'pmiprouter', 'run', '-c', str(empty), '--state-dir', str(tmp_path / 's'),
+         '--control-socket', str(tmp_path / 'cli.sock')],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
     )
     try:

@@ -60,7 +60,7 @@ end
 def start(ns: str, config: Path, state: Path, dataplane: str = 'memory') -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-         '--dataplane', dataplane, '--state-dir', str(state)],
+         '--dataplane', dataplane, '--state-dir', str(state), '--control-socket', str(state.parent / f'{state.name}.sock')],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
     )
     try:

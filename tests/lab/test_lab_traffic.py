@@ -90,7 +90,7 @@ def test_lma_restart_restores_bindings_and_traffic_resumes(lab: Lab) -> None:
     log = (runner.RUN_DIR / 'lma.log').open('ab')
     process = subprocess.Popen(
         ['ip', 'netns', 'exec', lab.ns('lma'), sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config), '--dataplane', 'auto',
-         '--state-dir', str(runner.RUN_DIR / 'lma-state')],
+         '--state-dir', str(runner.RUN_DIR / 'lma-state'), '--control-socket', str(runner.RUN_DIR / 'lma.sock')],
         stdout=log, stderr=subprocess.STDOUT,
     )
     (runner.RUN_DIR / 'lma.pid').write_text(str(process.pid))

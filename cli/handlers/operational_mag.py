@@ -1,0 +1,98 @@
+"""MAG operational handlers: `show|clear ipv6 mobile pmipv6 mag ...` (pure; see operational.py)."""
+
+from __future__ import annotations
+
+from pmiprouter.cli.errors import CommandError
+from pmiprouter.cli.handlers.operational import MagView, control_of, duration
+from pmiprouter.cli.tree import Invocation
+
+
+def _mags(inv: Invocation) -> list[MagView]:
+    mags = control_of(inv).mags()
+    if not mags:
+        raise CommandError('No PMIPv6 MAG is running')
+    return mags
+
+
+def show_mag_binding(inv: Invocation) -> str:
+    """`show ipv6 mobile pmipv6 mag binding [nai NAI]`: the Binding Update List."""
+    nai = inv.args.get('nai')
+    out = []
+    total = 0
+    for mag in _mags(inv):
+        out.append(f'MAG {mag.config.name} (domain {mag.config.domain})')
+        out.append(f'{"MN-Identifier":<32} {"Interface":<12} {"LMA":<26} {"HNP / IPv4 HoA":<28} {"State":<12} Remaining')
+        for e in mag.entries:
+            if nai is not None and e.mn_id != nai:
+                continue
+            total += 1
+            addresses = ' '.join(e.hnps + ((e.ipv4,) if e.ipv4 else ()))
+            out.append(f'{e.mn_id:<32} {e.ifname:<12} {e.lma:<26} {addresses:<28} {e.state:<12} {duration(e.remaining_s)}')
+    out.append(f'Total number of bindings: {total}')
+    return '\n'.join(out)
+
+
+def show_mag_globals(inv: Invocation) -> str:
+    """`show ipv6 mobile pmipv6 mag globals`."""
+    out = []
+    for mag in _mags(inv):
+        c = mag.config
+        out += [
+            f'Domain: {c.domain}',
+            f'MAG Identifier: {c.name}',
+            f'  Self address: {" ".join(str(a) for a in (c.ipv6_address, c.ipv4_address) if a) or "none"}',
+            '  Role: MAG',
+            f'  LMA: {c.lma or "none"} (domain {c.lma_domain or c.domain})',
+            f'  Binding lifetime: {c.binding_lifetime_s} sec, refresh {c.binding_refresh_time_s} sec',
+            f'  Retransmission init/max: {c.binding_init_retx_time_ms}/{c.binding_max_retx_time_ms} msec',
+            f'  Local routing: {"enabled" if c.local_routing else "disabled"}',
+            f'  Heartbeat: {"enabled" if c.heartbeat_enabled else "disabled"}',
+            f'  Bindings: {len(mag.entries)}',
+        ]
+    return '\n'.join(out)
+
+
+def show_mag_interfaces(inv: Invocation) -> str:
+    """`show ipv6 mobile pmipv6 mag interfaces`: access interfaces and their state."""
+    out = [f'{"MAG":<16} {"Interface":<16} {"Access technology":<20} {"Link":<6} Bindings']
+    for mag in _mags(inv):
+        for interface in mag.config.interfaces:
+            up = 'up' if interface.name in mag.links else 'down'
+            count = sum(1 for e in mag.entries if e.ifname == interface.name)
+            out.append(f'{mag.config.name:<16} {interface.name:<16} {interface.access_tech:<20} {up:<6} {count}')
+    return '\n'.join(out)
+
+
+def show_mag_tunnel(inv: Invocation) -> str:
+    """`show ipv6 mobile pmipv6 mag tunnel`: one line per (Proxy-CoA, LMA) pair in use."""
+    out = [f'{"Local":<26} {"Remote":<26} Bindings']
+    for mag in _mags(inv):
+        pairs: dict[tuple[str, str], int] = {}
+        for e in mag.entries:
+            pairs[(e.local, e.lma)] = pairs.get((e.local, e.lma), 0) + 1
+        out += [f'{local:<26} {remote:<26} {count}' for (local, remote), count in sorted(pairs.items())]
+    return '\n'.join(out)
+
+
+def show_mag_stats(inv: Invocation) -> str:
+    """`show ipv6 mobile pmipv6 mag stats`."""
+    out = []
+    for mag in _mags(inv):
+        out.append(f'MAG {mag.config.name} statistics')
+        for title, key in (('Received', 'received'), ('Sent', 'sent'), ('Events', 'events')):
+            counts = mag.stats.get(key, {})
+            out.append(f'  {title}:')
+            out += [f'    {name:<32} {counts[name]}' for name in sorted(counts)] or ['    none']
+    return '\n'.join(out)
+
+
+def clear_mag_binding(inv: Invocation) -> str:
+    """`clear ipv6 mobile pmipv6 mag binding ...`: needs a MAG engine de-registration entry point."""
+    _mags(inv)
+    raise CommandError('Not supported yet: the MAG engine has no administrative de-registration')
+
+
+def clear_mag_stats(inv: Invocation) -> None:
+    """`clear ipv6 mobile pmipv6 mag stats`."""
+    _mags(inv)
+    control_of(inv).clear_stats('mag')

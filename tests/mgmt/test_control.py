@@ -1,0 +1,142 @@
+"""ControlAPI over a real LMA service and engine (no sockets): views, commit, clear."""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import IPv6Address
+from pathlib import Path
+
+import pytest
+from twisted.application.service import MultiService
+from twisted.internet.task import Clock
+
+from pmiprouter.cli.errors import CommandError
+from pmiprouter.core.events import MessageReceived, Transport
+from pmiprouter.dataplane.factory import make_dataplane
+from pmiprouter.runtime.control import ControlAPI
+from pmiprouter.runtime.dataplane_worker import Inline
+from pmiprouter.runtime.driver import EngineDriver
+from pmiprouter.runtime.service import LmaService
+from tests.core.harness import T0, pbu
+
+from .fakes import config
+
+MAG = IPv6Address('2001:db8:1::1')
+LMAA = IPv6Address('2001:db8:2::1')
+
+
+@pytest.fixture()
+def control(tmp_path: Path) -> ControlAPI:
+    """A ControlAPI over one LmaService whose driver runs on a fake clock."""
+    clock = Clock()
+    clock.advance(T0)
+    cfg = config()
+    root = MultiService()
+    service = LmaService(clock, cfg, cfg.lmas[0], 'memory', tmp_path)
+    service.setServiceParent(root)
+    service.driver = EngineDriver(service.engine, clock, Inline(make_dataplane('memory')))
+    return ControlAPI(root, cfg, clock=clock.seconds)
+
+
+def register(control: ControlAPI, nai: str = 'mn1@example.com') -> None:
+    """Feed one PBU to the LMA, as the MH socket would."""
+    service = next(iter(control.root))
+    service.driver.feed(MessageReceived(MAG, LMAA, pbu(nai=nai), Transport.IPV6, None))
+
+
+def test_views_show_the_binding_and_tunnel(control: ControlAPI) -> None:
+    """A registered MN appears in the LMA view with its prefix, tunnel and counters."""
+    register(control)
+    (view,) = control.lmas()
+    (binding,) = view.bindings
+    assert binding.mn_id == 'mn1@example.com' and binding.state == 'active'
+    assert binding.hnps[0].startswith('2001:db8:aaaa:')
+    assert view.tunnels[0].remote == str(MAG)
+    assert view.stats['received']['pbu'] == 1
+
+
+def test_clear_binding_frees_everything(control: ControlAPI) -> None:
+    """Clearing a binding removes it, its tunnel and its prefix (back in the pool)."""
+    register(control)
+    service = next(iter(control.root))
+    pool = service.engine.addresses.prefix_pools[0]
+    assert pool.in_use == 1
+    assert control.clear_bindings('nobody@example.com') == 0
+    assert control.clear_bindings('mn1@example.com') == 1
+    view = control.lmas()[0]
+    assert view.bindings == () and view.tunnels == () and pool.in_use == 0
+
+
+def test_clear_stats(control: ControlAPI) -> None:
+    """clear stats zeroes the counters."""
+    register(control)
+    control.clear_stats()
+    assert control.lmas()[0].stats['received'] == {}
+
+
+def test_commit_applies_a_valid_change_live(control: ControlAPI) -> None:
+    """A valid configuration goes into the engine's policy at once."""
+    cfg = control.config
+    lma = dataclasses.replace(cfg.lmas[0], bce_lifetime_s=1200)
+    control.commit(dataclasses.replace(cfg, lmas=(lma,)))
+    service = next(iter(control.root))
+    assert service.lma_config.bce_lifetime_s == 1200
+    assert control.problems() == []
+
+
+def test_commit_rolls_back_when_a_service_refuses(control: ControlAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If applying fails, the previous configuration is put back and the command fails."""
+    service = next(iter(control.root))
+    original = service.reload
+    calls: list[object] = []
+
+    def reload(cfg: object) -> None:
+        calls.append(cfg)
+        if len(calls) == 1:
+            raise ValueError('boom')
+        original(cfg)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(service, 'reload', reload)
+    before = control.config
+    with pytest.raises(CommandError, match='nothing changed'):
+        control.commit(dataclasses.replace(before, hostname='other'))
+    assert control.config is before and calls[-1] is before
+
+
+def test_debug_messages_reach_monitoring_terminals(control: ControlAPI) -> None:
+    """With debug messages on, a PBU and its PBA are logged as decoded lines."""
+    control.set_debug('messages', True)
+    register(control)
+    lines = control.log_lines()
+    assert any('RX PBU' in line and 'mn1@example.com' in line for line in lines)
+    control.set_debug(None, False)
+    service = next(iter(control.root))
+    assert 'feed' not in vars(service.driver)  # untapped
+
+
+def test_mag_view_of_a_configured_mag(tmp_path: Path) -> None:
+    """A MagService (not started) is seen with its configuration and an empty list."""
+    from pmiprouter.config.load import load_text
+    from pmiprouter.runtime.service import MagService
+
+    text = (
+        'ipv6 mobile pmipv6-domain D\n lma LMA1\n  ipv6-address 2001:db8:2::1\n!\n'
+        'ipv6 mobile pmipv6-mag MAG1 domain D\n address ipv6 2001:db8:1::1\n interface eth9\n lma LMA1 D\n!\nend\n'
+    )
+    result = load_text(text, 'mag')
+    assert result.config is not None, result.errors
+    root = MultiService()
+    MagService(Clock(), result.config, result.config.mags[0], 'memory').setServiceParent(root)
+    control = ControlAPI(root, result.config, clock=Clock().seconds)
+    (view,) = control.mags()
+    assert view.config.name == 'MAG1' and view.entries == () and view.links == ()
+    assert control.lmas() == []
+
+
+def test_adopt_takes_a_reloaded_config_and_tells_listeners(control: ControlAPI) -> None:
+    """After a SIGHUP reload, adopt() makes the new config the shells' one and notifies listeners."""
+    seen: list[str] = []
+    control.listeners.append(lambda old, new: seen.append(f'{old.hostname}->{new.hostname}'))
+    control.adopt(dataclasses.replace(control.config, hostname='reloaded'))
+    assert control.config.hostname == 'reloaded' and control.problems() == []
+    assert seen == ['lma1->reloaded']
