@@ -14,12 +14,6 @@ from typing import Any
 import pytest
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker here until pyproject.toml lists it."""
-    config.addinivalue_line(
-        'markers', 'needs_kernel_tunnels: needs kernel tunnel devices (ip6tnl, sit, gre, ip6gre)')
-
-
 IS_ROOT = os.geteuid() == 0
 root_only = pytest.mark.skipif(not IS_ROOT, reason='needs root (network namespaces)')
 
