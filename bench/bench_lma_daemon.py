@@ -4,7 +4,8 @@
 Two network namespaces and a veth pair; `pmiprouter run` (memory data plane) in one; in the
 other a client built from the codec sends PBUs for N unique MNs over a raw MH socket with
 a window of outstanding requests and counts the PBAs. Prints the rate.
-Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W]`.
+Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W]`; with PROFILE_OUT=FILE
+the daemon runs under cProfile and writes its profile there.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PROFILE = ['-m', 'cProfile', '-o', os.environ['PROFILE_OUT']] if os.environ.get('PROFILE_OUT') else []
 MAG, LMA = '2001:db8:12::1', '2001:db8:12::2'
 
 
@@ -103,7 +105,7 @@ def main() -> int:
             cfg = Path(work) / 'startup-config'
             cfg.write_text(config(args.mns))
             daemon = subprocess.Popen(
-                ['ip', 'netns', 'exec', lma_ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(cfg),
+                ['ip', 'netns', 'exec', lma_ns, sys.executable, *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg),
                  '--dataplane', 'memory', '--state-dir', str(Path(work) / 'state'), '--log-level', 'warn',
                  '--control-socket', str(Path(work) / 'cli.sock')],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,

@@ -69,7 +69,8 @@ class LocalMobilityAnchor:
         self._tickets = itertools.count(1)
         self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
         self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
-        self.revision = 0  # bumped on every binding change: the daemon saves state when it moves
+        self.revision = 0  # bumped on every event: the daemon saves state when it moves
+        self.dirty: set[int] = set()  # bindings changed (or removed) since the daemon last saved them
         self._addresses: dict[IPAddress, IPAddress] = {}  # one object per peer address, shared by its bindings
 
     # ---- entry point -------------------------------------------------------------------
@@ -166,6 +167,7 @@ class LocalMobilityAnchor:
             entry.gre_key_in = entry.binding_id  # unique per binding: the uplink key (RFC 5845 §5.2)
         entry.state = BceState.PROGRAMMING
         self.cache.add(entry)
+        self.dirty.add(entry.binding_id)
         self.stats.events['session-created'] += 1
         actions: list[Action] = [
             Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
@@ -179,6 +181,7 @@ class LocalMobilityAnchor:
         else:
             actions = []
         entry.advance(trigger)
+        self.dirty.add(entry.binding_id)
         lifetime = self._granted_lifetime(request)
         moved = request.proxy_coa != entry.proxy_coa
         entry.proxy_coa, entry.local = self._intern(request.proxy_coa), self._intern(request.dst)
@@ -212,6 +215,7 @@ class LocalMobilityAnchor:
         if entry.state is BceState.ACTIVE and self._selective(request, entry):
             return self._deregister_part(request, entry, now)
         entry.advance(Trigger.DEREGISTER)
+        self.dirty.add(entry.binding_id)
         self._replies.pop(entry.binding_id, None)
         self.stats.events['session-deregistered'] += 1
         ticket = next(self._tickets)
@@ -248,6 +252,7 @@ class LocalMobilityAnchor:
             entry.hnps, part = (), 'ipv6'
         self.cache.index_addresses(entry)
         entry.advance(Trigger.SELECTIVE)
+        self.dirty.add(entry.binding_id)
         self.stats.events[f'selective-deregistration-{part}'] += 1
         log = Log('info', 'selective-deregistration', {'mn': entry.mn_id.text, 'part': part})
         return [log, *self._program(entry, request, BAStatus.ACCEPTED, now, previous=previous)]
@@ -333,6 +338,7 @@ class LocalMobilityAnchor:
         if entry.state is not BceState.PROGRAMMING:
             return []
         entry.advance(Trigger.DATAPLANE_APPLIED)
+        self.dirty.add(entry.binding_id)
         if reply is None:
             return []
         request, status = reply
@@ -368,6 +374,7 @@ class LocalMobilityAnchor:
         """Remove the entry, its routes, its addresses and (if it was the last user) its tunnel."""
         routed = entry.state is not BceState.DEREGISTERED
         entry.advance(trigger)
+        self.dirty.add(entry.binding_id)
         route = self._route(entry)
         self.cache.remove(entry)
         if entry.pending_ticket is not None:
@@ -489,6 +496,7 @@ class LocalMobilityAnchor:
             if entry.expires_at <= now or entry.binding_id in self.cache.entries:
                 continue
             self.cache.add(entry)
+            self.dirty.add(entry.binding_id)
             self.addresses.restore(entry.hnps, entry.ipv4)
             self._ids = itertools.count(max(next(self._ids), entry.binding_id + 1))
             route = self._route(entry)

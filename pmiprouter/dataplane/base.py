@@ -239,9 +239,16 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
+def _network_key(network: object) -> tuple[int, int, int]:
+    """Order networks without formatting them as text (this runs for every route change)."""
+    if network is None:
+        return (0, 0, 0)
+    return (network.version, int(network.network_address), network.prefixlen)  # type: ignore[attr-defined]
+
+
 def _route_order(route: RouteEntry) -> tuple[object, ...]:
-    return (route.table, route.dst.version, str(route.dst), route.dev)
+    return (route.table, _network_key(route.dst), route.dev)
 
 
 def _rule_order(rule: RuleEntry) -> tuple[object, ...]:
-    return (rule.priority, rule.table, rule.family, str(rule.src), str(rule.dst), rule.iif or '')
+    return (rule.priority, rule.table, rule.family, _network_key(rule.src), _network_key(rule.dst), rule.iif or '')

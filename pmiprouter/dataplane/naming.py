@@ -9,6 +9,7 @@ Purity: no I/O; standard library only.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from pmiprouter.dataplane.interface import DataplaneError, TunnelSpec
@@ -35,6 +36,7 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=65536)  # called for every MN route change; the name never changes
 def tunnel_ifname(spec: TunnelSpec) -> str:
     """Return the device name of a tunnel: ``pmip`` + 8 hex digits of its identity.
 

@@ -93,7 +93,9 @@ class ControlAPI:
         self.store = store if store is not None else MemoryStore()
         self.clock = clock
         self.started = clock()
-        self.log_buffer: collections.deque[str] = collections.deque(maxlen=LOG_BUFFER_LINES)
+        # Lines, or log events formatted only when shown: formatting every event cost more than
+        # handling the PBU that caused it.
+        self.log_buffer: collections.deque[str | dict[str, Any]] = collections.deque(maxlen=LOG_BUFFER_LINES)
         self.sessions = _Sessions()
         self.auth_failures = 0
         self.debug = DebugTaps(self.emit_debug)
@@ -111,9 +113,10 @@ class ControlAPI:
             level = event.get('log_level', LogLevel.info)
             if level < LogLevel.info and not self.debug.active:
                 return
-            text = formatEvent(event)
-            stamp = time.strftime('%b %d %H:%M:%S', time.gmtime(event.get('log_time', self.clock())))
-            self._record(f'*{stamp}: %{event.get("log_namespace", "pmiprouter")}-{level.name}: {text}')
+            if self.sessions.terminals:
+                self._record(self._format(event))
+            else:
+                self.log_buffer.append(event)
 
         self._observer = observe
         globalLogPublisher.addObserver(observe)
@@ -124,6 +127,11 @@ class ControlAPI:
             globalLogPublisher.removeObserver(self._observer)
             self._observer = None
         self.debug.set(None, False, [])
+
+    def _format(self, event: dict[str, Any]) -> str:
+        level = event.get('log_level', LogLevel.info)
+        stamp = time.strftime('%b %d %H:%M:%S', time.gmtime(event.get('log_time', self.clock())))
+        return f'*{stamp}: %{event.get("log_namespace", "pmiprouter")}-{level.name}: {formatEvent(event)}'
 
     def _record(self, line: str) -> None:
         self.log_buffer.append(line)
@@ -293,7 +301,7 @@ class ControlAPI:
 
     def log_lines(self) -> list[str]:
         """The logging buffer."""
-        return list(self.log_buffer)
+        return [item if isinstance(item, str) else self._format(item) for item in self.log_buffer]
 
     def debugging(self) -> set[str]:
         """Active debug categories."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +11,7 @@ from twisted.internet.task import LoopingCall
 
 from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.core.persistence import entry_to_record
 from pmiprouter.mh.messages import BindingAcknowledgement
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
@@ -31,6 +34,8 @@ class LmaService(RoleService):
         super().__init__(reactor, set(self.engine.policy.lma_addresses), dataplane_kind)
         self.saved_revision = -1
         self.saver: LoopingCall | None = None
+        self.records: dict[int, str] = {}  # each binding's JSON, re-encoded only when it changed
+        self.next_save = 0.0
 
     def accepts(self, event: Any) -> bool:
         # A box that is LMA and MAG at once: acknowledgements are the MAG's.
@@ -63,18 +68,32 @@ class LmaService(RoleService):
             if self.driver is not None:
                 self.driver.execute(action)
 
-    def save(self) -> None:
-        """Write the state file when bindings changed since the last write."""
-        if self.engine.revision == self.saved_revision:
+    def save(self, force: bool = False) -> None:
+        """Write the state file when bindings changed since the last write.
+
+        Only changed bindings are re-encoded, and a write that took T seconds is not
+        repeated for 10 T: saving never takes more than a tenth of the daemon's time.
+        """
+        now = time.monotonic()
+        if self.engine.revision == self.saved_revision or (now < self.next_save and not force):
             return
+        entries = self.engine.cache.entries
+        for binding_id in self.engine.dirty:
+            entry = entries.get(binding_id)
+            if entry is None:
+                self.records.pop(binding_id, None)
+            else:
+                self.records[binding_id] = json.dumps(entry_to_record(entry))
+        self.engine.dirty.clear()
         try:
-            self.state.save(self.engine.restart_counter, self.engine.export())
+            self.state.save_encoded(self.engine.restart_counter, self.records.values())
             self.saved_revision = self.engine.revision
         except OSError as exc:
             self.log.error('cannot write state file {path}: {error}', path=self.state.path, error=exc)
+        self.next_save = now + 10 * (time.monotonic() - now)
 
     def stopService(self) -> Any:
         if self.saver is not None and self.saver.running:
             self.saver.stop()
-        self.save()
+        self.save(force=True)
         return super().stopService()

@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.logger import Logger
@@ -38,8 +39,14 @@ class StateFile:
             return 0, []
 
     def save(self, restart_counter: int, bindings: list[dict[str, Any]]) -> None:
+        self.save_encoded(restart_counter, [json.dumps(record) for record in bindings])
+
+    def save_encoded(self, restart_counter: int, bindings: Iterable[str]) -> None:
+        """Write records already encoded as JSON (the daemon keeps them, re-encoding only changed ones)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = json.dumps({'format': FORMAT_VERSION, 'restart_counter': restart_counter, 'bindings': bindings})
+        head = json.dumps({'format': FORMAT_VERSION, 'restart_counter': restart_counter})[:-1]
+        payload = head + ', "bindings": [' + ', '.join(bindings) + ']}'
+
         fd, temporary = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
         try:
             with os.fdopen(fd, 'w') as handle:
