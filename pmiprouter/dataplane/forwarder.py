@@ -109,6 +109,11 @@ class Forwarder:
         """Send the packet at HEADROOM (n bytes) into ``ctx`` (or the tunnel its address selects)."""
         buf = self.buf
         version = buf[HEADROOM] >> 4
+        if version == 6 and buf[HEADROOM + 8] == 0xFE and buf[HEADROOM + 9] & 0xC0 == 0x80:
+            # A link-local source never leaves its link (RFC 5213 §6.10.3); this also keeps the
+            # TUN device's own MLD and ND traffic out of the tunnels.
+            self.counters['encap_link_local_dropped'] += 1
+            return
         if ctx is None:
             if version == 6:
                 ctx = tables.lma.lookup6(buf, HEADROOM + 24) or tables.mag.lookup6(buf, HEADROOM + 8)

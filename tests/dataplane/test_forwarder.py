@@ -145,3 +145,19 @@ def test_decap_wrong_inner_version_is_malformed(pipe: tuple[int, int]) -> None:
     n = load(fwd, bytes(ipv4('10.0.0.2', '198.51.100.2')))
     fwd._decap(HEADROOM, HEADROOM + n, 'ip6', '2001:db8:1::1', 6, 0)
     assert fwd.counters['decap_malformed'] == 1
+
+
+def test_link_local_sources_are_never_tunnelled() -> None:
+    """A packet from fe80::/10 read from the TUN device is dropped and counted (RFC 5213 §6.10.3)."""
+    import os as _os
+
+    from pmiprouter.dataplane.forwarder import HEADROOM, Forwarder
+
+    read_fd, write_fd = _os.pipe()
+    forwarder = Forwarder(write_fd)
+    packet = bytes((0x60, 0, 0, 0, 0, 8, 58, 1)) + bytes.fromhex('fe80' + '00' * 13 + '01') + bytes.fromhex('ff02' + '00' * 13 + '16') + bytes(8)
+    forwarder.buf[HEADROOM : HEADROOM + len(packet)] = packet
+    forwarder.encapsulate(len(packet), None, forwarder.tables, write_fd)
+    assert forwarder.counters['encap_link_local_dropped'] == 1
+    _os.close(read_fd)
+    _os.close(write_fd)
