@@ -18,6 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     demo = sub.add_parser('demo', help='the handover demo, with measured figures')
     demo.add_argument('--json', action='store_true', help='print the figures as JSON')
     demo.add_argument('--dataplane', default='auto')
+    demo.add_argument('--handovers', type=int, default=0, metavar='N', help='also move MN1 back and forth N times: medians')
     shell = sub.add_parser('shell', help='a shell inside a node')
     shell.add_argument('node')
     show = sub.add_parser('show-config', help="a router's startup-config")
@@ -54,10 +55,18 @@ def run(args: argparse.Namespace) -> int:
             os.execvp('ip', ['ip', 'netns', 'exec', lab.ns(args.node), os.environ.get('SHELL', '/bin/sh')])
         elif args.lab_command == 'demo':
             results = demo.run_all(args.dataplane)
+            stats = demo.handover_statistics(lab, args.handovers, args.dataplane) if args.handovers > 0 else None
             if args.json:
-                print(json.dumps({encap: asdict(f) for encap, f in results.items()}, indent=1))
+                figures: dict[str, object] = {encap: asdict(f) for encap, f in results.items()}
+                if stats is not None:
+                    figures['statistics'] = asdict(stats)
+                print(json.dumps(figures, indent=1))
             else:
                 print('\n\n'.join(demo.report(f, encap) for encap, f in results.items()))
+                if stats is not None:
+                    print(f'\n{stats.handovers} handovers MAG1 <-> MAG2: PBU -> PBA median {stats.pbu_to_pba_median_ms} ms '
+                          f'(max {stats.pbu_to_pba_max_ms}), interruption median {stats.interruption_median_s} s '
+                          f'(max {stats.interruption_max_s})')
     except runner.LabError as exc:
         print(f'pmiprouter lab: {exc}', file=sys.stderr)
         return 1

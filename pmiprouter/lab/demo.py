@@ -154,3 +154,57 @@ def report(figures: Figures, encap: str = 'ipv6-in-ipv6') -> str:
         f'  IPv4 address (DHCP):                   {f["address_ipv4"]}',
         f'  TCP stream intact:                     {f["tcp_stream_intact"]} ({f["tcp_bytes"]} bytes, every byte arrived)',
     ])
+
+
+@dataclass
+class Statistics:
+    handovers: int
+    pbu_to_pba_median_ms: float | None
+    pbu_to_pba_max_ms: float | None
+    interruption_median_s: float
+    interruption_max_s: float
+
+
+def handover_statistics(lab: Lab, count: int, dataplane: str = 'auto') -> Statistics:
+    """MN1 moves back and forth `count` times under a 10 ms ping; medians of the figures."""
+    import statistics
+
+    runner.preflight()
+    topology.teardown(lab.prefix)
+    topology.build(lab)
+    try:
+        runner.start_routers(lab, dataplane)
+        runner.in_ns(lab, 'mn1', 'ip', 'link', 'set', 'eth0', 'up')
+        deadline = time.monotonic() + 20
+        while runner.in_ns(lab, 'mn1', 'ping', '-6', '-c', '1', '-W', '0.2', lab.cn6).returncode != 0:
+            if time.monotonic() > deadline:
+                raise runner.LabError('MN1 got no IPv6 connectivity through MAG1')
+        signalling: list[float] = []
+        gaps: list[float] = []
+        where = 'mag1'
+        for _ in range(count):
+            target = 'mag2' if where == 'mag1' else 'mag1'
+            ping = subprocess.Popen(['ip', 'netns', 'exec', lab.ns('mn1'), 'ping', '-6', '-i', str(PING_INTERVAL_S), '-w', '3', lab.cn6],
+                                    stdout=subprocess.PIPE, text=True)
+            time.sleep(0.5)
+            moved_at = time.time()
+            topology.associate(lab, 'mn1', where, target)
+            output, _ = ping.communicate(timeout=20)
+            gaps.append(ping_gaps(output)[0])
+            pbus = [t for t in runner.log_times(target, 'mh-sent BindingUpdate') if t >= moved_at - 0.1]
+            pbas = [t for t in runner.log_times(target, 'mh-received BindingAcknowledgement') if pbus and t >= pbus[0]]
+            if pbus and pbas:
+                signalling.append((pbas[0] - pbus[0]) * 1000)
+            where = target
+        return Statistics(
+            handovers=count,
+            pbu_to_pba_median_ms=round(statistics.median(signalling), 2) if signalling else None,
+            pbu_to_pba_max_ms=round(max(signalling), 2) if signalling else None,
+            interruption_median_s=round(statistics.median(gaps), 3),
+            interruption_max_s=round(max(gaps), 3),
+        )
+    finally:
+        runner.stop_routers()
+        time.sleep(0.5)
+        topology.teardown(lab.prefix)
+        runner.remove_files()
