@@ -30,7 +30,6 @@ setup(
     python_requires='>=3.11',
     packages=PACKAGES,
     package_dir={'pmiprouter': 'pmiprouter', 'pmiprouter.cli': 'cli'},
-    package_data={'pmiprouter.mh': ['data/*.csv']},
     # Lower bounds are Debian 12's own versions: the code must run on both those and PyPI's newest.
     install_requires=[
         'twisted[conch]>=22.4',  # Conch: the SSH server of the management plane

@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from twisted.internet import reactor
     from twisted.internet.error import CannotListenError
-    from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
+    from twisted.logger import FilteringLogObserver, Logger, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
 
     from pmiprouter.runtime.service import make_service, reload_services, start
 
@@ -57,9 +57,24 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon
         print(f'pmiprouter: cannot open the Mobility Header sockets: {exc}', file=sys.stderr)
         return 1
-    reactor.callWhenRunning(start, service, result.config)  # type: ignore[attr-defined]
+    from pmiprouter.runtime.sdnotify import notify
+
+    started: list[bool] = []
+
+    def start_then_notify() -> None:
+        try:
+            start(service, result.config)
+        except Exception:  # a role that cannot start: stop, so systemd sees the failure at once
+            Logger().failure('pmiprouter could not start')
+            reactor.stop()  # type: ignore[attr-defined]
+            return
+        started.append(True)
+        notify('READY=1')  # systemd Type=notify: config loaded, every role's sockets open
+
+    reactor.callWhenRunning(start_then_notify)  # type: ignore[attr-defined]
+    reactor.addSystemEventTrigger('before', 'shutdown', notify, 'STOPPING=1')  # type: ignore[attr-defined]
     reactor.addSystemEventTrigger('before', 'shutdown', service.stopService)  # type: ignore[attr-defined]
     # SIGHUP re-reads the startup-config; the handler only schedules, the reactor thread reloads.
     signal.signal(signal.SIGHUP, lambda *_: reactor.callFromThread(reload_services, service, args.config))  # type: ignore[attr-defined]
     reactor.run()  # type: ignore[attr-defined]
-    return 0
+    return 0 if started else 1

@@ -66,6 +66,12 @@ if apt-get install -y "$DEB" > /job/install.log 2>&1; then pass "apt-get install
 T2=$(now)
 grep -E 'newly installed|^Setting up pmiprouter' /job/install.log
 check "service active after install (Type=notify: READY=1 received)" systemctl is-active --quiet pmiprouter
+if ! systemctl is-active --quiet pmiprouter; then   # nothing below can pass: say why and stop
+  systemctl status --no-pager pmiprouter | head -15
+  journalctl -u pmiprouter --no-pager -o cat | tail -20
+  echo "guest result: the service did not start (no READY=1?); stopping here"
+  echo 1 > /job/exitcode; sync; exit 1
+fi
 check "service enabled" systemctl is-enabled --quiet pmiprouter
 systemctl show -p Type,ActiveState,SubState,MainPID,NRestarts pmiprouter | tr '\n' ' '; echo
 check "journal shows the idle start" journal_has "no role configured, idle"
@@ -95,6 +101,8 @@ PID=$(mainpid)
 ss -H -a -n -p -w | grep "pid=$PID," ; ss -H -l -n -p -u | grep "pid=$PID,"
 check "LMA opened its raw Mobility Header socket (proto 135)" bash -c "ss -H -a -n -p -w | grep 'pid=$PID,' | grep -q ':135 '"
 check "LMA listens on UDP 192.0.2.2:5436" bash -c "ss -H -l -n -p -u | grep 'pid=$PID,' | grep -q '192.0.2.2:5436 '"
+echo "daemon's TCP listeners (SSH server, when configured): $(ss -H -t -l -n -p | grep "pid=$PID," | awk '{print $4}' | tr '\n' ' ')"
+echo "state directory: $(ls "$STATE" | tr '\n' ' ')"
 read -r st hnp3 < <(pbu mn3@example.com 1)
 check "PBU from the MAG namespace accepted (status ${st:-none}, HNP ${hnp3:-none})" test "${st:-}" = 0
 MN3=$(printf %s mn3@example.com | od -An -tx1 | tr -d ' \n')   # the state file keeps MN-IDs in hex
@@ -135,7 +143,7 @@ cp /run/good-config "$CONF"
 systemctl daemon-reload
 NPROPS=$(grep -cE '^[A-Za-z]+=' /run/systemd/system/pmiprouter-sandbox-probe.service)
 if systemctl start pmiprouter-sandbox-probe.service; then
-  pass "sandbox of the unit ($((NPROPS - 4)) settings): netlink tunnels, /proc/sys/net, raw MH, TUN, port 22, state dir"
+  pass "sandbox of the unit ($((NPROPS - 4)) settings): netlink tunnels, /proc/sys/net, raw MH, TUN, port < 1024, state dir"
 else
   fail "sandbox probe under the unit's settings"
 fi
