@@ -20,7 +20,7 @@ cat > /newroot/tb-pid1 <<'EOS'
 #!/bin/bash
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /run; mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run  # not /tmp: the checkout under test may live there (CI clones anywhere)
 echo "@@TB running /job/run.sh at $(cut -d' ' -f1 /proc/uptime)s"
 (cd /job && exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
    HOME=/root TERM=dumb bash ./run.sh) < /dev/null
