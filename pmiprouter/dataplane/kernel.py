@@ -20,17 +20,13 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from pmiprouter.dataplane.base import BaseDataplane
 from pmiprouter.dataplane.interface import (
     DataplaneError,
-    LinkEntry,
-    RouteEntry,
-    RuleEntry,
     TunnelMode,
     TunnelSpec,
     UnsupportedMode,
 )
-from pmiprouter.dataplane.netlink import Netlink
+from pmiprouter.dataplane.netlink import Netlink, NetlinkDataplane
 
 #: ip6_tunnel.h: do not add the Tunnel Encapsulation Limit option ("encaplimit none").
 IP6_TNL_F_IGN_ENCAP_LIMIT = 0x1
@@ -74,7 +70,7 @@ def _keys(attrs: dict[str, Any], prefix: str, spec: TunnelSpec, flag: int) -> No
         attrs[f'{prefix}_oflags'] = flag
 
 
-class KernelDataplane(BaseDataplane):
+class KernelDataplane(NetlinkDataplane):
     """Programs the kernel's own tunnels; see the module docstring."""
 
     backend_name = 'kernel'
@@ -103,23 +99,6 @@ class KernelDataplane(BaseDataplane):
     def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
         self.nl.link_del(name)
 
-    def _add_route(self, route: RouteEntry) -> None:
-        self.nl.route_replace(route)
-
-    def _del_route(self, route: RouteEntry) -> None:
-        self.nl.route_del(route)
-
-    def _add_rule(self, rule: RuleEntry) -> None:
-        self.nl.rule_add(rule)
-
-    def _del_rule(self, rule: RuleEntry) -> None:
-        self.nl.rule_del(rule)
-
-    def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
-        return self.nl.our_links(), self.nl.our_routes(), self.nl.our_rules()
-
-    def _delete_link(self, link: LinkEntry) -> None:
-        self.nl.link_del(link.ifname)
 
     def close(self) -> None:
         """Close the netlink socket; devices, routes and rules stay for the next reconcile."""

@@ -18,6 +18,7 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
+from pmiprouter.dataplane.base import BaseDataplane
 from pmiprouter.dataplane.interface import DataplaneError, IPNetwork, LinkEntry, RouteEntry, RuleEntry
 from pmiprouter.dataplane.naming import is_our_ifname, is_our_table
 
@@ -178,3 +179,29 @@ class Netlink:
                     iif=msg.get_attr('FRA_IIFNAME'),
                 ))
         return frozenset(out)
+
+
+class NetlinkDataplane(BaseDataplane):
+    """The route, rule and link primitives the kernel and user-space backends share:
+    both program the kernel's tables over netlink (`self.nl`); only their tunnels differ."""
+
+    nl: Netlink
+
+    def _add_route(self, route: RouteEntry) -> None:
+        self.nl.route_replace(route)
+
+    def _del_route(self, route: RouteEntry) -> None:
+        self.nl.route_del(route)
+
+    def _add_rule(self, rule: RuleEntry) -> None:
+        self.nl.rule_add(rule)
+
+    def _del_rule(self, rule: RuleEntry) -> None:
+        self.nl.rule_del(rule)
+
+    def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
+        return self.nl.our_links(), self.nl.our_routes(), self.nl.our_rules()
+
+    def _delete_link(self, link: LinkEntry) -> None:
+        # Ours by name: a tunnel or TUN a previous run left, or one of the other backend's.
+        self.nl.link_del(link.ifname)

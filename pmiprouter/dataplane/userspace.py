@@ -21,10 +21,9 @@ from collections import Counter
 from typing import Any
 
 from pmiprouter.dataplane import encap
-from pmiprouter.dataplane.base import BaseDataplane
-from pmiprouter.dataplane.interface import DataplaneError, LinkEntry, Role, RouteEntry, RuleEntry, TunnelSpec
+from pmiprouter.dataplane.interface import DataplaneError, Role, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
-from pmiprouter.dataplane.netlink import Netlink
+from pmiprouter.dataplane.netlink import Netlink, NetlinkDataplane
 from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx
 from pmiprouter.dataplane.tun import open_tun
 
@@ -43,7 +42,7 @@ def _sysctl(path: str, value: str) -> None:
         log.warning('sysctl %s=%s failed: %s', path, value, exc)
 
 
-class UserspaceDataplane(BaseDataplane):
+class UserspaceDataplane(NetlinkDataplane):
     """See the module docstring."""
 
     backend_name = 'userspace'
@@ -102,25 +101,6 @@ class UserspaceDataplane(BaseDataplane):
             else:
                 self._close_fd(fd)
 
-    def _add_route(self, route: RouteEntry) -> None:
-        self.nl.route_replace(route)
-
-    def _del_route(self, route: RouteEntry) -> None:
-        self.nl.route_del(route)
-
-    def _add_rule(self, rule: RuleEntry) -> None:
-        self.nl.rule_add(rule)
-
-    def _del_rule(self, rule: RuleEntry) -> None:
-        self.nl.rule_del(rule)
-
-    def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
-        return self.nl.our_links(), self.nl.our_routes(), self.nl.our_rules()
-
-    def _delete_link(self, link: LinkEntry) -> None:
-        # A TUN of ours from a previous run vanished with its process; anything else named
-        # pmip* (a kernel-backend tunnel left over after a backend switch) is deleted.
-        self.nl.link_del(link.ifname)
 
     def _device_name(self, spec: TunnelSpec, name: str) -> str:
         return name if spec.keyed else TUN_IFNAME
