@@ -11,6 +11,7 @@ FILE the configuration starts empty and `write memory` keeps it in memory only.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -58,8 +59,32 @@ def run(args: argparse.Namespace) -> int:
                 return 1
             config = result.config
     started = time.monotonic()
-    session = Session(config, store=store, uptime=lambda: time.monotonic() - started)
+    # Whoever may write FILE is its administrator: privileged EXEC, as on the control socket.
+    session = Session(config, store=store, uptime=lambda: time.monotonic() - started, privilege=15)
+    if not sys.stdin.isatty():
+        return run_lines(session)
     # Imported here: prompt_toolkit is only needed by the interactive command.
     from pmiprouter.cli.frontends.ptk import run_shell
 
     return run_shell(session)
+
+
+def run_lines(session: Session) -> int:
+    """Commands from a pipe or a file (scripts, autopkgtest): plain text, as a transcript.
+
+    Each command is printed after its prompt, then its output; no paging, no escape
+    sequences. A reader that goes away early (``| grep -q``) ends the run quietly.
+    """
+    session.terminal_length = 0
+    try:
+        for line in sys.stdin:
+            if session.closed:
+                break
+            command = line.rstrip('\r\n')
+            sys.stdout.write(session.prompt + (command if session.echo else '') + '\n')
+            sys.stdout.write(session.feed(command))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

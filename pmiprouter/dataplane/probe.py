@@ -1,18 +1,27 @@
 """Capability probe: which backend can run on this kernel? (for ``dataplane auto``)
 
-Runs in a scratch network namespace so nothing on the host changes: a worker thread enters it
-(setns affects only the calling thread), tries to create each tunnel kind the kernel backend
-uses -- with endpoints, because a bare ``ip6tnl`` collides with the fallback device ``ip6tnl0``
-(EEXIST) -- and opens a TUN device. The namespace is always deleted.
+Preferably runs in a scratch network namespace so nothing on the host changes: a worker thread
+enters it (setns affects only the calling thread), tries to create each tunnel kind the kernel
+backend uses -- with endpoints, because a bare ``ip6tnl`` collides with the fallback device
+``ip6tnl0`` (EEXIST) -- and opens a TUN device. The namespace is always deleted.
+
+Creating a namespace needs CAP_SYS_ADMIN, which the systemd unit withholds (and the unit's
+ProtectKernelModules hides the module lists). Then the probe says so loudly and runs in the
+daemon's own namespace instead, with CAP_NET_ADMIN only: each throwaway device gets a unique
+name and is deleted at once. Its one lasting effect is the kernel loading the tunnel modules
+(and their fallback devices ip6tnl0, sit0, gre0 ...), which the kernel backend does anyway.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import threading
 import uuid
 from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
 
 CLONE_NEWNET = 0x40000000
 
@@ -52,24 +61,33 @@ def enter_netns(name: str) -> None:
         os.close(fd)
 
 
-def _probe_inside(ns: str, out: dict[str, object]) -> None:
+def try_kinds(out: dict[str, object], cleanup: bool) -> None:
+    """Create one device of each kind (and a TUN) in the current namespace; record what worked.
+
+    Names are unique per run so a probe never meets a device of ours or of a concurrent probe;
+    with ``cleanup`` each device is deleted right after (a scratch namespace needs no cleanup).
+    """
     from pyroute2 import IPRoute
 
-    enter_netns(ns)
+    from pmiprouter.dataplane.tun import open_tun
+
+    tag = uuid.uuid4().hex[:5]
     tunnels: dict[str, bool] = {}
     with IPRoute() as ipr:
         for n, (kind, attrs) in enumerate(_KINDS.items()):
+            name = f'pmipprb{tag}{n}'
             try:
-                ipr.link('add', ifname=f'pmipprobe{n}', kind=kind, **attrs)
-                tunnels[kind] = True
+                ipr.link('add', ifname=name, kind=kind, **attrs)
             except Exception as exc:  # noqa: BLE001 - any failure means "not available"
                 tunnels[kind] = False
                 out[f'error_{kind}'] = str(exc)
+                continue
+            tunnels[kind] = True
+            if cleanup:
+                ipr.link('del', index=ipr.link_lookup(ifname=name)[0])
     out['tunnels'] = tunnels
-    from pmiprouter.dataplane.tun import open_tun
-
     try:
-        fd, _name = open_tun('pmipprobetun')
+        fd, _name = open_tun(f'pmipprb{tag}t')  # not persistent: gone when the fd closes
         os.close(fd)
         out['tun'] = True
     except OSError as exc:
@@ -83,31 +101,38 @@ def probe() -> ProbeResult:
 
     name = 'pmipprobe' + uuid.uuid4().hex[:6]
     out: dict[str, object] = {}
+    how = ''
     try:
         netns.create(name)
-    except Exception as exc:  # noqa: BLE001 - no netns: no probe, report why
-        return ProbeResult(reason=f'cannot create a scratch netns ({exc}); no forwarding backend')
-    try:
-        worker = threading.Thread(target=_guard, args=(name, out), name='dataplane-probe', daemon=True)
-        worker.start()
-        worker.join(30)
-    finally:
-        netns.remove(name)
+    except Exception as exc:  # noqa: BLE001 - no scratch netns: probe here, and say why
+        log.warning('dataplane probe: cannot create a scratch network namespace (%s; no CAP_SYS_ADMIN?):'
+                    ' probing with throwaway devices in the daemon\'s own namespace', exc)
+        how = f'probed in place, no scratch netns ({exc}): '
+        _guard(None, out)
+    else:
+        try:
+            worker = threading.Thread(target=_guard, args=(name, out), name='dataplane-probe', daemon=True)
+            worker.start()
+            worker.join(30)
+        finally:
+            netns.remove(name)
     tunnels = out.get('tunnels', {})
     assert isinstance(tunnels, dict)
     tun = bool(out.get('tun'))
     if tunnels and all(tunnels.values()):
-        return ProbeResult(tunnels, tun, 'kernel', 'kernel has ' + ', '.join(sorted(tunnels)))
+        return ProbeResult(tunnels, tun, 'kernel', how + 'kernel has ' + ', '.join(sorted(tunnels)))
     missing = ', '.join(sorted(k for k, ok in tunnels.items() if not ok))
     missing = missing or f'all (probe failed: {out.get("error")})'
     if tun:
-        return ProbeResult(tunnels, tun, 'userspace', f'kernel lacks {missing}; TUN works')
-    reason = f'kernel lacks {missing} and TUN ({out.get("error_tun")}): no forwarding'
+        return ProbeResult(tunnels, tun, 'userspace', f'{how}kernel lacks {missing}; TUN works')
+    reason = f'{how}kernel lacks {missing} and TUN ({out.get("error_tun")}): no forwarding'
     return ProbeResult(tunnels, tun, 'memory', reason)
 
 
-def _guard(ns: str, out: dict[str, object]) -> None:
+def _guard(ns: str | None, out: dict[str, object]) -> None:
     try:
-        _probe_inside(ns, out)
+        if ns is not None:
+            enter_netns(ns)
+        try_kinds(out, cleanup=ns is None)
     except Exception as exc:  # noqa: BLE001 - reported in the result
         out['error'] = repr(exc)

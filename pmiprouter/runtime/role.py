@@ -15,7 +15,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IListeningPort
 from twisted.logger import Logger
 
-from pmiprouter.dataplane.factory import make_dataplane
+from pmiprouter.dataplane import factory
 from pmiprouter.dataplane.interface import Dataplane, DataplaneState
 from pmiprouter.mh.framing import PMIP6_CNTL_PORT
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
@@ -54,7 +54,10 @@ class RoleService(Service):
 
     def make_dataplane(self) -> Dataplane:
         options = {'reactor': self.reactor} if self.dataplane_kind in ('auto', 'userspace') else {}
-        return make_dataplane(self.dataplane_kind, **options)
+        dataplane = factory.make_dataplane(self.dataplane_kind, **options)
+        kind, reason = factory.LAST_CHOICE
+        self.log.info('data plane: {kind} ({reason})', kind=kind, reason=reason)
+        return dataplane
 
     def start_driver(self, dataplane: Dataplane, extra: Any = None) -> EngineDriver:
         self.executor = Inline(dataplane) if self.dataplane_kind == 'memory' else Worker(self.reactor, dataplane)

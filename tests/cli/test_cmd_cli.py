@@ -54,3 +54,23 @@ def test_unreadable_file_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[s
     """A FILE that is a directory is refused with a message."""
     assert main(['cli', '--offline', str(tmp_path)]) == 1
     assert 'cannot read' in capsys.readouterr().err
+
+
+def test_commands_from_a_pipe_run_as_a_plain_transcript(tmp_path: Path) -> None:
+    """`printf ... | pmiprouter cli --offline FILE`: privileged, no escape sequences, saved by write memory;
+    a reader that stops early (`| head -1`) ends the run without a traceback."""
+    import subprocess
+    import sys
+
+    path = tmp_path / 'startup-config'
+    script = 'configure terminal\nhostname piped\nend\nwrite memory\nshow running-config | include hostname\n'
+    done = subprocess.run([sys.executable, '-m', 'pmiprouter', 'cli', '--offline', str(path)],
+                          input=script, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith('Router#configure terminal\n')
+    assert 'piped#show running-config | include hostname\nhostname piped\n' in done.stdout
+    assert '\x1b' not in done.stdout and '\r' not in done.stdout
+    assert 'hostname piped' in path.read_text()
+    pipe = subprocess.run(f'{sys.executable} -m pmiprouter cli --offline | head -c 10', shell=True,
+                          input='show version\n' * 2000, capture_output=True, text=True, timeout=60)
+    assert pipe.stdout == 'Router#sho' and 'Traceback' not in pipe.stderr

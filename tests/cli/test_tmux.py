@@ -92,6 +92,9 @@ def pane(tmp_path: Path) -> Iterator[tuple[Pane, Path]]:
 def test_interactive_shell_in_a_terminal(pane: tuple[Pane, Path]) -> None:
     """`?` fires without Enter keeping the line, TAB completes, Up recalls, write memory saves."""
     term, config = pane
+    term.wait_for_input_line('Router#')  # the file's administrator starts privileged
+    term.type('disable')
+    term.press('Enter')
     term.wait_for_input_line('Router>')
     term.type('enable')
     term.press('Enter')

@@ -82,7 +82,7 @@ check "state directory /var/lib/pmiprouter (0700)" test "$(stat -c %a "$STATE" 2
 check "startup-config is a conffile, mode 0600" bash -c "dpkg-query -W -f='\${Conffiles}' pmiprouter | grep -q ' $CONF ' && test \$(stat -c %a $CONF) = 600"
 echo 'show version' | pmiprouter cli --offline "$CONF" > /run/cli.txt 2>/run/cli.err
 grep -a 'Version' /run/cli.txt
-check "pmiprouter cli answers 'show version'" grep -aq "Version $(dpkg-query -W -f='${Version}' pmiprouter)" /run/cli.txt
+check "pmiprouter cli --offline answers 'show version'" grep -aq "Version $(dpkg-query -W -f='${Version}' pmiprouter)" /run/cli.txt
 check "man page installed" test -f /usr/share/man/man1/pmiprouter.1.gz
 
 # --- 2. a configured LMA opens its sockets ----------------------------------------------------
@@ -110,6 +110,30 @@ check "binding saved in $STATE/lma-LMA1.json" wait_for 10 grep -q "$MN3" "$STATE
 check "kernel data plane created an ip6tnl tunnel to the MAG (hardened unit)" \
   wait_for 10 bash -c "ip -d link show type ip6tnl | grep -q 'remote 2001:db8:12::1'"
 ip -d link show type ip6tnl | grep -A2 'remote 2001:db8:12::1' | head -3
+check "dataplane auto picked the kernel backend inside the unit's sandbox (journal)" journal_has "data plane: kernel"
+journalctl -u pmiprouter --no-pager -o cat | grep -E 'data plane:|dataplane probe' | sed 's/^/  journal: /'
+
+# --- 2b. the management plane of the running daemon: control socket, live config, SSH ---------
+printf 'show version\n' | pmiprouter cli > /run/cli-live.txt 2>&1
+check "pmiprouter cli over the control socket answers 'show version' (running daemon)" \
+  grep -aq "Version $(dpkg-query -W -f='${Version}' pmiprouter)" /run/cli-live.txt
+check "control socket is root-only (0600)" test "$(stat -c %a /run/pmiprouter/cli.sock 2>/dev/null)" = 600
+printf 'configure terminal\nusername admin privilege 15 secret Adm1nPassw0rd\nip ssh port 2222\nend\nwrite memory\n' \
+  | pmiprouter cli > /run/cli-conf.txt 2>&1
+check "live configuration over the control socket, saved by 'write memory'" grep -q '^username admin privilege 15 secret' "$CONF"
+check "SSH server listening on port 2222 once a user exists" wait_for 20 bash -c "ss -H -t -l -n | grep -q ':2222 '"
+printf '#!/bin/sh\necho Adm1nPassw0rd\n' > /run/askpass; chmod 700 /run/askpass
+SSH_OPTS="-p 2222 -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=20"
+SSH_ASKPASS=/run/askpass SSH_ASKPASS_REQUIRE=force timeout 60 setsid -w ssh $SSH_OPTS -o PubkeyAuthentication=no \
+  admin@127.0.0.1 'show ipv6 mobile pmipv6 lma binding' < /dev/null > /run/ssh-pw.txt 2>&1
+check "OpenSSH password login + exec 'show ... lma binding' lists mn3" grep -q 'mn3@example.com' /run/ssh-pw.txt
+mkdir -p /root/.ssh && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
+mkdir -p "$STATE/ssh/authorized_keys" && cp /root/.ssh/id_ed25519.pub "$STATE/ssh/authorized_keys/admin"
+timeout 60 ssh $SSH_OPTS -o BatchMode=yes -o PasswordAuthentication=no admin@127.0.0.1 'show version' < /dev/null > /run/ssh-key.txt 2>&1
+check "OpenSSH public-key login + exec 'show version'" grep -aq "Version $(dpkg-query -W -f='${Version}' pmiprouter)" /run/ssh-key.txt
+check "SSH host keys generated and kept in $STATE/ssh (0600)" \
+  bash -c "ls $STATE/ssh/*host* >/dev/null 2>&1 && ! find $STATE/ssh -maxdepth 1 -name '*host*' ! -perm 600 | grep -q ."
+check "autopkgtest debian/tests/smoke passes on the installed package" bash /job/smoke
 
 # --- 3. systemctl reload re-reads the config (SIGHUP, same process) ---------------------------
 read -r st _ < <(pbu mn9@example.com 1)

@@ -22,9 +22,10 @@ MIRROR=${MIRROR:-http://deb.debian.org/debian}
 rm -rf "$R" "$R.stamp" "$R.tmp"; mkdir -p "$(dirname "$R")"
 T0=$(date +%s)
 # systemd-sysv: the VM boots systemd as PID 1; kmod: /sbin/modprobe, which the kernel runs to
-# auto-load modules (veth, ip6_tunnel, ...), as on any installed Debian. Nothing of pmiprouter's
+# auto-load modules (veth, ip6_tunnel, ...), as on any installed Debian; openssh-client: the
+# install test logs in to the daemon's SSH server as an operator would. Nothing of pmiprouter's
 # dependencies is included: `apt install ./pmiprouter_*.deb` must pull them itself.
-if ! debootstrap --variant=minbase --include=systemd-sysv,kmod "$SUITE" "$R.tmp" "$MIRROR" > "$R.log" 2>&1; then
+if ! debootstrap --variant=minbase --include=systemd-sysv,kmod,openssh-client "$SUITE" "$R.tmp" "$MIRROR" > "$R.log" 2>&1; then
   tail -20 "$R.log" >&2; rm -rf "$R.tmp"; die "debootstrap failed (log: $R.log)"
 fi
 echo pmiptest > "$R.tmp/etc/hostname"

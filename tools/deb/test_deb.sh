@@ -65,6 +65,7 @@ sed -i "s/^Version: .*/Version: ${VER}+upgradetest1/" "$JOB/x/DEBIAN/control"
 dpkg-deb -Zxz -z1 -b "$JOB/x" "$JOB/upgrade/pmiprouter_${VER}+upgradetest1_all.deb" > /dev/null
 rm -rf "$JOB/x"
 cp "$HERE/guest_checks.sh" "$JOB/run.sh"; chmod +x "$JOB/run.sh"
+cp "$ROOT/debian/tests/smoke" "$JOB/smoke"
 cp "$HERE/hardening_probe.py" "$HERE/pbu_once.py" "$ROOT/tests/integration/pbu_client.py" "$JOB/"
 
 echo "== test_deb: boot Debian's kernel with systemd on the clean root (TCG; a few minutes)"
