@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 
 from pmiprouter.cli import commands_pmip as pm
+from pmiprouter.cli import commands_ssh as cs
 from pmiprouter.cli.grammar import NAME, config_common, root, setting
-from pmiprouter.cli.handlers import exec_, operational, operational_mag, pmip, system
+from pmiprouter.cli.handlers import exec_, operational, operational_mag, pmip, ssh, system
 from pmiprouter.cli.handlers.edit import flag
 from pmiprouter.cli.tree import (
     Handler,
@@ -29,7 +30,6 @@ from pmiprouter.cli.tree import (
 )
 from pmiprouter.config.model import LOG_LEVELS
 
-SSH = (('ssh', None),)
 USER_NAME = Word(r'[A-Za-z0-9][A-Za-z0-9._@-]*', label='WORD', max_len=64)
 
 
@@ -58,6 +58,9 @@ EXEC = root(
     kw('copy', 'Copy from one file to another',
        kw('running-config', 'Copy from current system configuration',
           kw('startup-config', 'Copy to startup configuration', handler=exec_.copy_running_startup)),
+       kw('startup-config', 'Copy from startup configuration',
+          kw('running-config', 'Update (merge with) current system configuration',
+             handler=exec_.copy_startup_running)),
        priv=15),
     kw('disable', 'Turn off privileged commands', handler=exec_.disable),
     kw('enable', 'Turn on privileged commands', handler=exec_.enable),
@@ -92,13 +95,7 @@ CONFIG = root(
        param('value', Word(r'[A-Za-z][A-Za-z0-9-]*', label='WORD', max_len=63),
              "This system's network name", handler=system.hostname),
        handler=system.hostname, neg_only=True),
-    kw('ip', 'Global IP configuration subcommands',
-       kw('ssh', 'Configure ssh options',
-          setting('authentication-retries', 'Specify number of authentication retries', Int(0, 5),
-                  'Number of authentication retries', 'authentication_retries', path=SSH),
-          setting('port', 'Port the SSH server listens on', Int(1, 65535), 'Port number', 'port', path=SSH),
-          setting('time-out', 'Specify SSH time-out interval', Int(1, 120), 'SSH time-out interval (secs)',
-                  'timeout_s', path=SSH))),
+    kw('ip', 'Global IP configuration subcommands', cs.IP_SSH),
     kw('ipv6', 'IPv6 configuration commands',
        kw('mobile', 'Mobile IPv6 and Proxy Mobile IPv6',
           kw('home-agent', 'Enable the Mobile IPv6 home agent service', handler=flag('home_agent', path=())),
@@ -230,6 +227,9 @@ MODES: dict[str, Mode] = {
     pmip.MN_MODE: Mode(pmip.MN_MODE, pm.MN, pmip.DOMAIN_MODE),
     pmip.LMA_MODE: Mode(pmip.LMA_MODE, pm.LMA, 'config'),
     pmip.MAG_MODE: Mode(pmip.MAG_MODE, pm.MAG, 'config'),
+    ssh.PUBKEY_MODE: Mode(ssh.PUBKEY_MODE, cs.PUBKEY, 'config'),
+    ssh.PUBKEY_USER_MODE: Mode(ssh.PUBKEY_USER_MODE, cs.PUBKEY_USER, ssh.PUBKEY_MODE),
+    ssh.PUBKEY_DATA_MODE: Mode(ssh.PUBKEY_DATA_MODE, cs.PUBKEY_DATA, ssh.PUBKEY_USER_MODE),
 }
 
 

@@ -20,6 +20,8 @@ TITLES = {
     'config-ipv6-pmipv6-domain-mn': 'Mobile node profile (`host(config-ipv6-pmipv6-domain-mn)#`)',
     'config-ipv6-pmipv6-lma': 'LMA role (`host(config-ipv6-pmipv6-lma)#`)',
     'config-ipv6-pmipv6-mag': 'MAG role (`host(config-ipv6-pmipv6-mag)#`)',
+    'config-ssh-pubkey': 'SSH key chain (`host(config-ssh-pubkey)#`)',
+    'config-ssh-pubkey-user': 'SSH keys of a user (`host(config-ssh-pubkey-user)#`)',
 }
 
 _COMMON = {'default', 'do', 'end', 'exit', 'no'}

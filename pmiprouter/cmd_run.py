@@ -8,6 +8,7 @@ SIGTERM/SIGINT stop cleanly, removing what the daemon installed.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from pathlib import Path
@@ -48,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
     predicate = LogLevelFilterPredicate(defaultLogLevel=LogLevel.levelWithName(args.log_level))
     observer = textFileLogObserver(sys.stdout, timeFormat='%Y-%m-%dT%H:%M:%S.%f%z')  # milliseconds matter in a handover
     globalLogBeginner.beginLoggingTo([FilteringLogObserver(observer, [predicate])])
+    from pmiprouter.runtime.driver import set_log_level
+
+    set_log_level(args.log_level)  # engine log lines below the level are dropped before formatting
+    # Libraries (and the data-plane probe) log through the standard library: their warnings
+    # belong in the same journal.
+    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format='%(asctime)s [%(name)s#%(levelname)s] %(message)s')
     service = make_service(reactor, result.config, args.dataplane, args.state_dir, trace=args.log_level == 'debug')
     from pmiprouter.runtime.mgmt_service import add_management
 

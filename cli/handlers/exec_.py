@@ -125,6 +125,32 @@ def write_memory(inv: Invocation) -> str:
     return _save(inv)
 
 
+def copy_startup_running(inv: Invocation) -> None:
+    """`copy startup-config running-config`: merge the saved configuration into the running
+    one, as IOS does (its commands are replayed over it); all or nothing."""
+    from pmiprouter.config.load import replay  # the loader imports the session, which imports this module
+
+    def answer(text: str) -> str:
+        if text.strip() not in ('', 'running-config'):
+            return '% Invalid destination filename'
+        saved = inv.session.store.read()
+        if saved is None:
+            return '%Error opening startup-config (No such file or directory)'
+        merged, errors, _ = replay(saved, 'startup-config', base=inv.session.config)
+        problems = [error.render() for error in errors] or [f'% {p.message}' for p in validate(merged)]
+        if problems:
+            return '\n'.join(['% Not copied: the startup-config does not apply', *problems])
+        if inv.session.control is not None:
+            try:
+                inv.session.control.commit(merged)
+            except CommandError as err:
+                return err.render()
+        inv.session.config = merged
+        return f'{len(saved.encode())} bytes copied'
+
+    inv.session.ask('Destination filename [running-config]? ', answer)
+
+
 def copy_running_startup(inv: Invocation) -> None:
     """`copy running-config startup-config`: confirm the destination, then save."""
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from pmiprouter.cli.errors import CommandError
 from pmiprouter.cli.tree import Invocation
 from pmiprouter.config.model import LmaConfig, MagConfig, RouterConfig
-from pmiprouter.mh.iana import BAStatus
+from pmiprouter.mh.iana import BAStatus, BRAStatus
 
 DEBUG_CATEGORIES = ('events', 'messages', 'dataplane')
 
@@ -122,7 +122,10 @@ class Control(Protocol):
         """Snapshots of the running MAGs."""
 
     def clear_bindings(self, nai: str | None) -> int:
-        """Remove the bindings of `nai` (all when None); return how many went."""
+        """Revoke the LMA bindings of `nai` (all when None, RFC 5846); return how many."""
+
+    def clear_mag_bindings(self, nai: str | None) -> int:
+        """De-register the MAG bindings of `nai` (all when None); return how many."""
 
     def clear_stats(self, role: str = 'lma') -> None:
         """Zero the message counters of the LMAs or the MAGs."""
@@ -263,6 +266,13 @@ def _status_name(code: str) -> str:
         return 'status'
 
 
+def _bra_status_name(code: str) -> str:
+    try:
+        return BRAStatus(int(code)).name.lower().replace('_', ' ')
+    except ValueError:
+        return 'status'
+
+
 def show_lma_stats(inv: Invocation) -> str:
     """`show ipv6 mobile pmipv6 lma stats`: messages by type, PBAs by status code."""
     out = []
@@ -277,6 +287,9 @@ def show_lma_stats(inv: Invocation) -> str:
         out.append('  PBA sent by status:')
         statuses = stats.get('pba-status', {})
         out += [f'    {code:>3} {_status_name(code):<48} {count}' for code, count in statuses.items()] or ['    none']
+        out.append('  BRA received by status:')
+        bra = stats.get('bra-status', {})
+        out += [f'    {code:>3} {_bra_status_name(code):<48} {count}' for code, count in bra.items()] or ['    none']
         events = stats.get('events', {})
         out.append('  Events:')
         out += [f'    {name:<32} {events[name]}' for name in sorted(events)] or ['    none']
@@ -287,12 +300,12 @@ def show_lma_stats(inv: Invocation) -> str:
 
 
 def clear_lma_binding(inv: Invocation) -> str:
-    """`clear ipv6 mobile pmipv6 lma binding {all | nai NAI}`."""
+    """`clear ipv6 mobile pmipv6 lma binding {all | nai NAI}`: revoked with a BRI to the MAG (RFC 5846)."""
     _lmas(inv)
     count = control_of(inv).clear_bindings(inv.args.get('nai'))
     if inv.args.get('nai') is not None and count == 0:
         raise CommandError(f'No binding for {inv.args["nai"]}')
-    return f'Cleared {count} binding{"s" if count != 1 else ""}'
+    return f'Cleared {count} binding{"s" if count != 1 else ""} (revocation sent to the MAG)'
 
 
 def clear_lma_stats(inv: Invocation) -> None:
@@ -358,9 +371,11 @@ def show_ip_ssh(inv: Invocation) -> str:
     return '\n'.join([
         'SSH Enabled - version 2.0',
         f'Port: {ssh.port}',
+        f'Listen addresses: {" ".join(str(a) for a in ssh.listen_addresses) or "all (::)"}',
         f'Authentication timeout: {ssh.timeout_s} secs; Authentication retries: {ssh.authentication_retries}',
         f'Failed logins: {control_of(inv).auth_failures}',
         f'Configured users: {len(inv.session.config.users)}',
+        f'Public keys: {sum(len(u.keys) for u in ssh.pubkey_users)} (ip ssh pubkey-chain)',
     ])
 
 

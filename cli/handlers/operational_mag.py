@@ -87,9 +87,13 @@ def show_mag_stats(inv: Invocation) -> str:
 
 
 def clear_mag_binding(inv: Invocation) -> str:
-    """`clear ipv6 mobile pmipv6 mag binding ...`: needs a MAG engine de-registration entry point."""
+    """`clear ipv6 mobile pmipv6 mag binding {all | nai NAI}`: de-register (PBU lifetime 0) and clean up."""
     _mags(inv)
-    raise CommandError('Not supported yet: the MAG engine has no administrative de-registration')
+    nai = inv.args.get('nai')
+    count = control_of(inv).clear_mag_bindings(nai)
+    if nai is not None and count == 0:
+        raise CommandError(f'No binding for {nai}')
+    return f'Cleared {count} binding{"s" if count != 1 else ""} (de-registration sent to the LMA)'
 
 
 def clear_mag_stats(inv: Invocation) -> None:

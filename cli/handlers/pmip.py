@@ -208,7 +208,7 @@ def mag_lma(inv: Invocation) -> None:
 
 
 def dhcp_mode(inv: Invocation) -> None:
-    """`dhcp mode server` | `dhcp mode relay destination X:X::X`; `no dhcp mode`."""
+    """`dhcp mode server` | `dhcp mode relay destination A.B.C.D` (DHCPv4); `no dhcp mode`."""
     where, obj = current(inv)
     if inv.negate:
         update(inv, where, obj, dhcp_mode=None, dhcp_relay_destination=None)

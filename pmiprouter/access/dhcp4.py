@@ -9,8 +9,9 @@ identifier is the default-router address; RELEASE de-registers only the IPv4 par
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
+from typing import Any
 
 from pmiprouter.mh.errors import BadMessageValue, Truncated
 
@@ -19,6 +20,9 @@ MAGIC = b'\x63\x82\x53\x63'
 DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = range(1, 9)
 OPT_PAD, OPT_SUBNET_MASK, OPT_ROUTER, OPT_REQUESTED_IP, OPT_LEASE_TIME = 0, 1, 3, 50, 51
 OPT_MESSAGE_TYPE, OPT_SERVER_ID, OPT_INTERFACE_MTU, OPT_CLIENT_ID, OPT_END = 53, 54, 26, 61, 255
+OPT_RELAY_AGENT_INFO = 82  # RFC 3046
+AGENT_CIRCUIT_ID, AGENT_REMOTE_ID = 1, 2  # RFC 3046 §2.0 sub-options
+AGENT_LINK_SELECTION = 5  # RFC 3527: the client's subnet when giaddr is not on it
 BROADCAST_FLAG = 0x8000
 _FIXED = struct.Struct('!BBBBIHH4s4s4s4s16s64s128s')
 ZERO = IPv4Address(0)
@@ -93,6 +97,28 @@ def encode(message: DhcpMessage) -> bytes:
     body.append(OPT_END)
     body += bytes(max(0, 300 - len(body)))
     return bytes(body)
+
+
+def with_options(message: DhcpMessage, options: tuple[tuple[int, bytes], ...], **fields: Any) -> DhcpMessage:
+    """A copy of `message` with other options (and other fixed fields): what a relay forwards."""
+    return replace(message, options=options, **fields)
+
+
+def encode_suboptions(suboptions: tuple[tuple[int, bytes], ...]) -> bytes:
+    """RFC 3046 §2.0: the Relay Agent Information option body, sub-options as code/length/value."""
+    return b''.join(bytes((code, len(value))) + value for code, value in suboptions)
+
+
+def decode_suboptions(body: bytes) -> tuple[tuple[int, bytes], ...]:
+    """The sub-options of a Relay Agent Information option; raises Truncated when one overruns."""
+    out: list[tuple[int, bytes]] = []
+    i = 0
+    while i < len(body):
+        if i + 2 > len(body) or i + 2 + body[i + 1] > len(body):
+            raise Truncated(i, 2, len(body) - i, 'relay agent sub-option')
+        out.append((body[i], bytes(body[i + 2 : i + 2 + body[i + 1]])))
+        i += 2 + body[i + 1]
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,12 +69,16 @@ def _suggest(err: ParseError) -> str | None:
 Anchors = dict[Anchor, tuple[int, str]]
 
 
-def replay(text: str, filename: str = '<config>') -> tuple[RouterConfig, list[LoadError], Anchors]:
+def replay(
+    text: str, filename: str = '<config>', base: RouterConfig | None = None
+) -> tuple[RouterConfig, list[LoadError], Anchors]:
     """Run `text` through config mode; return the result, parse errors and block lines.
 
-    The configuration returned is meaningful only when the error list is empty.
+    `base` is the configuration the text is typed over (`copy startup-config
+    running-config` merges); empty by default. The configuration returned is meaningful
+    only when the error list is empty.
     """
-    session = Session(RouterConfig(), privilege=15)
+    session = Session(base if base is not None else RouterConfig(), privilege=15)
     session.enter_mode('config')
     errors: list[LoadError] = []
     anchors: Anchors = {}

@@ -66,13 +66,43 @@ class UserConfig:
     privilege: int = 1
 
 
+#: Public key types `key-hash` names (SSH algorithm names of the key blob).
+SSH_KEY_TYPES = ('ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa')
+
+
+@dataclass(frozen=True)
+class KeyHash:
+    """`key-hash TYPE HASH [NAME]`: a public key by the MD5 of its blob (32 upper-case hex
+    digits), as IOS keeps it; the client shows the key, the server checks the hash."""
+
+    type: str
+    hash: str
+    name: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Sort and lookup key."""
+        return (self.type, self.hash)
+
+
+@dataclass(frozen=True)
+class PubkeyUser:
+    """`ip ssh pubkey-chain` / `username NAME`: the public keys one user may log in with."""
+
+    name: str
+    keys: tuple[KeyHash, ...] = ()
+
+
 @dataclass(frozen=True)
 class SshConfig:
-    """`ip ssh ...`: listening port, negotiation time-out and authentication retries."""
+    """`ip ssh ...`: port, listen addresses (none: every address), negotiation time-out,
+    authentication retries and the public keys of `ip ssh pubkey-chain`."""
 
     port: int = 22
     timeout_s: int = 120
     authentication_retries: int = 3
+    listen_addresses: tuple[IPv4Address | IPv6Address, ...] = ()
+    pubkey_users: tuple[PubkeyUser, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,8 +225,9 @@ class MagConfig:
     binding_init_retx_time_ms: int = 1000  # RFC 6275 §12 INITIAL_BINDACK_TIMEOUT
     binding_max_retx_time_ms: int = 32000  # RFC 6275 §12 MAX_BINDACK_TIMEOUT
     local_routing: bool = False  # RFC 5213 §9 EnableMAGLocalRouting
-    dhcp_mode: str | None = None  # None, 'server' or 'relay'
-    dhcp_relay_destination: IPv6Address | None = None
+    dhcp_mode: str | None = None  # DHCPv4: None or 'server' (co-located server), 'relay'
+    dhcp_relay_destination: IPv4Address | None = None  # the DHCPv4 server relayed to
+    dhcp6_relay_destination: IPv6Address | None = None  # the DHCPv6 server relayed to (RFC 5213 §6.11)
     heartbeat_enabled: bool = False
     heartbeat_interval_s: int = 60
     heartbeat_retries: int = 3

@@ -91,6 +91,16 @@ def _users(cfg: RouterConfig) -> list[str]:
     return out
 
 
+def _ssh(cfg: SshConfig) -> list[str]:
+    out = _fields(cfg, _SSH, '') + [f'ip ssh listen-address {a}' for a in cfg.listen_addresses]
+    if cfg.pubkey_users:
+        out.append('ip ssh pubkey-chain')
+        for user in cfg.pubkey_users:
+            out.append(f' username {user.name}')
+            out += [f'  key-hash {k.type} {k.hash}' + (f' {k.name}' if k.name else '') for k in user.keys]
+    return out
+
+
 def _peer(keyword: str, peer: PeerConfig) -> list[str]:
     return [f' {keyword} {peer.name}', *_fields(peer, _PEER, '  '), ' !']
 
@@ -152,6 +162,8 @@ def _mag(mag: MagConfig) -> list[str]:
         out.append(' dhcp mode server')
     elif mag.dhcp_mode == 'relay':
         out.append(f' dhcp mode relay destination {mag.dhcp_relay_destination}')
+    if mag.dhcp6_relay_destination is not None:
+        out.append(f' ipv6 dhcp relay destination {mag.dhcp6_relay_destination}')
     return out + _heartbeat(mag)
 
 
@@ -161,7 +173,7 @@ def render(cfg: RouterConfig) -> str:
         [f'hostname {cfg.hostname}'],
         _logging(cfg.logging),
         _users(cfg),
-        _fields(cfg.ssh, _SSH, '') if cfg.ssh != SshConfig() else [],
+        _ssh(cfg.ssh) if cfg.ssh != SshConfig() else [],
         ['ipv6 mobile home-agent'] if cfg.home_agent else [],
         *(_domain(d) for d in cfg.domains),
         *(_lma(lma) for lma in cfg.lmas),

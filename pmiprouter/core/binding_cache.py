@@ -14,6 +14,7 @@ from pmiprouter.core.errors import InternalInvariantError, Rejection
 from pmiprouter.core.events import IPAddress, Transport
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.dataplane.interface import TunnelSpec
 from pmiprouter.mh.iana import BAStatus, HandoffIndicator
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
@@ -38,6 +39,7 @@ class Trigger(enum.Enum):
     DELETE_TIMER = 'delete-timer'
     LIFETIME_EXPIRED = 'lifetime-expired'
     SELECTIVE = 'selective'  # RFC 5844 §3.1.2.5: only the IPv4 or only the IPv6 part removed
+    REVOKED = 'revoked'  # RFC 5846: the MAG acknowledged the revocation, or never answered
 
 
 # Every allowed (state, trigger) pair; anything else is a bug (InternalInvariantError).
@@ -59,6 +61,9 @@ TRANSITIONS: dict[tuple[BceState | None, Trigger], BceState] = {
     (BceState.DEREGISTERED, Trigger.DELETE_TIMER): BceState.DELETED,
     (BceState.DEREGISTERED, Trigger.DATAPLANE_APPLIED): BceState.DEREGISTERED,
     (BceState.DEREGISTERED, Trigger.DATAPLANE_FAILED): BceState.DEREGISTERED,
+    (BceState.PROGRAMMING, Trigger.REVOKED): BceState.DELETED,
+    (BceState.ACTIVE, Trigger.REVOKED): BceState.DELETED,
+    (BceState.DEREGISTERED, Trigger.REVOKED): BceState.DELETED,
 }
 
 
@@ -94,18 +99,24 @@ class BindingCacheEntry:
     expires_at: float
     timestamp: int | None
     sequence: int
-    gre_key_in: int | None = None  # uplink key we chose (MAG -> LMA)
     gre_key_out: int | None = None  # downlink key the MAG chose (LMA -> MAG)
     use_gre: bool = False
     tlv: bool = False
     udp: bool = False  # IPv4-UDP encapsulation forced by the MAG (F flag, RFC 5844 §4.1.3.1)
     state: BceState = BceState.PROGRAMMING
-    pending_ticket: int | None = None
     registered_at: float = 0.0
+    # The (often shared) tunnel this binding is counted on in LocalMobilityAnchor.tunnel_users.
+    tunnel: TunnelSpec | None = field(default=None, compare=False, repr=False)
 
     def advance(self, trigger: Trigger) -> BceState:
         self.state = advance(self.state, trigger)
         return self.state
+
+    @property
+    def gre_key_in(self) -> int | None:
+        """The uplink GRE key we chose (MAG -> LMA): the binding id, unique per binding (RFC 5845
+        §5.2). Derived rather than stored: one slot less keeps the entry in a smaller size class."""
+        return self.binding_id if self.use_gre else None
 
     @property
     def mn_key(self) -> MobileNodeIdentifier:

@@ -48,6 +48,8 @@ class Trigger(enum.Enum):
     DETACH = 'detach'  # MN gone, probe failed, or data plane failed: de-register
     CLEANUP = 'cleanup'  # de-registration answered or timed out; halted entry dropped
     EXPIRED = 'expired'  # binding lifetime ran out without a successful renewal
+    REVOKED = 'revoked'  # the LMA revoked the binding (RFC 5846 BRI): gone without a PBU
+    RESTORED = 'restored'  # read back from the state file after a restart: renewal (NUD probe first) soon
 
 
 _LIVE = (BulState.REGISTERING, BulState.PROGRAMMING, BulState.REGISTERED, BulState.PROBING, BulState.RENEWING)
@@ -78,6 +80,8 @@ TRANSITIONS: dict[tuple[BulState | None, Trigger], BulState] = {
     (BulState.REGISTERED, Trigger.EXPIRED): BulState.DELETED,
     (BulState.PROBING, Trigger.EXPIRED): BulState.DELETED,
     (BulState.RENEWING, Trigger.EXPIRED): BulState.DELETED,
+    **{(state, Trigger.REVOKED): BulState.DELETED for state in (*_LIVE, BulState.DEREGISTERING, BulState.HALTED)},
+    (None, Trigger.RESTORED): BulState.REGISTERED,
 }
 
 FORWARDING = frozenset({BulState.REGISTERED, BulState.PROBING, BulState.RENEWING})

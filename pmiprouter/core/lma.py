@@ -31,12 +31,21 @@ from pmiprouter.core.persistence import entry_from_record, entry_to_record
 from pmiprouter.core.pba import Grant, build_pba
 from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.core.revocation import BRI_TIMER, Finished, Peer, Revocations, answer
 from pmiprouter.core.stats import Stats
 from pmiprouter.core.validation import check_registration
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.mh.errors import UnknownMHType
-from pmiprouter.mh.iana import BAStatus, BEStatus
-from pmiprouter.mh.messages import BindingAcknowledgement, BindingError, BindingUpdate, Heartbeat
+from pmiprouter.mh.iana import BAStatus, BEStatus, BRAStatus, RevocationTrigger
+from pmiprouter.mh.messages import (
+    BindingAcknowledgement,
+    BindingError,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    BindingUpdate,
+    Heartbeat,
+)
+from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 from pmiprouter.mh.options_pmip import RestartCounter
 
 LIFETIME = 'bce-lifetime'
@@ -63,20 +72,35 @@ class LocalMobilityAnchor:
         self.cache = BindingCache()
         self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
         self.stats = Stats()
-        self.tunnel_users: dict[TunnelSpec, set[int]] = {}
+        self.revocations = Revocations()  # outstanding BRIs (RFC 5846)
+        self.tunnel_users: dict[TunnelSpec, int] = {}  # how many bindings use each tunnel (entry.tunnel)
         self.parked: dict[int, Parked] = {}
         self._ids = itertools.count(1)
         self._tickets = itertools.count(1)
         self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
         self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
+        self._ticket_of: dict[int, int] = {}  # binding id -> its outstanding ticket (only while programming)
         self.revision = 0  # bumped on every event: the daemon saves state when it moves
         self.dirty: set[int] = set()  # bindings changed (or removed) since the daemon last saved them
         self._addresses: dict[IPAddress, IPAddress] = {}  # one object per peer address, shared by its bindings
+        self._identities: dict[int, tuple[IPAddress, IPAddress]] = {}  # id(address) -> (address, interned)
+        self._lifetimes: dict[int, int] = {}
+        self._shared_tunnels: dict[tuple[IPAddress, IPAddress, TunnelMode], TunnelSpec] = {}
+        self._last_tunnel: tuple[IPAddress, IPAddress, TunnelMode, TunnelSpec] | None = None
 
     # ---- entry point -------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Action]:
         self.revision += 1
+        # The two events of every registration skip the pattern match (the hot path).
+        kind = type(event)
+        if kind is MessageReceived:
+            message = event.message  # type: ignore[union-attr]
+            if type(message) is BindingUpdate and message.is_proxy:
+                self.stats.received['pbu'] += 1
+                return self._on_pbu(ProxyRegistration.parse(event), now)  # type: ignore[arg-type]
+        elif kind is DataplaneApplied:
+            return self._on_dataplane(event.ticket, None, now)  # type: ignore[union-attr]
         match event:
             case MessageReceived(message=BindingUpdate() as bu) if bu.is_proxy:
                 self.stats.received['pbu'] += 1
@@ -87,6 +111,12 @@ class LocalMobilityAnchor:
             case MessageReceived(message=Heartbeat() as hb):
                 self.stats.received['heartbeat'] += 1
                 return self._on_heartbeat(event, hb)
+            case MessageReceived(message=BindingRevocationAcknowledgement() as bra):
+                self.stats.received['bra'] += 1
+                return self._on_bra(event, bra)
+            case MessageReceived(message=BindingRevocationIndication() as bri):
+                self.stats.received['bri'] += 1
+                return self._on_bri(event, bri)
             case MessageReceived():
                 self.stats.received['other'] += 1
                 return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
@@ -140,7 +170,7 @@ class LocalMobilityAnchor:
         lifetime = self._granted_lifetime(request)
         entry = BindingCacheEntry(
             binding_id=next(self._ids),
-            mn_id=request.mn_id,
+            mn_id=self._stored_mn_id(request.mn_id, profile),
             att=request.att or 0,
             mn_ll_id=request.mn_ll_id or b'',
             handoff=request.handoff or 0,
@@ -156,15 +186,12 @@ class LocalMobilityAnchor:
             expires_at=now + lifetime,
             timestamp=request.timestamp,
             sequence=request.sequence,
-            gre_key_in=None,
             gre_key_out=request.gre_key.key if use_gre and request.gre_key is not None else None,
             use_gre=use_gre,
             tlv=tlv,
             udp=request.transport is Transport.UDP4 and request.force_udp,
             registered_at=now,
         )
-        if use_gre:
-            entry.gre_key_in = entry.binding_id  # unique per binding: the uplink key (RFC 5845 §5.2)
         entry.state = BceState.PROGRAMMING
         self.cache.add(entry)
         self.dirty.add(entry.binding_id)
@@ -278,8 +305,19 @@ class LocalMobilityAnchor:
             mode = TunnelMode.UDP4_TLV if entry.tlv else TunnelMode.GRE4
         else:
             mode = TunnelMode.UDP4 if entry.udp else TunnelMode.IP4
-        keys = (entry.gre_key_in, entry.gre_key_out) if entry.use_gre else (None, None)
-        return TunnelSpec(entry.local, entry.proxy_coa, mode, gre_key_in=keys[0], gre_key_out=keys[1])
+        if entry.use_gre:  # per-MN keys: a tunnel of its own
+            return TunnelSpec(entry.local, entry.proxy_coa, mode, gre_key_in=entry.gre_key_in, gre_key_out=entry.gre_key_out)
+        # Shared tunnels (a few: one per MAG and mode) are built once, not per registration;
+        # the last one used is recognised by identity (interned addresses) without hashing.
+        last = self._last_tunnel
+        if last is not None and last[0] is entry.local and last[1] is entry.proxy_coa and last[2] is mode:
+            return last[3]
+        key = (entry.local, entry.proxy_coa, mode)
+        spec = self._shared_tunnels.get(key)
+        if spec is None:
+            spec = self._shared_tunnels[key] = TunnelSpec(entry.local, entry.proxy_coa, mode)
+        self._last_tunnel = (entry.local, entry.proxy_coa, mode, spec)
+        return spec
 
     def _route(self, entry: BindingCacheEntry) -> MnRouteSpec:
         ipv4 = entry.ipv4.ip if entry.ipv4 is not None else None
@@ -290,14 +328,14 @@ class LocalMobilityAnchor:
     ) -> list[Action]:
         """Point the MN's routes at its (shared) tunnel; the PBA follows DataplaneApplied."""
         route = self._route(entry)
-        ensure_tunnels = self._use_tunnel(route.tunnel, entry.binding_id)
-        remove_tunnels: tuple[TunnelSpec, ...] = ()
-        if previous is not None and previous.tunnel != route.tunnel:
-            remove_tunnels = self._release_tunnel(previous.tunnel, entry.binding_id)
+        old = entry.tunnel
+        ensure_tunnels = self._use_tunnel(entry, route.tunnel)
+        remove_tunnels = self._release_tunnel(old) if old is not None and old is not entry.tunnel else ()
         ticket = next(self._tickets)
-        if entry.pending_ticket is not None:
-            self._pending.pop(entry.pending_ticket, None)
-        entry.pending_ticket = ticket
+        stale = self._ticket_of.get(entry.binding_id)
+        if stale is not None:  # superseded: its DataplaneApplied will find nothing
+            self._pending.pop(stale, None)
+        self._ticket_of[entry.binding_id] = ticket
         self._pending[ticket] = entry.binding_id
         self._replies[entry.binding_id] = (request, status)
         return [
@@ -305,18 +343,23 @@ class LocalMobilityAnchor:
             ApplyDataplane(ticket, ensure_tunnels=ensure_tunnels, ensure_routes=(route,), remove_tunnels=remove_tunnels),
         ]
 
-    def _use_tunnel(self, tunnel: TunnelSpec, binding_id: int) -> tuple[TunnelSpec, ...]:
-        users = self.tunnel_users.setdefault(tunnel, set())
-        first = not users
-        users.add(binding_id)
-        return (tunnel,) if first else ()
+    def _use_tunnel(self, entry: BindingCacheEntry, tunnel: TunnelSpec) -> tuple[TunnelSpec, ...]:
+        """Make `tunnel` the one `entry` is counted on (a count, not a set of ids: ~40 bytes less per
+        binding); returns it when it has to be created (its first user). The caller releases the old one."""
+        if entry.tunnel is not None and (entry.tunnel is tunnel or entry.tunnel == tunnel):
+            return ()
+        users = self.tunnel_users.get(tunnel, 0)
+        self.tunnel_users[tunnel] = users + 1
+        entry.tunnel = tunnel
+        return () if users else (tunnel,)
 
-    def _release_tunnel(self, tunnel: TunnelSpec, binding_id: int) -> tuple[TunnelSpec, ...]:
+    def _release_tunnel(self, tunnel: TunnelSpec) -> tuple[TunnelSpec, ...]:
+        """One binding less on `tunnel`; returns it when that was the last one (remove it)."""
         users = self.tunnel_users.get(tunnel)
         if users is None:
             return ()
-        users.discard(binding_id)
-        if users:
+        if users > 1:
+            self.tunnel_users[tunnel] = users - 1
             return ()
         del self.tunnel_users[tunnel]
         return (tunnel,)
@@ -326,7 +369,7 @@ class LocalMobilityAnchor:
         entry = self.cache.entries.get(binding_id) if binding_id is not None else None
         if entry is None:
             return [] if failure is None else [Log('error', 'dataplane-failed', {'ticket': ticket, 'reason': failure})]
-        entry.pending_ticket = None
+        self._ticket_of.pop(entry.binding_id, None)
         reply = self._replies.pop(entry.binding_id, None)
         if failure is not None:
             self.stats.events['dataplane-failed'] += 1
@@ -347,6 +390,10 @@ class LocalMobilityAnchor:
     # ---- timers ------------------------------------------------------------------------
 
     def _on_timer(self, kind: str, ident: int, now: float) -> list[Action]:
+        if kind == BRI_TIMER:
+            sends, finished = self.revocations.on_timer(ident, now)
+            self.stats.sent['bri'] += sum(1 for a in sends if isinstance(a, SendMessage))
+            return [*sends, *self._revoked(finished)] if finished is not None else list(sends)
         if kind == NEW_BCE_WAIT:
             parked = self.parked.pop(ident, None)
             if parked is None:
@@ -377,11 +424,13 @@ class LocalMobilityAnchor:
         self.dirty.add(entry.binding_id)
         route = self._route(entry)
         self.cache.remove(entry)
-        if entry.pending_ticket is not None:
-            self._pending.pop(entry.pending_ticket, None)
+        stale = self._ticket_of.pop(entry.binding_id, None)
+        if stale is not None:
+            self._pending.pop(stale, None)
         self._replies.pop(entry.binding_id, None)
         self.addresses.release(entry.hnps, entry.ipv4)
-        remove_tunnels = self._release_tunnel(route.tunnel, entry.binding_id)
+        remove_tunnels = self._release_tunnel(entry.tunnel) if entry.tunnel is not None else ()
+        entry.tunnel = None
         self.stats.events['session-deleted'] += 1
         return [
             CancelTimer((LIFETIME, entry.binding_id)),
@@ -392,7 +441,23 @@ class LocalMobilityAnchor:
     # ---- helpers -----------------------------------------------------------------------
 
     def _intern(self, address: IPAddress) -> IPAddress:
-        return self._addresses.setdefault(address, address)
+        # Hashing an ip_address is slow (it formats the integer): a repeat of the same object
+        # (the ports reuse one object per peer) is recognised by identity first.
+        known = self._identities.get(id(address))
+        if known is not None and known[0] is address:
+            return known[1]
+        interned = self._addresses.setdefault(address, address)
+        if len(self._identities) >= 1024:
+            self._identities.clear()
+        self._identities[id(address)] = (address, interned)  # holding `address` keeps its id unique
+        return interned
+
+    @staticmethod
+    def _stored_mn_id(received: MobileNodeIdentifier, profile: MobileNodeProfile) -> MobileNodeIdentifier:
+        """The MN-ID a binding keeps: it shares the policy's identifier bytes (~50 bytes less per binding)."""
+        if received.identifier is profile.identifier or received.identifier != profile.identifier:
+            return received
+        return MobileNodeIdentifier(received.subtype, profile.identifier)
 
     def _gre_decision(self, request: ProxyRegistration) -> tuple[BAStatus, bool, bool]:
         """RFC 5845 §5.2: (status, use GRE, TLV header)."""
@@ -406,7 +471,8 @@ class LocalMobilityAnchor:
 
     def _granted_lifetime(self, request: ProxyRegistration) -> int:
         lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)
-        return lifetime - lifetime % 4
+        lifetime -= lifetime % 4
+        return self._lifetimes.setdefault(lifetime, lifetime)  # one int object per value, not one per binding
 
     def _link_local(self, request: ProxyRegistration, entry: BindingCacheEntry | None) -> IPv6Address | None:
         """RFC 5213 §5.3.6: ALL_ZERO asks for the stored (or our configured) address; NON_ZERO is stored."""
@@ -464,6 +530,84 @@ class LocalMobilityAnchor:
             actions.append(SendMessage(event.src, event.dst, be, event.transport, event.sport))
         return actions
 
+    # ---- binding revocation (RFC 5846) -------------------------------------------------
+
+    def revoke(
+        self, nai: str | None, now: float, trigger: RevocationTrigger = RevocationTrigger.ADMINISTRATIVE_REASON
+    ) -> tuple[int, list[Action]]:
+        """Revoke the bindings of `nai` (all when None): a BRI to each binding's MAG; the binding,
+        its addresses and its routes go on the BRA or after the last retry (see revocation.py).
+
+        Returns how many bindings are being revoked, and the actions.
+        """
+        self.revision += 1
+        count, actions = 0, list[Action]()
+        for entry in self.bindings():
+            if nai is not None and entry.mn_id.text != nai:
+                continue
+            count += 1
+            if self.revocations.revoking(entry.binding_id):
+                continue  # a BRI is already out for it
+            if entry.state is BceState.DEREGISTERED:  # the MAG let go already: nothing to tell it
+                actions += self._delete(entry, Trigger.REVOKED)
+                continue
+            peer = Peer(entry.proxy_coa, entry.local, entry.transport, entry.sport)
+            self.stats.sent['bri'] += 1
+            self.stats.events['revocation-started'] += 1
+            fields = {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'trigger': int(trigger)}
+            actions.append(Log('info', 'revocation-started', fields))
+            actions += self.revocations.start(peer, (entry.binding_id,), entry.mn_id, entry.hnps, trigger, now)
+        return count, actions
+
+    def revoke_mag(self, mag: IPAddress, now: float) -> tuple[int, list[Action]]:
+        """Revoke every binding with one MAG in one BRI: G=1, trigger Per-Peer Policy, no MN-ID
+        (RFC 5846 §8.1). Returns how many bindings it covers, and the actions."""
+        self.revision += 1
+        groups: dict[Peer, list[int]] = {}
+        actions: list[Action] = []
+        for entry in self.bindings():
+            if entry.proxy_coa != mag or self.revocations.revoking(entry.binding_id):
+                continue
+            if entry.state is BceState.DEREGISTERED:
+                actions += self._delete(entry, Trigger.REVOKED)
+                continue
+            groups.setdefault(Peer(entry.proxy_coa, entry.local, entry.transport, entry.sport), []).append(entry.binding_id)
+        for peer, ids in groups.items():
+            self.stats.sent['bri'] += 1
+            self.stats.events['revocation-started'] += len(ids)
+            actions.append(Log('info', 'peer-revocation-started', {'mag': mag, 'bindings': len(ids)}))
+            trigger = RevocationTrigger.PER_PEER_POLICY
+            actions += self.revocations.start(peer, tuple(ids), None, (), trigger, now)
+        return sum(len(ids) for ids in groups.values()), actions
+
+    def _on_bra(self, event: MessageReceived, bra: BindingRevocationAcknowledgement) -> list[Action]:
+        cancels, finished = self.revocations.on_bra(event, bra)
+        if finished is None:  # §8.1: no outstanding BRI with that Sequence # from that MAG
+            self.stats.events['bra-unmatched'] += 1
+            return [Log('info', 'bra-unmatched', {'src': event.src, 'sequence': bra.sequence})]
+        self.stats.bra_status[int(bra.status)] += 1
+        return [*cancels, *self._revoked(finished)]
+
+    def _revoked(self, finished: Finished) -> list[Action]:
+        """Delete what the revocation covered: whatever the BRA said (an administrative
+        revocation is not negotiable) or without one after the last retry (§8.1)."""
+        outcome = 'acknowledged' if finished.status is not None else 'unanswered'
+        self.stats.events[f'revocation-{outcome}'] += 1
+        actions: list[Action] = []
+        for binding_id in finished.binding_ids:
+            entry = self.cache.entries.get(binding_id)
+            if entry is None or entry.proxy_coa != finished.mag:
+                continue  # it expired meanwhile, or moved to another MAG: the new binding stays
+            fields = {'mn': entry.mn_id.text, 'mag': finished.mag, 'status': finished.status}
+            actions += [Log('info', f'revocation-{outcome}', fields), *self._delete(entry, Trigger.REVOKED)]
+        return actions
+
+    def _on_bri(self, event: MessageReceived, bri: BindingRevocationIndication) -> list[Action]:
+        """MAG-initiated revocation (RFC 5846 §9.1.2) is not implemented: say so (§6.2, status 134)."""
+        self.stats.sent['bra'] += 1
+        self.stats.events['bri-refused'] += 1
+        return [answer(event, bri, BRAStatus.REVOCATION_FUNCTION_NOT_SUPPORTED)]
+
     # ---- configuration -----------------------------------------------------------------
 
     def reconfigure(self, policy: LmaPolicy) -> list[Action]:
@@ -500,7 +644,7 @@ class LocalMobilityAnchor:
             self.addresses.restore(entry.hnps, entry.ipv4)
             self._ids = itertools.count(max(next(self._ids), entry.binding_id + 1))
             route = self._route(entry)
-            tunnels = self._use_tunnel(route.tunnel, entry.binding_id)
+            tunnels = self._use_tunnel(entry, route.tunnel)
             if entry.state is BceState.DEREGISTERED:
                 actions.append(StartTimer((DELETE, entry.binding_id), now + self.policy.min_delay_before_bce_delete_s))
                 actions.append(ApplyDataplane(next(self._tickets), ensure_tunnels=tunnels))

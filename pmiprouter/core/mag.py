@@ -32,6 +32,15 @@ from pmiprouter.core.mag_events import (
 )
 from pmiprouter.core.mag_forwarding import Forwarding
 from pmiprouter.core.mag_policy import MagPolicy, MagProfile, format_mac
+from pmiprouter.core.mag_persistence import (
+    DEREGISTERING,
+    REGISTERED,
+    SIGNALLING,
+    entry_from_record,
+    entry_to_record,
+    signalling_record,
+)
+from pmiprouter.core.mag_revocation import MagRevocation
 from pmiprouter.core.mag_signalling import (
     DEREG_TIMER,
     EXPIRY_TIMER,
@@ -44,11 +53,18 @@ from pmiprouter.core.mag_signalling import (
 )
 from pmiprouter.core.stats import Stats
 from pmiprouter.mh.iana import MNIdentifierSubtype
-from pmiprouter.mh.messages import BindingAcknowledgement, Heartbeat
+from pmiprouter.mh.messages import (
+    BindingAcknowledgement,
+    BindingRevocationAcknowledgement,
+    BindingRevocationIndication,
+    Heartbeat,
+)
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 from pmiprouter.mh.options_pmip import RestartCounter
 
 __all__ = ['SIGNALLING_PORT', 'TIMERS', 'MobileAccessGateway', 'mn_identifier']
+
+RESTORE_PROBE_DELAY_S = 2.0  # after a restart, before the NUD probe of a restored entry
 
 Event = MagEvent | MessageReceived | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed
 Out = Action | MagAction
@@ -72,11 +88,15 @@ class MobileAccessGateway:
         self.forwarding = Forwarding(policy)
         self.stats = Stats()
         self.signalling = Signalling(policy, self.bul, self.forwarding, self.stats, initial_sequence)
+        self.revocation = MagRevocation(self.bul, self.forwarding, self.stats)
         self._ids = itertools.count(1)
+        self.revision = 0  # bumped on every event: the daemon saves state when it moved
+        self.unconfirmed: set[int] = set()  # restored entries whose MN has not shown itself yet
 
     # ---- entry point -------------------------------------------------------------------
 
     def handle(self, event: Event, now: float) -> list[Out]:
+        self.revision += 1
         match event:
             case MobileNodeAttached():
                 return self._on_attach(event, now)
@@ -96,6 +116,12 @@ class MobileAccessGateway:
             case MessageReceived(message=Heartbeat() as heartbeat):
                 self.stats.received['heartbeat'] += 1
                 return self._on_heartbeat(event, heartbeat)
+            case MessageReceived(message=BindingRevocationIndication() as bri):
+                self.stats.received['bri'] += 1
+                return self._on_revocation(event, bri, now)
+            case MessageReceived(message=BindingRevocationAcknowledgement()):
+                self.stats.received['bra'] += 1  # we send no BRIs: nothing can be waiting for it
+                return [Log('info', 'bra-unmatched', {'src': event.src})]
             case MessageReceived():
                 self.stats.received['other'] += 1
                 return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
@@ -115,6 +141,8 @@ class MobileAccessGateway:
     def _on_attach(self, event: MobileNodeAttached, now: float) -> list[Out]:
         actions: list[Out] = []
         existing = self.bul.at(event.ifname, event.mac)
+        if existing is not None and existing.entry_id in self.unconfirmed:
+            return self._confirmed(existing, now)
         if existing is not None:
             if existing.state is not BulState.DEREGISTERING:
                 return []  # already served, or halted until administrative action
@@ -127,6 +155,9 @@ class MobileAccessGateway:
             self.stats.events['attach-not-served'] += 1
             return actions + [Log('info', 'mn-not-served', {**fields, 'trigger': event.trigger.value})]
         mn_id = mn_identifier(profile)
+        if (event.ifname, event.mac) in self.revocation.blocked:  # RFC 5846: revoked until it detaches
+            self.stats.events['attach-revoked'] += 1
+            return actions + [Log('info', 'mn-revoked', {**fields, 'mn': mn_id.text})]
         if mn_id in self.signalling.denied:
             self.stats.events['attach-denied'] += 1
             return actions + [Log('info', 'mn-denied', {**fields, 'mn': mn_id.text})]
@@ -162,6 +193,7 @@ class MobileAccessGateway:
         return actions + self.signalling.start_attempt(entry, now)
 
     def _on_detach(self, ifname: str, mac: bytes, reason: DetachReason, now: float) -> list[Out]:
+        self.revocation.blocked.discard((ifname, mac))  # gone: a later attach is a new session
         entry = self.bul.at(ifname, mac)
         if entry is None or entry.state is BulState.DEREGISTERING:
             return []
@@ -211,6 +243,7 @@ class MobileAccessGateway:
         if kind == DEREG_TIMER and entry.state is BulState.DEREGISTERING:
             return self.signalling.cleanup(entry, 'deregistration-timeout')
         if kind == RENEW_TIMER and entry.state is BulState.REGISTERED:
+            self.unconfirmed.discard(ident)
             if not self.policy.probe_before_renewal:
                 return self._renew(entry, now)
             entry.advance(Trigger.RENEW_DUE)  # §6.9.1.3: first verify the MN is still attached
@@ -248,8 +281,9 @@ class MobileAccessGateway:
         entry = self.bul.at(ifname, mac)
         if entry is None:
             return self._on_attach(MobileNodeAttached(ifname, mac, AttachTrigger.ROUTER_SOLICITATION), now)
+        confirmed = self._confirmed(entry, now) if entry.entry_id in self.unconfirmed else []
         if entry.state in FORWARDING and entry.hnps:
-            return [self.forwarding.advertise(entry, now)]
+            return [*confirmed, self.forwarding.advertise(entry, now)]
         state = entry.state.value if entry.state is not None else ''
         return [Log('debug', 'rs-not-answered', {**self._fields(ifname, mac), 'state': state})]
 
@@ -258,8 +292,15 @@ class MobileAccessGateway:
         entry = self.bul.at(ifname, mac)
         if entry is None:
             return self._on_attach(MobileNodeAttached(ifname, mac, AttachTrigger.DHCP), now)
-        offer = self.forwarding.offer(entry) if entry.state in FORWARDING else None
-        return [offer] if offer is not None else [Log('debug', 'dhcp-discover-dropped', self._fields(ifname, mac))]
+        if entry.state not in FORWARDING:
+            return [Log('debug', 'dhcp-discover-dropped', self._fields(ifname, mac))]
+        # A DHCP client asking again (a DHCPv6 SOLICIT/RENEW too) is on the link: re-advertise its
+        # prefixes, which also tells a DHCPv6 relay the MN's HNPs after a restart restored it.
+        actions: list[Out] = [self.forwarding.advertise(entry, now)] if entry.hnps else []
+        offer = self.forwarding.offer(entry)
+        if offer is not None:
+            actions.append(offer)
+        return actions or [Log('debug', 'dhcp-discover-dropped', self._fields(ifname, mac))]
 
     def _on_release(self, ifname: str, mac: bytes, now: float) -> list[Out]:
         """DHCPRELEASE de-registers the IPv4 part only; an IPv4-only MN is gone altogether."""
@@ -269,6 +310,36 @@ class MobileAccessGateway:
         if not entry.hnps:
             return self._on_detach(ifname, mac, DetachReason.DHCP_RELEASE, now)
         return self.signalling.release_ipv4(entry, now)
+
+    # ---- binding revocation and administrative clear (RFC 5846) ------------------------
+
+    def _on_revocation(self, event: MessageReceived, bri: BindingRevocationIndication, now: float) -> list[Out]:
+        actions, again = self.revocation.on_bri(event, bri)
+        for ifname, mac in again:  # out-of-sync state at the LMA: register the MN anew
+            actions += self._on_attach(MobileNodeAttached(ifname, mac, AttachTrigger.LINK, AttachHint.NEW), now)
+        return actions
+
+    def clear(self, nai: str | None, now: float) -> tuple[int, list[Out]]:
+        """`clear ... mag binding`: de-register the MN(s) (PBU lifetime 0, §6.9.1.4) and clean up.
+
+        The MN, if still attached, registers again on its next attach trigger (RS, DHCP).
+        Returns how many entries were cleared, and the actions.
+        """
+        self.revision += 1
+        count, actions = 0, list[Out]()
+        for entry in self.entries():
+            if nai is not None and entry.mn_id.text != nai:
+                continue
+            count += 1
+            if entry.state is BulState.DEREGISTERING:
+                continue  # already on its way out
+            self.stats.events['cleared'] += 1
+            actions.append(Log('info', 'binding-cleared', {'mn': entry.mn_id.text, 'ifname': entry.ifname}))
+            if entry.state is BulState.HALTED:
+                actions += self.signalling.cleanup(entry, 'cleared')
+            else:
+                actions += self.signalling.deregister(entry, now, Trigger.DETACH)
+        return count, actions
 
     # ---- other messages ----------------------------------------------------------------
 
@@ -280,6 +351,70 @@ class MobileAccessGateway:
         self.stats.sent['heartbeat'] += 1
         return [SendMessage(event.src, event.dst, response, event.transport, event.sport)]
 
+    # ---- persistence (the daemon's state file) -----------------------------------------
+
+    def export(self) -> list[dict[str, Any]]:
+        """The signalling counters and every entry worth keeping across a restart, as JSON-able records."""
+        records = [signalling_record(self.signalling.sequence, self.signalling.last_timestamp)]
+        records += [r for r in (entry_to_record(e) for e in self.entries()) if r is not None]
+        return records
+
+    def restore(self, records: list[dict[str, Any]], now: float) -> list[Out]:
+        """Re-create entries saved by `export` before a restart.
+
+        Registered ones get their tunnel and routes back and, RESTORE_PROBE_DELAY_S later, a
+        NUD probe: the MN answers and the binding is renewed, or it does not and the binding
+        is de-registered (RFC 5213 §6.9.1.3, §6.13). A de-registration that was in flight is sent again. Expired,
+        damaged, or no longer configured entries are dropped (the LMA lets them expire).
+        """
+        actions: list[Out] = []
+        for record in records:
+            try:
+                if record.get('kind') == SIGNALLING:
+                    self.signalling.restore_counters(int(record['sequence']), int(record['timestamp']))
+                    continue
+                actions += self._restore_entry(record, now)
+            except (KeyError, ValueError, TypeError, AttributeError) as exc:
+                actions.append(Log('warn', 'state-record-dropped', {'error': repr(exc)}))
+        self.revision += 1
+        actions.append(Log('info', 'state-restored', {'entries': len(self.bul)}))
+        return actions
+
+    def _restore_entry(self, record: dict[str, Any], now: float) -> list[Out]:
+        profile = self.policy.profile(bytes.fromhex(record['mac']))
+        if profile is None or not profile.enabled or self.policy.interface(record['ifname']) is None:
+            return [Log('info', 'state-entry-dropped', {'ifname': record['ifname'], 'why': 'not configured'})]
+        entry = entry_from_record(record, profile)
+        if entry.expires_at <= now or entry.key in self.bul.by_link or entry.entry_id in self.bul.entries:
+            return []
+        self._ids = itertools.count(max(next(self._ids), entry.entry_id + 1))
+        entry.advance(Trigger.RESTORED)
+        self.bul.add(entry)
+        if record['state'] == DEREGISTERING:
+            return self.signalling.deregister(entry, now, Trigger.DETACH)
+        if record['state'] != REGISTERED:
+            raise ValueError(f'state {record["state"]!r}')
+        self.stats.events['entry-restored'] += 1
+        actions: list[Out] = [self.forwarding.install(entry), StartTimer((EXPIRY_TIMER, entry.entry_id), entry.expires_at)]
+        if entry.link_local is not None and self.forwarding.source(entry) == entry.link_local:
+            actions.append(SetLinkLocal(entry.ifname, entry.link_local))
+        offer = self.forwarding.offer(entry)
+        if offer is not None:
+            actions.append(offer)
+        # The MN showing itself on the link (RS, an answer to the runtime's Echo Request, DHCP)
+        # renews at once; failing that the renewal timer probes first (§6.9.1.3), a little later
+        # so the access link can hear from the MN (the kernel's neighbour cache did not survive).
+        self.unconfirmed.add(entry.entry_id)
+        return actions + [StartTimer((RENEW_TIMER, entry.entry_id), now + RESTORE_PROBE_DELAY_S)]
+
+    def _confirmed(self, entry: BulEntry, now: float) -> list[Out]:
+        """A restored entry's MN is on its link: renew the binding now."""
+        self.unconfirmed.discard(entry.entry_id)
+        if entry.state is not BulState.REGISTERED:
+            return []
+        self.stats.events['restored-mn-present'] += 1
+        return [CancelTimer((RENEW_TIMER, entry.entry_id)), *self._renew(entry, now)]
+
     # ---- configuration and snapshot ----------------------------------------------------
 
     def reconfigure(self, policy: MagPolicy) -> list[Out]:
@@ -288,6 +423,7 @@ class MobileAccessGateway:
         self.forwarding.policy = policy
         self.signalling.policy = policy
         self.signalling.denied.clear()
+        self.revocation.blocked.clear()
         actions: list[Out] = []
         for entry in [e for e in self.bul.entries.values() if e.state is BulState.HALTED]:
             actions += self.signalling.cleanup(entry, 'reconfigured')

@@ -80,6 +80,15 @@ class Signalling:
         self._last_timestamp = max(timestamp_from_seconds(now), self._last_timestamp + 1)
         return self._last_timestamp
 
+    @property
+    def last_timestamp(self) -> int:
+        return self._last_timestamp
+
+    def restore_counters(self, sequence: int, last_timestamp: int) -> None:
+        """After a restart: go on from the saved sequence number and Timestamp (RFC 5213 §5.5)."""
+        self.sequence = sequence % SEQ_MODULUS
+        self._last_timestamp = max(self._last_timestamp, last_timestamp)
+
     def next_sequence(self) -> int:
         self.sequence = seq_next(self.sequence)
         return self.sequence

@@ -24,12 +24,32 @@ from pmiprouter.mh.options_pmip import (
     HandoffIndicatorOption,
     HomeNetworkPrefix,
     LinkLocalAddress,
-    MobileNodeLinkLayerIdentifier,
     Timestamp,
 )
 
 ZERO_LENGTH_MN_ID = MobileNodeIdentifier(MNIdentifierSubtype.NAI, b'')
 ALL_ZERO_HNP = HomeNetworkPrefix(0, IPv6Address(0))
+PROXY_FLAGS = BAFlags.P  # IntFlag arithmetic is slow: the two common flag values are built once
+NO_FLAGS = BAFlags(0)
+
+# Options are frozen values: the few Handoff Indicator and Access Technology Type values a
+# PBA echoes are built once and shared by every PBA.
+_HANDOFF: dict[int, HandoffIndicatorOption] = {}
+_ACCESS: dict[int, AccessTechnologyTypeOption] = {}
+
+
+def _handoff(value: int) -> HandoffIndicatorOption:
+    option = _HANDOFF.get(value)
+    if option is None:
+        option = _HANDOFF[value] = HandoffIndicatorOption(value)
+    return option
+
+
+def _access(value: int) -> AccessTechnologyTypeOption:
+    option = _ACCESS.get(value)
+    if option is None:
+        option = _ACCESS[value] = AccessTechnologyTypeOption(value)
+    return option
 
 # RFC 5844 §3.1.2.2: the IPv4 HoA Reply status that goes with a PBA rejection.
 _REPLY_STATUS = {
@@ -73,11 +93,10 @@ def build_pba(
         options += request.hnps
     elif not request.ipv4_requests:
         options.append(ALL_ZERO_HNP)
-    options.append(HandoffIndicatorOption(request.handoff or 0))
-    options.append(AccessTechnologyTypeOption(request.att or 0))
-    ll_id = request.message.option(MobileNodeLinkLayerIdentifier)
-    if ll_id is not None:
-        options.append(ll_id)
+    options.append(_handoff(request.handoff or 0))
+    options.append(_access(request.att or 0))
+    if request.mn_ll_id_option is not None:
+        options.append(request.mn_ll_id_option)
     if request.link_local is not None:
         link_local = grant.link_local if accepted and grant is not None and grant.link_local else request.link_local
         options.append(LinkLocalAddress(link_local))
@@ -89,7 +108,7 @@ def build_pba(
         options.append(GREKey(grant.gre_key_in if request.gre_key.key is not None else None))
     if accepted and grant is not None and grant.udp:
         options.append(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
-    flags = BAFlags.P if request.message.is_proxy else BAFlags(0)
+    flags = PROXY_FLAGS if request.message.is_proxy else NO_FLAGS
     if accepted and grant is not None and grant.tlv:
         flags |= BAFlags.T
     return BindingAcknowledgement(

@@ -6,6 +6,7 @@ entry keeps exactly the lifetime it had left.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
@@ -17,6 +18,12 @@ from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 FORMAT_VERSION = 1
 
 
+@lru_cache(maxsize=4096)
+def _text(address: IPv4Address | IPv6Address) -> str:
+    """An address as text; the few peer and local addresses every binding shares are formatted once."""
+    return str(address)
+
+
 def entry_to_record(entry: BindingCacheEntry) -> dict[str, Any]:
     return {
         'id': entry.binding_id,
@@ -25,8 +32,8 @@ def entry_to_record(entry: BindingCacheEntry) -> dict[str, Any]:
         'att': entry.att,
         'mn_ll_id': entry.mn_ll_id.hex(),
         'handoff': entry.handoff,
-        'proxy_coa': str(entry.proxy_coa),
-        'local': str(entry.local),
+        'proxy_coa': _text(entry.proxy_coa),
+        'local': _text(entry.local),
         'transport': entry.transport.value,
         'sport': entry.sport,
         'hnps': [str(p) for p in entry.hnps],
@@ -70,7 +77,6 @@ def entry_from_record(record: dict[str, Any]) -> BindingCacheEntry:
         expires_at=float(record['expires_at']),
         timestamp=record['timestamp'],
         sequence=int(record['sequence']),
-        gre_key_in=record['gre_key_in'],
         gre_key_out=record['gre_key_out'],
         use_gre=bool(record['use_gre']),
         tlv=bool(record['tlv']),

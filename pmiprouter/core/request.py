@@ -39,6 +39,7 @@ class ProxyRegistration:
     handoff: int | None
     att: int | None
     mn_ll_id: bytes | None
+    mn_ll_id_option: MobileNodeLinkLayerIdentifier | None  # as received, echoed in the PBA even when all zero
     link_local: IPv6Address | None
     timestamp: int | None
     ipv4_requests: tuple[IPv4HomeAddressRequest, ...]
@@ -79,6 +80,7 @@ class ProxyRegistration:
             handoff=int(hi.indicator) if hi is not None else None,  # type: ignore[attr-defined]
             att=int(att.access_technology) if att is not None else None,  # type: ignore[attr-defined]
             mn_ll_id=ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,  # type: ignore[attr-defined]
+            mn_ll_id_option=ll_id,  # type: ignore[arg-type]
             link_local=lla.address if lla is not None else None,  # type: ignore[attr-defined]
             timestamp=ts.timestamp if ts is not None else None,  # type: ignore[attr-defined]
             ipv4_requests=tuple(ipv4_requests),

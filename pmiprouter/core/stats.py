@@ -13,6 +13,7 @@ class Stats:
     received: Counter[str] = field(default_factory=Counter)
     sent: Counter[str] = field(default_factory=Counter)
     pba_status: Counter[int] = field(default_factory=Counter)
+    bra_status: Counter[int] = field(default_factory=Counter)  # BRAs received (LMA) or sent (MAG), RFC 5846
     events: Counter[str] = field(default_factory=Counter)
 
     def snapshot(self) -> dict[str, dict[str, int]]:
@@ -20,5 +21,6 @@ class Stats:
             'received': dict(self.received),
             'sent': dict(self.sent),
             'pba-status': {str(k): v for k, v in sorted(self.pba_status.items())},
+            'bra-status': {str(k): v for k, v in sorted(self.bra_status.items())},
             'events': dict(self.events),
         }

@@ -13,7 +13,9 @@ old ones (make before break), and never touches the tunnel.
 from __future__ import annotations
 
 import abc
+import logging
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pmiprouter.dataplane.interface import (
@@ -28,7 +30,17 @@ from pmiprouter.dataplane.interface import (
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
 from pmiprouter.dataplane.plan import mn_objects, same_binding
 
+log = logging.getLogger(__name__)
+
 Objects = tuple[frozenset[RouteEntry], frozenset[RuleEntry]]
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One route or rule to add (a route: add or replace) or to delete."""
+
+    add: bool
+    obj: RouteEntry | RuleEntry
 
 
 class BaseDataplane(abc.ABC):
@@ -96,6 +108,9 @@ class BaseDataplane(abc.ABC):
     def ensure_tunnel(self, spec: TunnelSpec) -> str:
         """Create the tunnel if missing and return the device that carries it."""
         name = self._names.claim(spec)
+        held = self._tunnels.get(name)
+        if held is not None and held[0] == spec:
+            return held[1]  # already made by us with this MTU (reconcile repairs outside changes)
         dev = self._create_tunnel(spec, name)
         self._tunnels[name] = (spec, dev)
         self._changed()
@@ -113,29 +128,49 @@ class BaseDataplane(abc.ABC):
         self._changed()
 
     def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
-        """Install one MN's routes and rules; a binding it replaces is removed afterwards."""
+        """Install one MN's routes and rules; a binding it replaces is removed afterwards.
+
+        The additions and the displaced binding's deletions go to the backend as one list of
+        operations (one netlink round trip), additions first: make before break. If an
+        addition fails, the displaced binding is put back and the error raised.
+        """
         name = tunnel_ifname(spec.tunnel)
         if name not in self._tunnels:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
         objects = mn_objects(spec, name, self._tunnels[name][1])
-        routes, rules = objects
-        for route in sorted(routes, key=_route_order):
-            self._add_route(route)
-        for rule in sorted(rules, key=_rule_order):
-            self._add_rule(rule)
+        ops = _additions(objects)
         candidates = set().union(*(self._by_prefix.get(p, ()) for p in spec.prefixes))
-        displaced = [old for old in candidates if old != spec and same_binding(old, spec)]
-        if spec not in self._mns:
+        displaced = {old: self._mns[old] for old in candidates if old != spec and same_binding(old, spec)}
+        new = spec not in self._mns
+        if new:
             self._remember(spec, name, objects)
         for old in displaced:
-            self._forget(old)
+            ops += self._forget(old)
+        failures = self._apply_ops(ops)
+        if any(op.add for op, _error in failures):
+            self._undo_move(spec, new, displaced)
         self._changed()
+        if failures:
+            raise failures[0][1]
+
+    def _undo_move(self, spec: MnRouteSpec, new: bool, displaced: dict[MnRouteSpec, Objects]) -> None:
+        """An addition failed: the displaced bindings come back; objects only `spec` needed go."""
+        ops: list[Op] = []
+        for old, objects in displaced.items():
+            self._remember(old, tunnel_ifname(old.tunnel), objects)
+            ops += _additions(objects)
+        if new:
+            ops += self._forget(spec)
+        for op, error in self._apply_ops(ops):
+            log.warning('undoing a failed binding change: %s %s: %s', 'add' if op.add else 'delete', op.obj, error)
 
     def remove_mn_routes(self, spec: MnRouteSpec) -> None:
         """Remove one MN's routes and rules (nothing happens if they are not installed)."""
         if spec in self._mns:
-            self._forget(spec)
+            failures = self._apply_ops(self._forget(spec))
             self._changed()
+            if failures:
+                raise failures[0][1]
 
     def snapshot(self) -> DataplaneState:
         """Return the specs held and the objects observed."""
@@ -204,8 +239,8 @@ class BaseDataplane(abc.ABC):
         self._rule_refs.update(objects[1])
         self._tunnel_users[name] += 1
 
-    def _forget(self, spec: MnRouteSpec) -> None:
-        """Drop one MN; delete the routes and rules no other MN still needs."""
+    def _forget(self, spec: MnRouteSpec) -> list[Op]:
+        """Drop one MN; return the deletions of the routes and rules no other MN still needs."""
         routes, rules = self._mns.pop(spec)
         for prefix in spec.prefixes:
             holders = self._by_prefix.get(prefix)
@@ -219,10 +254,25 @@ class BaseDataplane(abc.ABC):
             del self._tunnel_users[name]
         gone_rules = [rule for rule in rules if self._release(self._rule_refs, rule)]
         gone_routes = [route for route in routes if self._release(self._route_refs, route)]
-        for rule in sorted(gone_rules, key=_rule_order):
-            self._del_rule(rule)
-        for route in sorted(gone_routes, key=_route_order):
-            self._del_route(route)
+        return [Op(False, rule) for rule in sorted(gone_rules, key=_rule_order)] + [
+            Op(False, route) for route in sorted(gone_routes, key=_route_order)]
+
+    def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
+        """Carry out route/rule operations in order; return those that failed (all are tried).
+
+        Backends that can send several at once (netlink) override this; the default calls the
+        one-object primitives.
+        """
+        failures = []
+        for op in ops:
+            try:
+                if isinstance(op.obj, RouteEntry):
+                    (self._add_route if op.add else self._del_route)(op.obj)
+                else:
+                    (self._add_rule if op.add else self._del_rule)(op.obj)
+            except DataplaneError as exc:
+                failures.append((op, exc))
+        return failures
 
     @staticmethod
     def _release(refs: Counter[Any], item: Any) -> bool:
@@ -233,10 +283,22 @@ class BaseDataplane(abc.ABC):
         del refs[item]
         return True
 
+    def holds_tunnel(self, spec: TunnelSpec) -> bool:
+        """True when this exact tunnel (MTU included) is ensured: ensuring it again does no I/O."""
+        held = self._tunnels.get(tunnel_ifname(spec))
+        return held is not None and held[0] == spec
+
     def tunnel_device(self, spec: TunnelSpec) -> str | None:
         """Return the device carrying an ensured tunnel, or None."""
         held = self._tunnels.get(tunnel_ifname(spec))
         return held[1] if held else None
+
+
+def _additions(objects: Objects) -> list[Op]:
+    """Routes first (a rule never points into an empty table), then rules, in a stable order."""
+    routes, rules = objects
+    return [Op(True, route) for route in sorted(routes, key=_route_order)] + [
+        Op(True, rule) for rule in sorted(rules, key=_rule_order)]
 
 
 def _network_key(network: object) -> tuple[int, int, int]:

@@ -1,6 +1,8 @@
-"""Routes, rules and links over netlink with pyroute2 ``IPRoute`` (no shelling out).
+"""Routes, rules and links over netlink (no shelling out).
 
-Shared by the kernel and userspace backends. Only the API subset common to pyroute2 0.7.2
+Links and dumps go through pyroute2 ``IPRoute``; routes and rules through :mod:`rtnl_batch`,
+which sends every route and rule of a binding change in one datagram (one round trip instead
+of one pyroute2 call, ~1.5 ms, per object). Shared by the kernel and userspace backends. Only the API subset common to pyroute2 0.7.2
 (Debian 12) and 0.9.x is used, pyroute2 message objects never leave this module, and every
 ``NetlinkError`` is either an idempotent outcome (EEXIST on add, ESRCH/ENOENT on delete) or
 turned into :class:`DataplaneError`. One instance belongs to one thread (pyroute2 >= 0.9 binds
@@ -10,6 +12,7 @@ its socket to the creating thread's loop), which is why the runtime serialises d
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from collections.abc import Iterable
 from ipaddress import ip_network
@@ -18,17 +21,12 @@ from typing import Any
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from pmiprouter.dataplane.base import BaseDataplane
-from pmiprouter.dataplane.interface import DataplaneError, IPNetwork, LinkEntry, RouteEntry, RuleEntry
+from pmiprouter.dataplane.base import BaseDataplane, Op
+from pmiprouter.dataplane.interface import DataplaneError, LinkEntry, RouteEntry, RuleEntry
 from pmiprouter.dataplane.naming import is_our_ifname, is_our_table
+from pmiprouter.dataplane.rtnl_batch import RtnlBatch, ifindex
 
 _GONE = {errno.ESRCH, errno.ENOENT, errno.ENODEV, errno.EADDRNOTAVAIL}
-
-
-def _prefix_kwargs(key: str, net: IPNetwork | None) -> dict[str, Any]:
-    if net is None or net.prefixlen == 0 and key == 'dst':
-        return {}
-    return {key: str(net.network_address), f'{key}_len': net.prefixlen}
 
 
 class Netlink:
@@ -36,15 +34,16 @@ class Netlink:
 
     def __init__(self) -> None:
         self.ipr = IPRoute()
+        self.batch = RtnlBatch()  # routes and rules: hand-encoded, many per datagram
 
     def close(self) -> None:
-        """Close the netlink socket."""
+        """Close the netlink sockets."""
         self.ipr.close()
+        self.batch.close()
 
     def index(self, ifname: str) -> int | None:
         """Return the ifindex of a device, or None if there is none."""
-        found = self.ipr.link_lookup(ifname=ifname)
-        return int(found[0]) if found else None
+        return ifindex(ifname)
 
     def require_index(self, ifname: str) -> int:
         """Return the ifindex of a device that must exist."""
@@ -84,52 +83,38 @@ class Netlink:
             if exc.code not in _GONE:
                 raise DataplaneError(f'cannot delete {ifname}: {exc}') from exc
 
+    def execute(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
+        """Add/delete routes and rules in order, all in one round trip; return the failures.
+
+        Idempotent outcomes (EEXIST on a rule add, a missing object or device on a delete)
+        are not failures; a route add replaces the route in place.
+        """
+        try:
+            failed = self.batch.execute(ops)
+        except OSError as exc:  # the netlink socket itself failed (ENOBUFS, ...): nothing is known
+            return [(op, DataplaneError(f'netlink: {exc}')) for op in ops]
+        return [(op, DataplaneError(f'{"add" if op.add else "delete"} {op.obj}: {os.strerror(code)} ({code})'))
+                for op, code in failed]
+
+    def _one(self, op: Op) -> None:
+        for _op, error in self.execute([op]):
+            raise error
+
     def route_replace(self, route: RouteEntry) -> None:
         """Add or replace a route in its table."""
-        self._route('replace', route, self.require_index(route.dev))
+        self._one(Op(True, route))
 
     def route_del(self, route: RouteEntry) -> None:
         """Delete a route; a missing route or device is fine."""
-        idx = self.index(route.dev)
-        if idx is not None:
-            self._route('del', route, idx)
-
-    def _route(self, cmd: str, route: RouteEntry, oif: int) -> None:
-        family = socket.AF_INET6 if route.dst.version == 6 else socket.AF_INET
-        kwargs = _prefix_kwargs('dst', route.dst)
-        if route.dst.prefixlen == 0:
-            kwargs['dst_len'] = 0
-        try:
-            self.ipr.route(cmd, family=family, table=route.table, oif=oif, **kwargs)
-        except NetlinkError as exc:
-            if cmd == 'del' and exc.code in _GONE:
-                return
-            raise DataplaneError(f'route {cmd} {route}: {exc}') from exc
+        self._one(Op(False, route))
 
     def rule_add(self, rule: RuleEntry) -> None:
         """Add a rule; an identical one already there is fine (EEXIST)."""
-        try:
-            self.ipr.rule('add', **self._rule_kwargs(rule))
-        except NetlinkError as exc:
-            if exc.code != errno.EEXIST:
-                raise DataplaneError(f'rule add {rule}: {exc}') from exc
+        self._one(Op(True, rule))
 
     def rule_del(self, rule: RuleEntry) -> None:
         """Delete a rule; a missing one is fine."""
-        try:
-            self.ipr.rule('del', **self._rule_kwargs(rule))
-        except NetlinkError as exc:
-            if exc.code not in _GONE:
-                raise DataplaneError(f'rule del {rule}: {exc}') from exc
-
-    @staticmethod
-    def _rule_kwargs(rule: RuleEntry) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {'family': rule.family, 'priority': rule.priority, 'table': rule.table}
-        kwargs.update(_prefix_kwargs('src', rule.src))
-        kwargs.update(_prefix_kwargs('dst', rule.dst))
-        if rule.iif:
-            kwargs['iifname'] = rule.iif
-        return kwargs
+        self._one(Op(False, rule))
 
     def our_links(self) -> frozenset[LinkEntry]:
         """Return the devices whose names mark them as ours."""
@@ -198,6 +183,10 @@ class NetlinkDataplane(BaseDataplane):
 
     def _del_rule(self, rule: RuleEntry) -> None:
         self.nl.rule_del(rule)
+
+    def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
+        # One datagram for every route and rule of a binding change: one round trip.
+        return self.nl.execute(ops)
 
     def _observe(self) -> tuple[frozenset[LinkEntry], frozenset[RouteEntry], frozenset[RuleEntry]]:
         return self.nl.our_links(), self.nl.our_routes(), self.nl.our_rules()

@@ -8,6 +8,7 @@ Purity: no I/O.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +22,17 @@ CARRIER = {
 }
 
 
+_U64 = struct.Struct('!Q')
+_U32 = struct.Struct('!I')
+
+
 class PrefixTable:
-    """Longest-prefix match over IPv6 and IPv4 prefixes, keyed by integer prefix values."""
+    """Longest-prefix match over IPv6 and IPv4 prefixes, keyed by integer prefix values.
+
+    When no IPv6 prefix is longer than /64 (the PMIPv6 case: HNPs are /64) only the upper 64
+    bits of the address are read, which is one ``unpack_from`` instead of a slice and a
+    128-bit integer.
+    """
 
     def __init__(self, items: Iterable[tuple[IPNetwork, Any]] = ()) -> None:
         by_len: dict[tuple[int, int], dict[int, Any]] = {}
@@ -34,12 +44,18 @@ class PrefixTable:
         # Stored as (shift, table): the lookup shifts the address instead of masking it.
         self._v6 = [(128 - plen, d) for (v, plen), d in longest_first if v == 6]
         self._v4 = [(32 - plen, d) for (v, plen), d in longest_first if v == 4]
+        self._v6_upper = all(shift >= 64 for shift, _d in self._v6)
+        if self._v6_upper:
+            self._v6 = [(shift - 64, d) for shift, d in self._v6]
 
     def lookup6(self, buf: bytearray | memoryview, off: int) -> Any:
         """Return the value of the longest prefix holding the IPv6 address at ``off``, or None."""
         if not self._v6:
             return None
-        addr = int.from_bytes(buf[off:off + 16], 'big')
+        if self._v6_upper:
+            addr = _U64.unpack_from(buf, off)[0]
+        else:
+            addr = int.from_bytes(buf[off:off + 16], 'big')
         for shift, table in self._v6:
             value = table.get(addr >> shift)
             if value is not None:
@@ -50,7 +66,7 @@ class PrefixTable:
         """Return the value of the longest prefix holding the IPv4 address at ``off``, or None."""
         if not self._v4:
             return None
-        addr = int.from_bytes(buf[off:off + 4], 'big')
+        addr = _U32.unpack_from(buf, off)[0]
         for shift, table in self._v4:
             value = table.get(addr >> shift)
             if value is not None:
@@ -77,6 +93,9 @@ class TunnelCtx:
         icmp6_src / icmp4_src: source address of ICMP errors we generate (None: cannot send).
         lma_prefixes: MN prefixes that may appear as inner *source* (LMA uplink check).
         mag_prefixes: MN prefixes that may appear as inner *destination* (MAG downlink check).
+        out: filled by the forwarder when it adopts the tables: indexed by inner IP version (4
+            or 6), the precomputed send path (socket fd, header bytes, C socket address), so
+            the fast path finds it by list index instead of dict lookups.
     """
 
     name: str
@@ -91,6 +110,7 @@ class TunnelCtx:
     icmp4_src: bytes = b''
     lma_prefixes: PrefixTable = field(default_factory=PrefixTable)
     mag_prefixes: PrefixTable = field(default_factory=PrefixTable)
+    out: list[Any] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

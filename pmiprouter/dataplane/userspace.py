@@ -1,4 +1,4 @@
-"""Userspace backend: one TUN device, raw/UDP sockets, encapsulation in the reactor.
+"""Userspace backend: one TUN device, raw/UDP sockets, encapsulation on the packet pump thread.
 
 Routes and rules are exactly the kernel backend's (same :mod:`plan`), except that they point at
 the daemon's TUN device ``pmiptun0`` instead of a tunnel device. Keyed GRE tunnels (RFC 5845,
@@ -7,9 +7,10 @@ spec: that keeps two mobile nodes with the same private IPv4 HoA apart in the ro
 exactly as the kernel backend does.
 
 Threads: the public methods run on the dataplane worker thread (netlink, TUN creation); they
-publish a new immutable :class:`Tables` and ask the reactor thread (``callFromThread``) to
-(un)register descriptors. Without a reactor the backend programs routes only (no forwarding),
-which the behavioural tests use.
+publish a new immutable :class:`Tables` and ask the packet pump thread (:mod:`pump`, ADR 0008)
+to (un)register and close descriptors. Passing a reactor turns forwarding on (the pump is a
+thread of its own, not a reactor reader); without one the backend programs routes only, which
+the behavioural tests use.
 """
 
 from __future__ import annotations
@@ -59,13 +60,16 @@ class UserspaceDataplane(NetlinkDataplane):
         self._prepare_tun(name)
         self._keyed_fds: dict[str, int] = {}
         self._sockets: dict[tuple[str, int, str], socket.socket] = {}
-        self._readers: dict[int, Any] = {}
         self.forwarder: Any = None
+        self.pump: Any = None
         if reactor is not None:
             from pmiprouter.dataplane.forwarder import Forwarder
+            from pmiprouter.dataplane.pump import Pump
 
             self.forwarder = Forwarder(self.tun_fd)
+            self.pump = Pump()
             self._sync_readers()
+            self.pump.start()
 
     def _prepare_tun(self, name: str) -> None:
         # Decapsulated packets come out of the TUN with foreign sources (strict rp_filter would
@@ -88,16 +92,16 @@ class UserspaceDataplane(NetlinkDataplane):
             dev = name
         else:
             dev = TUN_IFNAME
-        if self.reactor is not None:
+        if self.pump is not None:
             self._open_sockets(spec)
         return dev
 
     def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
         fd = self._keyed_fds.pop(name, None)
         if fd is not None:
-            if self.reactor is not None:
-                # Readers belong to the reactor thread: unregister and close there.
-                self.reactor.callFromThread(self._close_fd, fd)
+            if self.pump is not None:
+                # Descriptors belong to the pump thread: unwatch and close there.
+                self.pump.call(lambda: self._close_fd(fd))
             else:
                 self._close_fd(fd)
 
@@ -164,9 +168,9 @@ class UserspaceDataplane(NetlinkDataplane):
         for name, (lma_nets, mag_nets) in per_ctx.items():
             ctxs[name].lma_prefixes = PrefixTable(lma_nets)
             ctxs[name].mag_prefixes = PrefixTable(mag_nets)
-        # One assignment: the reactor thread sees either the old tables or the new ones.
+        # One assignment: the pump thread sees either the old tables or the new ones.
         self.forwarder.tables = Tables(PrefixTable(lma), PrefixTable(mag), peers, by_fd)
-        self.reactor.callFromThread(self._sync_readers)
+        self.pump.call(self._sync_readers)
 
     def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
         carrier = CARRIER[spec.mode]
@@ -184,9 +188,7 @@ class UserspaceDataplane(NetlinkDataplane):
         )
 
     def _sync_readers(self) -> None:
-        """Reactor thread: register a Reader per TUN fd and per socket, drop stale ones."""
-        from pmiprouter.dataplane.forwarder import Reader
-
+        """Pump thread: watch every TUN fd and socket with its drain, drop stale ones."""
         fwd = self.forwarder
         wanted: dict[int, Any] = {}
         # Copies: the worker thread may be adding entries while this runs.
@@ -199,18 +201,16 @@ class UserspaceDataplane(NetlinkDataplane):
                 wanted[sock.fileno()] = lambda s=sock, c=carrier: fwd.drain_raw4(s, c)
             else:
                 wanted[sock.fileno()] = lambda s=sock: fwd.drain_udp(s)
-        for fd in [fd for fd in self._readers if fd not in wanted]:
-            self.reactor.removeReader(self._readers.pop(fd))
+        watched = self.pump.watched()
+        for fd in watched - wanted.keys():
+            self.pump.remove(fd)
         for fd, drain in wanted.items():
-            if fd not in self._readers:
-                reader = Reader(fd, drain, f'pmip-dataplane-{fd}')
-                self._readers[fd] = reader
-                self.reactor.addReader(reader)
+            if fd not in watched:
+                self.pump.add(fd, drain)
 
     def _close_fd(self, fd: int) -> None:
-        reader = self._readers.pop(fd, None)
-        if reader is not None and self.reactor is not None:
-            self.reactor.removeReader(reader)
+        if self.pump is not None:
+            self.pump.remove(fd)
         os.close(fd)
 
     def counters(self) -> Counter[str]:
@@ -220,15 +220,16 @@ class UserspaceDataplane(NetlinkDataplane):
     def close(self) -> None:
         """Close sockets and TUN devices (their routes vanish with them); rules stay.
 
-        Call it on the reactor thread or after the reactor has stopped (it unregisters readers).
+        Stops the pump thread first (joins it), so no drain runs on a closed descriptor.
         """
+        if self.pump is not None:
+            self.pump.stop()
         for fd in [*self._keyed_fds.values(), self.tun_fd]:
             self._close_fd(fd)
         self._keyed_fds.clear()
         for sock in self._sockets.values():
-            reader = self._readers.pop(sock.fileno(), None)
-            if reader is not None and self.reactor is not None:
-                self.reactor.removeReader(reader)
+            if self.pump is not None:
+                self.pump.remove(sock.fileno())
             sock.close()
         self._sockets.clear()
         self.nl.close()

@@ -12,7 +12,9 @@ def domain(lab: Lab) -> str:
         lines += [f' mag {mag.upper()}', f'  ipv6-address {address}', f'  ipv4-address {lab.mags4[mag]}', ' !']
     for mn in lab.mobile_nodes:
         digits = mn.mac.replace(':', '')
-        lines += [f' mac-address {digits[0:4]}.{digits[4:8]}.{digits[8:12]}', f'  service {mn.service}', ' !']
+        lines += [f' mac-address {digits[0:4]}.{digits[4:8]}.{digits[8:12]}', f'  service {mn.service}']
+        home = lab.home_address(mn)
+        lines += [f'  ipv4-address {home}', ' !'] if home else [' !']
     return '\n'.join(lines) + '\n!\n'
 
 
@@ -25,11 +27,14 @@ def lma_config(lab: Lab) -> str:
 
 
 def mag_config(lab: Lab, mag: str) -> str:
-    interfaces = ''.join(f' interface {lab.access_ifname(mag, mn.name)} access-tech ieee-802.11\n' for mn in lab.mobile_nodes)
+    interfaces = ''.join(f' interface {lab.access_ifname(mag, mn.name)} access-tech ieee-802.11\n'
+                         for mn in lab.mobile_nodes if mag in lab.links_of(mn))
     return (
         f'hostname {mag}\n!\n' + domain(lab)
         + f'ipv6 mobile pmipv6-mag {mag.upper()} domain LAB\n address ipv6 {lab.mags[mag]}\n address ipv4 {lab.mags4[mag]}\n'
-        + interfaces + ' lma LMA1 LAB\n!\nend\n'
+        + interfaces + ' lma LMA1 LAB\n'
+        + (f' dhcp mode relay destination {lab.dhcp_server4}\n' if lab.dhcp == 'relay' else '')
+        + '!\nend\n'
     )
 
 

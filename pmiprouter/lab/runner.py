@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 from pmiprouter.lab.configs import configs
@@ -16,17 +17,19 @@ from pmiprouter.lab.topology import Lab
 
 RUN_DIR = Path(os.environ.get('PMIPROUTER_LAB_DIR', '/run/pmiprouter-lab'))
 NEEDED_TOOLS = {'ip': 'iproute2', 'ping': 'iputils-ping', 'busybox': 'busybox'}
+RELAY_TOOLS = {'dnsmasq': 'dnsmasq-base'}  # `dhcp = relay`: the domain's DHCP server
 
 
 class LabError(Exception):
     """The lab cannot run here; the message says what to do."""
 
 
-def preflight() -> None:
+def preflight(lab: Lab | None = None) -> None:
     """Refuse clearly when not root or when a tool is missing."""
     if os.geteuid() != 0:
         raise LabError('the lab needs root (network namespaces, raw sockets): run it with sudo')
-    missing = [package for tool, package in NEEDED_TOOLS.items() if shutil.which(tool) is None]
+    needed = {**NEEDED_TOOLS, **(RELAY_TOOLS if lab is not None and lab.dhcp == 'relay' else {})}
+    missing = [package for tool, package in needed.items() if shutil.which(tool) is None]
     if missing:
         raise LabError(f'missing tools; install them with: apt-get install {" ".join(sorted(set(missing)))}')
 
@@ -47,6 +50,8 @@ def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Pop
             stdout=log, stderr=subprocess.STDOUT,
         )
         (RUN_DIR / f'{node}.pid').write_text(str(processes[node].pid))
+    if lab.dhcp == 'relay':
+        start_dhcp_server(lab)
     deadline = time.monotonic() + 30
     for node, process in processes.items():
         while 'pmiprouter ready' not in log_text(node):
@@ -54,6 +59,29 @@ def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Pop
                 raise LabError(f'{node} did not start:\n{log_text(node)[-2000:]}')
             time.sleep(0.1)
     return processes
+
+
+def start_dhcp_server(lab: Lab) -> None:
+    """Relay mode: dnsmasq as the domain's DHCPv4 server, handing each MN the HoA the LMA assigns."""
+    pool = ip_network(lab.ipv4_pool)
+    hosts = list(pool.hosts())
+    reservations = [f'--dhcp-host={mn.mac},{lab.home_address(mn)}' for mn in lab.mobile_nodes if lab.home_address(mn)]
+    log = (RUN_DIR / 'dhcp.log').open('wb')
+    process = subprocess.Popen(
+        ['ip', 'netns', 'exec', lab.ns('dhcp'), 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--port=0', '--user=root',
+         '--interface=eth0', '--log-dhcp', f'--dhcp-leasefile={RUN_DIR / "dhcp.leases"}',
+         f'--dhcp-range={hosts[1]},{hosts[-1]},{pool.netmask},1h', *reservations,
+         # The MN's default router is the one the MAG holds for its HoA (the pool's first
+         # address, RFC 5844 §3.2.3.2), not the relay's giaddr that dnsmasq would name.
+         f'--dhcp-option=option:router,{hosts[0]}'],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    (RUN_DIR / 'dhcp.pid').write_text(str(process.pid))
+    deadline = time.monotonic() + 10
+    while 'DHCP, IP range' not in log_text('dhcp'):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise LabError(f'the DHCP server (dnsmasq) did not start:\n{log_text("dhcp")[-2000:]}')
+        time.sleep(0.1)
 
 
 def log_text(node: str) -> str:
@@ -77,8 +105,10 @@ def remove_files() -> None:
     shutil.rmtree(RUN_DIR, ignore_errors=True)
 
 
-def stop_routers() -> list[int]:
-    """SIGTERM every daemon the lab started (each removes what it installed); returns their pids."""
+def stop_routers(timeout: float = 15.0) -> list[int]:
+    """SIGTERM every process the lab started (each daemon removes what it installed) and wait
+    until they are gone (a MAG's last de-registrations take a moment; SIGKILL after `timeout`).
+    Returns their pids."""
     stopped = []
     for pid_file in RUN_DIR.glob('*.pid'):
         text = pid_file.read_text().strip()
@@ -90,7 +120,31 @@ def stop_routers() -> list[int]:
         except ProcessLookupError:  # it had already exited
             continue
         stopped.append(int(text))
+    deadline = time.monotonic() + timeout
+    waiting = list(stopped)
+    while waiting and time.monotonic() < deadline:
+        waiting = [pid for pid in waiting if not _gone(pid)]
+        time.sleep(0.05)
+    for pid in waiting:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            continue
     return stopped
+
+
+def _gone(pid: int) -> bool:
+    """True once `pid` has exited (reaped here if it is our child)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return True
+    except ChildProcessError:  # not our child: `lab down` from another process
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def in_ns(lab: Lab, node: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -110,5 +164,5 @@ def dhcp(lab: Lab, node: str) -> str | None:
 
 def ipv6_address(lab: Lab, node: str) -> str | None:
     out = in_ns(lab, node, 'ip', '-6', 'addr', 'show', 'dev', 'eth0').stdout
-    found = re.search(r'inet6 (2001:db8:aaaa:[0-9a-f:]+)/64 scope global(?! tentative)', out)
+    found = re.search(r"inet6 ([0-9a-f:]+)/64 scope global(?! tentative)", out)
     return found.group(1) if found else None

@@ -5,6 +5,11 @@ all-routers) turns each RS into a RouterSolicitationReceived event; SendRouterAd
 actions go out from the domain's fixed link-local address with hop limit 255 (RFC 4861
 §6.1.2 requires it). At start every access interface gets the fixed link-layer address and
 link-local address (RFC 5213 §6.8, RFC 6543), so the MN's default router never changes.
+
+Attach and detach also come from the link: carrier loss detaches a link's MNs; carrier gain
+makes the MAG ask who is there (an Echo Request to all-nodes, repeated until a new host
+answers or sends an MLD Report: presence.py), because a roaming host that keeps its
+addresses sends no RS.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from pmiprouter.core.mag_events import (
     SetLinkLocal,
 )
 from pmiprouter.mh.errors import DecodeError
+from pmiprouter.runtime.presence import SOLICIT_DELAYS, HostSignals, echo_request, send_gratuitous_arp
 from pmiprouter.runtime.reader import SocketReader
 
 ICMP6_FILTER = 1  # <netinet/icmp6.h>
@@ -98,6 +104,16 @@ class AccessLink(SocketReader):
             self.log.warn('RA on {ifname} not sent: {error}', ifname=self.ifname, error=exc)
 
 
+    def send_echo(self, source: IPv6Address, sequence: int) -> None:
+        """Echo Request to all-nodes on this link: whoever is there answers (see presence.py)."""
+        pktinfo = _PKTINFO.pack(source.packed, self.ifindex)
+        try:
+            self.sock.sendmsg([echo_request(self.ifindex, sequence)], [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, pktinfo)], 0,
+                              (str(ALL_NODES), 0, 0, self.ifindex))
+        except OSError as exc:
+            self.log.warn('echo request on {ifname} not sent: {error}', ifname=self.ifname, error=exc)
+
+
 class LinkMonitor(SocketReader):
     """rtnetlink link and neighbour notifications for the access links (attach and detach detection)."""
 
@@ -134,6 +150,11 @@ class AccessLinks:
         self.own_mac = mac
         self.known: dict[str, set[bytes]] = {ifname: set() for ifname in ifnames}  # MNs seen per link
         self.monitor = LinkMonitor(reactor, self.on_netlink)
+        self.reactor = reactor
+        self.host_signals = {ifname: HostSignals(reactor, ifname, self.on_host_signal) for ifname in ifnames}
+        self.carrier: dict[str, bool] = {ifname: False for ifname in ifnames}
+        self.soliciting: dict[str, list[Any]] = {}  # ifname -> pending retries of the Echo Request
+        self.arp_sender = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # sends only
 
     def on_rs(self, event: RouterSolicitationReceived) -> None:
         self.known[event.ifname].add(event.mac)
@@ -146,9 +167,16 @@ class AccessLinks:
             if ifname is None:
                 continue
             if isinstance(event, netlink_events.LinkChange) and (event.deleted or not event.carrier):
+                self.carrier[ifname] = False
+                self.stop_soliciting(ifname)
                 for mac in sorted(self.known[ifname]):
                     self.deliver(MobileNodeDetached(ifname, mac, DetachReason.LINK_DOWN))
                 self.known[ifname].clear()
+            elif isinstance(event, netlink_events.LinkChange):
+                if not self.carrier[ifname]:
+                    self.carrier[ifname] = True
+                    self.log.info('access-link-up ifname={ifname}', ifname=ifname)
+                    self.solicit(ifname)
             elif (
                 isinstance(event, netlink_events.NeighbourChange)
                 and not event.deleted
@@ -159,6 +187,32 @@ class AccessLinks:
             ):
                 self.known[ifname].add(event.mac)
                 self.deliver(MobileNodeAttached(ifname, event.mac, AttachTrigger.NEIGHBOUR))
+
+    def solicit(self, ifname: str) -> None:
+        """The link has a carrier again: ask who is there until a new host answers (presence.py)."""
+        self.stop_soliciting(ifname)
+        known = frozenset(self.known[ifname])
+
+        def ask(sequence: int) -> None:
+            if self.known[ifname] - known:
+                self.stop_soliciting(ifname)  # a new host answered (or sent an RS)
+                return
+            self.links[ifname].send_echo(self.link_local, sequence)
+
+        self.soliciting[ifname] = [self.reactor.callLater(delay, ask, n) for n, delay in enumerate(SOLICIT_DELAYS)]
+
+    def stop_soliciting(self, ifname: str) -> None:
+        for call in self.soliciting.pop(ifname, []):
+            if call.active():
+                call.cancel()
+
+    def on_host_signal(self, ifname: str, mac: bytes) -> None:
+        """A host answered the Echo Request or sent an MLD Report: it is attached, as a new neighbour is."""
+        if mac == self.own_mac or mac in self.known[ifname]:
+            return
+        self.known[ifname].add(mac)
+        self.stop_soliciting(ifname)
+        self.deliver(MobileNodeAttached(ifname, mac, AttachTrigger.NEIGHBOUR))
 
     def prepare(self, ifname: str, mac: bytes | None) -> None:
         """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3),
@@ -176,21 +230,34 @@ class AccessLinks:
             self.ipr.addr('add', index=index, address=str(address), prefixlen=64, flags=0x02)  # IFA_F_NODAD
 
     def add_ipv4_router(self, ifname: str, address: IPv4Address) -> None:
-        """The MN's IPv4 default router on its access link, so the MAG answers ARP for it (RFC 5844 §3.2.3.2)."""
+        """The MN's IPv4 default router on its access link, so the MAG answers ARP for it (RFC 5844 §3.2.3.2),
+        announced at once (presence.gratuitous_arp): a host arriving from another MAG re-resolves it."""
         index = self.ipr.link_lookup(ifname=ifname)[0]
         have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET, index=index)}
         if str(address) not in have:
             self.ipr.addr('add', index=index, address=str(address), prefixlen=32)
+        try:
+            mac = self.own_mac or bytes.fromhex(Path(f'/sys/class/net/{ifname}/address').read_text().strip().replace(':', ''))
+            send_gratuitous_arp(self.arp_sender, ifname, address, mac)
+        except (OSError, ValueError) as exc:
+            self.log.warn('gratuitous ARP for {address} on {ifname} not sent: {error}', address=address, ifname=ifname, error=exc)
 
     def start(self) -> None:
         for link in self.links.values():
             link.start()
+        for replies in self.host_signals.values():
+            replies.start()
         self.monitor.start()
 
     def stop(self) -> None:
         self.monitor.stop()
+        for ifname in list(self.soliciting):
+            self.stop_soliciting(ifname)
+        for replies in self.host_signals.values():
+            replies.stop()
         for link in self.links.values():
             link.stop()
+        self.arp_sender.close()
         self.ipr.close()
 
     def execute(self, action: Any) -> None:

@@ -23,9 +23,7 @@ from pmiprouter.cli.handlers.operational import BindingView, LmaView, MagEntryVi
 from pmiprouter.cli.session import ConfigStore, MemoryStore
 from pmiprouter.config.model import RouterConfig
 from pmiprouter.config.validate import validate
-from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
-from pmiprouter.core.events import TimerFired
-from pmiprouter.core.lma import DELETE, LIFETIME
+from pmiprouter.core.binding_cache import BindingCacheEntry
 from pmiprouter.runtime.mgmt_debug import DebugTaps
 from pmiprouter.runtime.service import LmaService, MagService, apply_config, lma_services
 
@@ -167,14 +165,16 @@ class ControlAPI:
             return None
         try:
             apply_config(self.root, config)
+            for listener in list(self.listeners):  # e.g. SSH re-listening: its refusal refuses the change
+                listener(self.applied, config)
         except Exception as err:  # noqa: BLE001 - any failure must roll back, then be reported
             try:
                 apply_config(self.root, self.applied)
             except Exception as again:  # noqa: BLE001 - report both; the log has the details
                 raise CommandError(f'Change refused ({err}); restoring the previous one also failed ({again})') from err
             raise CommandError(f'Change refused, nothing changed: {err}') from err
-        old, self.running, self.applied = self.applied, config, config
-        self._notify(old, config)
+        self.running, self.applied = config, config
+        self.debug.retap([s.driver for s in self._services() if s.driver is not None])  # roles it started
         return None
 
     def adopt(self, config: RouterConfig) -> None:
@@ -201,7 +201,7 @@ class ControlAPI:
         for service in self._services():
             engine = service.engine
             tunnels = tuple(
-                TunnelView(str(spec.local), str(spec.remote), spec.mode.value, len(users))
+                TunnelView(str(spec.local), str(spec.remote), spec.mode.value, users)
                 for spec, users in sorted(engine.tunnel_users.items(), key=lambda item: str(item[0].remote))
                 if users
             )
@@ -244,24 +244,34 @@ class ControlAPI:
     # ---- clear -----------------------------------------------------------------------------
 
     def clear_bindings(self, nai: str | None) -> int:
-        """Remove bindings through the engine's own timer path, which frees everything.
+        """Revoke the LMA bindings of `nai` (all when None) with RFC 5846 BRIs; return how many.
 
-        Firing the entry's lifetime timer (or its delete timer, once de-registered) makes
-        the engine delete it exactly as on expiry: routes, tunnel (if last user), HNPs and
-        IPv4 address are released and the state file follows. The engine has no
-        revocation (RFC 5846 BRI) yet, so the MAG is not told.
+        Each binding's MAG is told (Administrative Reason) and drops it; the LMA deletes the
+        binding and frees its prefixes, IPv4 address, GRE key and routes on the BRA, or
+        after the last BRI retry when the MAG never answers.
         """
         count = 0
         for service in self._services():
-            if service.driver is None:
+            driver = service.driver
+            if driver is None:
                 continue
-            for entry in service.engine.bindings():
-                if nai is not None and entry.mn_id.text != nai:
-                    continue
-                key = DELETE if entry.state is BceState.DEREGISTERED else LIFETIME
-                service.driver.cancel((key, entry.binding_id))
-                service.driver.feed(TimerFired((key, entry.binding_id)))
-                count += 1
+            cleared, actions = service.engine.revoke(nai, driver.clock.seconds())
+            count += cleared
+            for action in actions:
+                driver.execute(action)
+        return count
+
+    def clear_mag_bindings(self, nai: str | None) -> int:
+        """De-register the MAG bindings of `nai` (all when None): PBU lifetime 0, then clean-up."""
+        count = 0
+        for service in (s for s in self.root if isinstance(s, MagService)):
+            driver = service.driver
+            if driver is None:
+                continue
+            cleared, actions = service.engine.clear(nai, driver.clock.seconds())
+            count += cleared
+            for action in actions:
+                driver.execute(action)
         return count
 
     def clear_stats(self, role: str = 'lma') -> None:
@@ -269,7 +279,7 @@ class ControlAPI:
         kind = LmaService if role == 'lma' else MagService
         for service in (s for s in self.root if isinstance(s, kind)):
             stats = service.engine.stats
-            for counter in (stats.received, stats.sent, stats.pba_status, stats.events):
+            for counter in (stats.received, stats.sent, stats.pba_status, stats.bra_status, stats.events):
                 counter.clear()
 
     # ---- sessions, time, debug ---------------------------------------------------------------

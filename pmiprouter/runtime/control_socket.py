@@ -6,7 +6,9 @@ A unix stream socket, mode 0600 in a root-owned directory, and the peer must be 
 Protocol: the client sends one header line, `interactive COLUMNS ROWS` (a terminal in raw
 mode on the other side) or `plain` (a script), then raw keystrokes; the daemon answers
 with exactly what a terminal shows. Plain mode is the line-mode protocol: echo, output,
-prompt, never an escape sequence.
+prompt, never an escape sequence. When the client's terminal is resized (SIGWINCH) it
+sends `\\xff` `W COLUMNS ROWS` `\\n` in the keystroke stream: 0xFF never occurs in UTF-8,
+so it cannot be mistaken for typed text.
 """
 
 from __future__ import annotations
@@ -24,10 +26,47 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pmiprouter.runtime.control import ControlAPI
+from pmiprouter.runtime.mgmt_client import CONTROL
 from pmiprouter.runtime.mgmt_shell import Shell
 
 DEFAULT_PATH = Path('/run/pmiprouter/cli.sock')
 MAX_HEADER = 128
+MAX_CONTROL = 32
+
+
+class ControlFilter:
+    """Separates in-band control messages from keystrokes (bytes may arrive split anyhow)."""
+
+    def __init__(self) -> None:
+        self.pending = b''
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, list[tuple[int, int]]]:
+        """Keystrokes of `data`, and the (columns, rows) sizes announced in it."""
+        data, self.pending = self.pending + data, b''
+        keys = b''
+        sizes: list[tuple[int, int]] = []
+        while data:
+            start = data.find(CONTROL)
+            if start < 0:
+                keys += data
+                break
+            keys += data[:start]
+            end = data.find(b'\n', start)
+            if end < 0:
+                if len(data) - start > MAX_CONTROL:
+                    self.dropped += 1  # a message never ended: drop it, keep what follows
+                    data = data[start + 1 :]
+                    continue
+                self.pending = data[start:]
+                break
+            words = data[start + 1 : end].split()
+            if len(words) == 3 and words[0] == b'W' and words[1].isdigit() and words[2].isdigit():
+                sizes.append((int(words[1]), int(words[2])))
+            else:
+                self.dropped += 1
+            data = data[end + 1 :]
+        return keys, sizes
 
 
 def peer_uid(sock: socket.socket) -> int:
@@ -46,6 +85,7 @@ class ControlProtocol(Protocol):
         self.control = control
         self.header = b''
         self.shell: Shell | None = None
+        self.controls = ControlFilter()
 
     def connectionMade(self) -> None:
         sock = self.transport.socket  # type: ignore[attr-defined]
@@ -56,7 +96,7 @@ class ControlProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         if self.shell is not None:
-            self.shell.data(data)
+            self._keys(data)
             return
         self.header += data
         if b'\n' not in self.header:
@@ -79,7 +119,16 @@ class ControlProtocol(Protocol):
             self.shell.resize(int(words[1]), int(words[2]))
         self.shell.start()
         if rest:
-            self.shell.data(rest)
+            self._keys(rest)
+
+    def _keys(self, data: bytes) -> None:
+        """Keystrokes to the shell; window sizes to its pager."""
+        assert self.shell is not None
+        keys, sizes = self.controls.feed(data)
+        for columns, rows in sizes:
+            self.shell.resize(columns, rows)
+        if keys:
+            self.shell.data(keys)
 
     def readConnectionLost(self) -> None:
         """The client's input ended: everything typed was answered, so close."""

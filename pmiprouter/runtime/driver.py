@@ -1,9 +1,11 @@
 """EngineDriver: feeds events to a pure engine and carries out the actions it returns.
 
 `feed(event)` -> `engine.handle(event, clock.seconds())` -> send / time / program / log.
-Timers are `callLater`s keyed like the engine's TimerKeys (starting a key again replaces
-it); data-plane work goes to the executor and comes back as DataplaneApplied/Failed events.
-Every exception stops here, counted and logged: the reactor never sees one.
+Timers live in one TimerQueue (a single reactor call for all of them), keyed like the
+engine's TimerKeys (starting a key again replaces it); data-plane work goes to the executor
+and comes back as DataplaneApplied/Failed events (at once for the in-memory backend, with
+no Deferred in between). Log actions below the daemon's log level are dropped before any
+formatting. Every exception stops here, counted and logged: the reactor never sees one.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
-from twisted.internet.interfaces import IDelayedCall, IReactorTime
+from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
@@ -21,9 +23,16 @@ from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, Se
 from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, TimerFired, Transport
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.errors import EncodeError
-from pmiprouter.runtime.dataplane_worker import DataplaneExecutor
+from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, apply_changes
+from pmiprouter.runtime.timers import TimerQueue
 
 LEVELS = {'debug': LogLevel.debug, 'info': LogLevel.info, 'warn': LogLevel.warn, 'error': LogLevel.error}
+_RANK = {level: rank for rank, level in enumerate((LogLevel.debug, LogLevel.info, LogLevel.warn, LogLevel.error, LogLevel.critical))}
+
+
+def set_log_level(name: str) -> None:
+    """The daemon's log level ('debug' ... 'error'): drivers skip building log events below it."""
+    EngineDriver.process_log_level = LEVELS[name]
 
 
 class Engine(Protocol):
@@ -42,6 +51,7 @@ class EngineDriver:
     """Owns one engine's timers and carries out its actions."""
 
     log = Logger()
+    process_log_level = LogLevel.debug  # the daemon's --log-level (set_log_level), inherited by new drivers
 
     def __init__(
         self,
@@ -58,9 +68,11 @@ class EngineDriver:
         self.ipv6 = ipv6
         self.ipv4 = ipv4 or {}
         self.extra = extra  # carries out role-specific actions (the MAG's access-link actions)
-        self.timers: dict[tuple[str, int], IDelayedCall] = {}
+        self.timers = TimerQueue(clock, self._fire)
         self.counters: Counter[str] = Counter()
         self.trace = False  # log every Mobility Header in and out (debug; costs time per message)
+        self.log_level = EngineDriver.process_log_level  # Log actions below this level are dropped unformatted
+        self._formats: dict[tuple[str, tuple[str, ...]], str] = {}  # (event, field names) -> format string
 
     def feed(self, event: Event) -> None:
         if self.trace and isinstance(event, MessageReceived):
@@ -79,24 +91,42 @@ class EngineDriver:
                 self.log.failure('action {action} failed', action=type(action).__name__)
 
     def execute(self, action: Action) -> None:
-        match action:
-            case SendMessage():
-                self.send(action)
-            case StartTimer(key=key, at=at):
-                self.cancel(key)
-                delay = max(0.0, at - self.clock.seconds())
-                self.timers[key] = self.clock.callLater(delay, self._fire, key)
-            case CancelTimer(key=key):
-                self.cancel(key)
-            case ApplyDataplane():
-                self.program(action)
-            case Log(level=level, event=name, fields=fields):
-                text = ' '.join(f'{k}={{{k}}}' for k in fields)
-                self.log.emit(LEVELS.get(level, LogLevel.info), f'{name} {text}'.strip(), **fields)
-            case _ if self.extra is not None:
-                self.extra(action)
-            case _:
-                self.counters['unknown-actions'] += 1
+        # Dispatch on the exact type (identity tests), cheaper than a chain of class patterns.
+        kind = type(action)
+        if kind is SendMessage:
+            self.send(action)  # type: ignore[arg-type]
+        elif kind is StartTimer:
+            self.timers.start(action.key, action.at)  # type: ignore[union-attr]
+        elif kind is ApplyDataplane:
+            self.program(action)  # type: ignore[arg-type]
+        elif kind is CancelTimer:
+            self.timers.cancel(action.key)  # type: ignore[union-attr]
+        elif kind is Log:
+            self.emit(action)  # type: ignore[arg-type]
+        elif self.extra is not None:
+            self.extra(action)
+        else:
+            self.counters['unknown-actions'] += 1
+
+    @property
+    def log_level(self) -> LogLevel:
+        return self._log_level
+
+    @log_level.setter
+    def log_level(self, level: LogLevel) -> None:
+        self._log_level = level
+        self._min_rank = _RANK.get(level, 0)
+
+    def emit(self, action: Log) -> None:
+        level = LEVELS.get(action.level, LogLevel.info)
+        if _RANK[level] < self._min_rank:
+            return
+        fields = action.fields
+        shape = (action.event, tuple(fields))
+        text = self._formats.get(shape)
+        if text is None:
+            text = self._formats[shape] = ' '.join((action.event, *(f'{k}={{{k}}}' for k in fields)))
+        self.log.emit(level, text, **fields)
 
     def send(self, action: SendMessage) -> None:
         try:
@@ -124,6 +154,14 @@ class EngineDriver:
         self.log.debug(f'{what} {type(message).__name__} peer={{peer}} seq={{sequence}}{detail}', peer=peer, sequence=sequence)
 
     def program(self, change: ApplyDataplane) -> None:
+        if isinstance(self.executor, Inline):  # synchronous backend: report at once, no Deferred
+            try:
+                apply_changes(self.executor.dataplane, change)
+            except Exception as exc:
+                self.feed(DataplaneFailed(change.ticket, f'{type(exc).__name__}: {exc}'))
+            else:
+                self.feed(DataplaneApplied(change.ticket))
+            return
         deferred = self.executor.apply(change)
         deferred.addCallbacks(
             lambda _: self.feed(DataplaneApplied(change.ticket)),
@@ -135,14 +173,10 @@ class EngineDriver:
         return f'{failure.type.__name__}: {failure.getErrorMessage()}'  # type: ignore[union-attr]
 
     def _fire(self, key: tuple[str, int]) -> None:
-        self.timers.pop(key, None)
         self.feed(TimerFired(key))
 
     def cancel(self, key: tuple[str, int]) -> None:
-        call = self.timers.pop(key, None)
-        if call is not None and call.active():
-            call.cancel()
+        self.timers.cancel(key)
 
     def stop(self) -> None:
-        for key in list(self.timers):
-            self.cancel(key)
+        self.timers.stop()

@@ -12,7 +12,7 @@ from twisted.internet.task import LoopingCall
 from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.persistence import entry_to_record
-from pmiprouter.mh.messages import BindingAcknowledgement
+from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
 from pmiprouter.runtime.state import StateFile
@@ -38,8 +38,9 @@ class LmaService(RoleService):
         self.next_save = 0.0
 
     def accepts(self, event: Any) -> bool:
-        # A box that is LMA and MAG at once: acknowledgements are the MAG's.
-        return super().accepts(event) and not isinstance(getattr(event, 'message', None), BindingAcknowledgement)
+        # A box that is LMA and MAG at once: PBAs and BRIs are the MAG's (the LMA only sends BRIs).
+        mags = (BindingAcknowledgement, BindingRevocationIndication)
+        return super().accepts(event) and not isinstance(getattr(event, 'message', None), mags)
 
     def startService(self) -> None:
         dataplane = self.make_dataplane()

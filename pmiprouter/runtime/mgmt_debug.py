@@ -57,6 +57,12 @@ class DebugTaps:
         else:
             self._untap_all()
 
+    def retap(self, drivers: list[EngineDriver]) -> None:
+        """Tap drivers that appeared since (a role started by a live change) while debugging is on."""
+        if self.active:
+            for driver in drivers:
+                self._tap(driver)
+
     def _tap(self, driver: EngineDriver) -> None:
         if id(driver) in self.tapped:
             return

@@ -59,8 +59,8 @@ def add_management(
         state_dir: where the SSH host keys and authorized keys live.
         control_socket: the unix socket of `pmiprouter cli`; None for none.
         ssh: whether to run the SSH server.
-        ssh_addresses: addresses SSH listens on (`::` is every IPv6 and IPv4 address on
-            Linux); until the configuration model has `ip ssh listen-address`.
+        ssh_addresses: where SSH listens when the configuration has no
+            `ip ssh listen-address` (`::` is every IPv6 and IPv4 address).
     """
     for service in root:
         if isinstance(service, ManagementService):

@@ -22,8 +22,10 @@ from pmiprouter.runtime.reader import SocketReader
 
 IPPROTO_MH = 135
 MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
-READ_BATCH = 64  # packets per doRead before yielding to the reactor
+READ_BATCH = 256  # packets per doRead before yielding to the reactor (every queued one under load)
+ADDRESS_CACHE = 4096  # distinct peer/local addresses remembered; the cache restarts when full
 _PKTINFO = struct.Struct('16sI')  # struct in6_pktinfo: address, ifindex
+UNSPECIFIED = IPv6Address(0)
 
 
 def strip_scope(address: str) -> IPv6Address:
@@ -41,6 +43,36 @@ class MHPort(SocketReader):
         self.deliver = deliver
         self.received = 0
         self.malformed = 0
+        # Parsing an address costs more than the rest of the header: the few MAGs we talk to
+        # (and our own addresses) are parsed once. Bounded, so a spray of sources cannot grow it.
+        self._sources: dict[str, IPv6Address] = {}
+        self._locals: dict[bytes, IPv6Address] = {}
+        self._texts: dict[int, tuple[IPv6Address, str]] = {}  # id(peer) -> (peer, text), for replies
+        self._ancillary: dict[int, tuple[IPv6Address, list[tuple[int, int, bytes]]]] = {}  # id(local) -> PKTINFO
+
+    def _text(self, address: IPv6Address) -> str:
+        """The socket-address text of a peer; formatting an IPv6 address costs more than the send."""
+        known = self._texts.get(id(address))
+        if known is not None and known[0] is address:
+            return known[1]
+        if len(self._texts) >= ADDRESS_CACHE:
+            self._texts.clear()
+        text = str(address)
+        self._texts[id(address)] = (address, text)  # holding `address` keeps its id unique
+        return text
+
+    def _pktinfo(self, src: IPv6Address | None) -> list[tuple[int, int, bytes]]:
+        """IPV6_PKTINFO pinning the reply's source address (none for the unspecified address)."""
+        if src is None:
+            return []
+        known = self._ancillary.get(id(src))
+        if known is not None and known[0] is src:
+            return known[1]
+        if len(self._ancillary) >= ADDRESS_CACHE:
+            self._ancillary.clear()
+        ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, _PKTINFO.pack(src.packed, 0))] if int(src) else []
+        self._ancillary[id(src)] = (src, ancillary)
+        return ancillary
 
     @staticmethod
     def open_socket() -> socket.socket:
@@ -60,11 +92,20 @@ class MHPort(SocketReader):
         self.deliver(event)
 
     def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
-        src = strip_scope(src_text)
-        dst = IPv6Address(0)
+        src = self._sources.get(src_text)
+        if src is None:
+            if len(self._sources) >= ADDRESS_CACHE:
+                self._sources.clear()
+            src = self._sources[src_text] = strip_scope(src_text)
+        dst = UNSPECIFIED
         for level, kind, value in ancillary:
             if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _PKTINFO.size:
-                dst = IPv6Address(_PKTINFO.unpack_from(value)[0])
+                packed = value[:16]
+                dst = self._locals.get(packed)  # type: ignore[assignment]
+                if dst is None:
+                    if len(self._locals) >= ADDRESS_CACHE:
+                        self._locals.clear()
+                    dst = self._locals[packed] = IPv6Address(packed)
         try:
             return MessageReceived(src, dst, decode(data), Transport.IPV6)
         except DecodeError as error:
@@ -73,9 +114,8 @@ class MHPort(SocketReader):
 
     def send(self, dst: IPv6Address, src: IPv6Address | None, wire: bytes) -> None:
         """Send one Mobility Header; the kernel fills in the checksum."""
-        ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, _PKTINFO.pack(src.packed, 0))] if src is not None and int(src) else []
         try:
-            self.sock.sendmsg([wire], ancillary, 0, (str(dst), 0))
+            self.sock.sendmsg([wire], self._pktinfo(src), 0, (self._text(dst), 0))
         except OSError as exc:
             self.errors += 1
             self.log.warn('sending a Mobility Header to {dst} failed: {error}', dst=dst, error=exc)

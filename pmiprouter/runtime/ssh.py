@@ -4,29 +4,30 @@
   directory, mode 0600, and kept; they never ship in the package.
 * Users are the configuration's `username` lines, read live at each login: password
   authentication verifies their type 5/8/9 hash in a thread (scrypt is slow on purpose),
-  public-key authentication uses `<state-dir>/ssh/authorized_keys/USERNAME` files.
+  public-key authentication the `ip ssh pubkey-chain` key hashes of the configuration.
   No user, no login: a fresh install logs how to create the first one.
 * `ip ssh time-out` and `ip ssh authentication-retries` are read at each connection;
-  `ip ssh port` at start and whenever it changes (the listener moves).
+  `ip ssh port` and `ip ssh listen-address` at start and whenever they change (the
+  listeners move; open sessions stay).
 * Only AES-CTR, HMAC-SHA2 and curve25519/ECDH key exchanges are offered.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import socket
 from pathlib import Path
 from typing import Any
 
 from twisted.application.service import Service
-from twisted.conch.checkers import IAuthorizedKeysDB, SSHPublicKeyChecker
+from twisted.conch.error import ValidPublicKey
 from twisted.conch.interfaces import IConchUser
 from twisted.conch.ssh import connection, factory, keys, transport, userauth
 from twisted.cred.checkers import ICredentialsChecker
-from twisted.cred.credentials import IUsernamePassword
+from twisted.cred.credentials import ISSHPrivateKey, IUsernamePassword
 from twisted.cred.error import UnauthorizedLogin
 from twisted.cred.portal import IRealm, Portal
-from twisted.internet.defer import Deferred, gatherResults
+from twisted.internet.defer import Deferred, gatherResults, maybeDeferred
 from twisted.internet.error import CannotListenError
 from twisted.internet.interfaces import IListeningPort
 from twisted.internet.threads import deferToThread
@@ -34,7 +35,8 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from pmiprouter.cli.frontends.conch import ShellAvatar
-from pmiprouter.config.model import Secret, find
+from pmiprouter.cli.handlers.ssh import fingerprint
+from pmiprouter.config.model import RouterConfig, Secret, find
 from pmiprouter.config.secrets import hash_password, verify
 from pmiprouter.runtime.control import ControlAPI
 
@@ -98,31 +100,42 @@ class ConfigPasswordChecker:
         return checked.addCallback(decide)
 
 
-@implementer(IAuthorizedKeysDB)
-class KeyFiles:
-    """Public keys per user from `DIR/USERNAME` (OpenSSH authorized_keys format)."""
+@implementer(ICredentialsChecker)
+class ConfigKeyChecker:
+    """Public keys of `ip ssh pubkey-chain`, matched by their IOS key hash (MD5 of the blob).
 
-    def __init__(self, control: ControlAPI, directory: Path) -> None:
+    The user must also have a `username` line (it gives the privilege). A key the chain
+    does not hold is refused before any signature is asked for; a listed one must then
+    sign the session (Conch's `ValidPublicKey` round trip).
+    """
+
+    credentialInterfaces = (ISSHPrivateKey,)
+
+    def __init__(self, control: ControlAPI) -> None:
         self.control = control
-        self.directory = directory
 
-    def getAuthorizedKeys(self, username: bytes) -> Iterable[keys.Key]:
-        """Keys of a configured user; none for anybody else."""
-        name = username.decode('utf-8', 'replace')
-        if find(self.control.config.users, name) is None or '/' in name or name.startswith('.'):
-            return []
+    def requestAvatarId(self, credentials: Any) -> Deferred[bytes]:
+        return maybeDeferred(self._check, credentials)
+
+    def _check(self, credentials: Any) -> bytes:
+        name = credentials.username.decode('utf-8', 'replace')
         try:
-            lines = (self.directory / name).read_bytes().splitlines()
-        except OSError:
-            return []
-        out = []
-        for line in lines:
-            if line.strip() and not line.startswith(b'#'):
-                try:
-                    out.append(keys.Key.fromString(line.strip()))
-                except keys.BadKeyError:
-                    log.warn('SSH: unreadable key for {user} ignored', user=name)
-        return out
+            key = keys.Key.fromString(credentials.blob)
+        except (keys.BadKeyError, ValueError) as err:
+            raise UnauthorizedLogin('unreadable key') from err
+        config = self.control.config
+        chain = find(config.ssh.pubkey_users, name)
+        wanted = (key.sshType().decode('ascii', 'replace'), fingerprint(credentials.blob))
+        if chain is None or find(config.users, name) is None or find(chain.keys, wanted) is None:
+            raise UnauthorizedLogin('key not in the pubkey-chain')
+        if not credentials.signature:
+            raise ValidPublicKey()  # known key: the client is asked to sign with it
+        if not key.verify(credentials.signature, credentials.sigData):
+            self.control.auth_failures += 1
+            log.warn('SSH: login failed for user {user} (bad key signature)', user=name)
+            raise UnauthorizedLogin('bad signature')
+        log.info('SSH: user {user} logged in (public key {hash})', user=name, hash=wanted[1])
+        return credentials.username  # type: ignore[no-any-return]
 
 
 @implementer(IRealm)
@@ -216,63 +229,118 @@ class PmipSSHFactory(factory.SSHFactory):
         return None
 
 
+Endpoint = tuple[str, int]
+
+
 class SshService(Service):
-    """Listens for SSH on `ip ssh port` at each listen address."""
+    """Listens for SSH on `ip ssh port` at each `ip ssh listen-address` (default: every address).
+
+    A change of port or addresses re-listens at once, make-before-break: the new sockets
+    open while the old ones still listen (endpoints that stay are kept as they are), and
+    only then are the old ones closed. Open sessions are connections, not listeners: they
+    stay. When the new endpoints cannot be opened the old ones are kept and the change is
+    refused (ControlAPI puts the previous configuration back).
+    """
 
     def __init__(self, reactor: Any, control: ControlAPI, state_dir: Path, addresses: tuple[str, ...] = ('::',)) -> None:
         self.reactor = reactor
         self.control = control
         self.key_dir = state_dir / 'ssh'
-        self.addresses = addresses
-        self.ports: list[IListeningPort] = []
+        self.default_addresses = addresses
+        self.ports: dict[Endpoint, IListeningPort] = {}
         self.factory: PmipSSHFactory | None = None
-        self.port = 0
+
+    def endpoints(self, config: RouterConfig) -> list[Endpoint]:
+        """Where `config` says to listen."""
+        addresses = [str(a) for a in config.ssh.listen_addresses] or list(self.default_addresses)
+        return [(address, config.ssh.port) for address in addresses]
 
     def privilegedStartService(self) -> None:
-        """Open the listening port (root may be needed below 1024).
+        """Open the listening ports (root may be needed below 1024).
 
         A port already taken (the host's own sshd on 22) is logged, not fatal: the daemon
         and its local shell run on, and `ip ssh port N` tries again.
         """
         if self.factory is None:
             realm = ShellRealm(self.control)
-            checkers = [ConfigPasswordChecker(self.control),
-                        SSHPublicKeyChecker(KeyFiles(self.control, self.key_dir / 'authorized_keys'))]
+            checkers = [ConfigPasswordChecker(self.control), ConfigKeyChecker(self.control)]
             self.factory = PmipSSHFactory(self.control, Portal(realm, checkers), host_keys(self.key_dir), self.reactor)
             self.control.listeners.append(self._config_changed)
-            try:
-                self._listen(self.control.config.ssh.port)
-            except CannotListenError as err:
-                log.error('SSH: cannot listen on port {port}: {error}; set another with `ip ssh port N`',
-                          port=self.control.config.ssh.port, error=err.socketError)
+            # At start every endpoint that can be opened is (an address missing from the box
+            # must not keep SSH off the others); live changes are all-or-nothing.
+            for endpoint in self.endpoints(self.control.config):
+                try:
+                    self._relisten([*self.ports, endpoint])
+                except CannotListenError as err:
+                    log.error('SSH: cannot listen on [{address}]:{port}: {error}; set another with `ip ssh port N`'
+                              ' or `ip ssh listen-address`', address=err.interface, port=err.port, error=err.socketError)
         super().privilegedStartService()
 
-    def _listen(self, port: int) -> None:
-        self.ports = [self.reactor.listenTCP(port, self.factory, interface=a) for a in self.addresses]
-        self.port = port
+    def _relisten(self, wanted: list[Endpoint]) -> None:
+        """Listen on exactly `wanted`, make-before-break; on failure nothing changed.
 
-    def _config_changed(self, old: Any, new: Any) -> None:
-        """`ip ssh port N` moves the listener at once (open sessions stay where they are)."""
-        if (new.ssh.port == self.port and self.ports) or not self.running:
-            return
-        old_ports, old_port = self.ports, self.port
+        Raises:
+            CannotListenError: an endpoint could not be opened.
+        """
+        opened: dict[Endpoint, IListeningPort] = {}
         try:
-            self._listen(new.ssh.port)
-        except CannotListenError as err:
-            self.ports, self.port = old_ports, old_port
-            log.error('SSH: cannot listen on port {port}: {error}; still on {old}',
-                      port=new.ssh.port, error=err.socketError, old=old_port if old_ports else 'none')
+            for endpoint in wanted:
+                if endpoint not in self.ports and endpoint not in opened:
+                    opened[endpoint] = self._open(endpoint)
+        except CannotListenError:
+            for port in opened.values():
+                port.stopListening()
+            raise
+        for endpoint in [e for e in self.ports if e not in wanted]:
+            self.ports.pop(endpoint).stopListening()
+        self.ports.update(opened)
+
+    def _open(self, endpoint: Endpoint) -> IListeningPort:
+        """A listening socket adopted by the reactor.
+
+        SO_REUSEPORT lets the new socket bind while an old one of ours still listens on an
+        overlapping endpoint (`::` then `127.0.0.1` on one port); Linux shares a port only
+        between sockets that all set it, of one user, so another program's sshd still
+        makes the port "taken". Twisted closes a stopped listener only on the next reactor
+        turn, which is why make-before-break needs it even for the same endpoint.
+        """
+        address, port = endpoint
+        family = socket.AF_INET6 if ':' in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6 and address == '::':
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)  # `::` means IPv4 too
+            sock.bind((address, port))
+            sock.listen(50)
+            sock.setblocking(False)
+            return self.reactor.adoptStreamPort(sock.fileno(), family, self.factory)  # type: ignore[no-any-return]
+        except OSError as err:
+            raise CannotListenError(address, port, err) from err
+        finally:
+            sock.close()  # the reactor holds its own duplicate of the descriptor
+
+    def _config_changed(self, old: RouterConfig, new: RouterConfig) -> None:
+        """`ip ssh port` / `listen-address` re-listen at once (open sessions stay).
+
+        Raises:
+            CannotListenError: the new endpoints cannot be opened (the old ones are kept).
+        """
+        wanted = self.endpoints(new)
+        if not self.running or self.factory is None or sorted(wanted) == sorted(self.ports):
             return
-        for port in old_ports:
-            port.stopListening()
-        log.info('SSH server moved to port {port}', port=self.port)
+        before = sorted(self.ports)
+        self._relisten(wanted)
+        log.info('SSH server now listening on {where} (was {before})',
+                 where=_where(sorted(self.ports)), before=_where(before) or 'nothing')
 
     def startService(self) -> None:
         if self.factory is None:
             self.privilegedStartService()
         super().startService()
         if self.ports:
-            log.info('SSH server listening on port {port}', port=self.port)
+            log.info('SSH server listening on {where}', where=_where(sorted(self.ports)))
         if not self.control.config.users:
             log.warn(FIRST_USER_HINT)
 
@@ -281,5 +349,9 @@ class SshService(Service):
         if self._config_changed in self.control.listeners:
             self.control.listeners.remove(self._config_changed)
         self.factory = None
-        ports, self.ports = self.ports, []
+        ports, self.ports = list(self.ports.values()), {}
         return gatherResults([port.stopListening() for port in ports]) if ports else None
+
+
+def _where(endpoints: list[Endpoint]) -> str:
+    return ' '.join(f'[{address}]:{port}' for address, port in endpoints)

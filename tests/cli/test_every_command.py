@@ -24,7 +24,10 @@ SAMPLES = {
     'USER@REALM': 'u@x.example',
     'IFNAME': 'eth0',
     'HEX': 'abcd',
+    'HASH': '8FB4F858DD7E5AFB372780EC653DB371',
 }
+#: Commands that only enter a sub-mode (nothing to render until something is typed there).
+MODE_ONLY = {'ip ssh pubkey-chain', 'key-string', 'quit'}
 COMMON = {'default', 'do', 'end', 'exit', 'no'}
 
 
@@ -61,6 +64,8 @@ def test_command_applies_renders_and_negates(mode: str, line: str) -> None:
     session = session_in(mode)
     before = session.config
     assert session.feed(line) == '', line
+    if line in MODE_ONLY:
+        return
     assert session.config != before or line == 'replay-protection timestamp'  # that one is the default
     text = render(session.config)
     loaded, errors, _ = replay(text)

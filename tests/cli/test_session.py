@@ -162,6 +162,9 @@ def session_in(mode: str) -> Session:
         'config-ipv6-pmipv6-domain-mn': ['configure terminal', 'ipv6 mobile pmipv6-domain D', 'nai a@b'],
         'config-ipv6-pmipv6-lma': ['configure terminal', 'ipv6 mobile pmipv6-lma L domain D'],
         'config-ipv6-pmipv6-mag': ['configure terminal', 'ipv6 mobile pmipv6-mag M domain D'],
+        'config-ssh-pubkey': ['configure terminal', 'ip ssh pubkey-chain'],
+        'config-ssh-pubkey-user': ['configure terminal', 'ip ssh pubkey-chain', 'username U'],
+        'config-ssh-pubkey-data': ['configure terminal', 'ip ssh pubkey-chain', 'username U', 'key-string'],
     }
     for line in entries[mode]:
         session.feed(line)

@@ -193,7 +193,8 @@ def mags(draw: st.DrawFn) -> MagConfig:
         binding_max_retx_time_ms=draw(ms),
         local_routing=draw(st.booleans()),
         dhcp_mode=dhcp,
-        dhcp_relay_destination=draw(ipv6) if dhcp == 'relay' else None,
+        dhcp_relay_destination=draw(ipv4) if dhcp == 'relay' else None,
+        dhcp6_relay_destination=draw(optional(ipv6)),
         **draw(heartbeat()),
     )
 

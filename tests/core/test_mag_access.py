@@ -50,6 +50,17 @@ def test_dhcp_discover_triggers_registration_and_is_dropped_until_it_completes()
     assert (offer.address, offer.prefix_length, offer.router) == (HOA.ip, 24, ROUTER)
 
 
+def test_a_registered_mn_asking_dhcp_again_gets_its_prefixes_re_advertised() -> None:
+    """A DISCOVER/SOLICIT from a registered MN re-sends its RA (the DHCPv6 relay learns the HNPs
+    from it, also after a restart restored the entry) next to the offer."""
+    h = MagHarness()
+    h.feed(DhcpDiscover(ETH, MAC_DUAL))
+    h.reply(ipv4=HOA, ipv4_router=ROUTER)
+    actions = h.feed(DhcpDiscover(ETH, MAC_DUAL), T0 + 2)
+    (ra,) = ras(actions)
+    assert ra.prefixes and of_type(actions, OfferIpv4)
+
+
 def test_heartbeat_request_is_answered_with_the_restart_counter() -> None:
     """RFC 5847 §3: always answer a request; ignore responses."""
     h = MagHarness()

@@ -52,7 +52,8 @@ def config_text(port: int, users: bool = True) -> str:
 class Daemon:
     """`pmiprouter run` (memory data plane) with SSH and the control socket, in a subprocess."""
 
-    def __init__(self, directory: Path, port: int, users: bool = True) -> None:
+    def __init__(self, directory: Path, port: int, users: bool = True, prefix: tuple[str, ...] = ()) -> None:
+        self.prefix = prefix  # e.g. `ip netns exec NS`
         self.directory = directory
         self.port = port
         self.config = directory / 'startup-config'
@@ -67,7 +68,7 @@ class Daemon:
         """Start and wait for the readiness line."""
         self.lines = []
         self.process = subprocess.Popen(
-            [sys.executable, '-m', 'pmiprouter', 'run', '-c', str(self.config),
+            [*self.prefix, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(self.config),
              '--dataplane', 'memory', '--state-dir', str(self.state), '--control-socket', str(self.socket)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0, cwd=ROOT,
         )

@@ -87,6 +87,10 @@ class FakeControl:
     def mags(self) -> list[MagView]:
         return list(self.mag_views)
 
+    def clear_mag_bindings(self, nai: str | None) -> int:
+        gone = [v for v in self.mag_views for e in v.entries if nai is None or e.mn_id == nai]
+        return len(gone)
+
     def clear_stats(self, role: str = 'lma') -> None:
         self.cleared_stats += 1
 

@@ -56,15 +56,20 @@ def test_views_show_the_binding_and_tunnel(control: ControlAPI) -> None:
 
 
 def test_clear_binding_frees_everything(control: ControlAPI) -> None:
-    """Clearing a binding removes it, its tunnel and its prefix (back in the pool)."""
+    """Clearing a binding revokes it (RFC 5846 BRI); with no BRA it goes after the last retry,
+    with its tunnel and its prefix (back in the pool)."""
     register(control)
     service = next(iter(control.root))
     pool = service.engine.addresses.prefix_pools[0]
     assert pool.in_use == 1
     assert control.clear_bindings('nobody@example.com') == 0
     assert control.clear_bindings('mn1@example.com') == 1
+    assert len(control.lmas()[0].bindings) == 1  # waiting for the MAG's BRA
+    service.driver.clock.advance(1.0)  # InitMINDelayBRIs: the one retransmission
+    service.driver.clock.advance(2.0)  # MAX_BRACK_TIMEOUT: give up and clean up
     view = control.lmas()[0]
     assert view.bindings == () and view.tunnels == () and pool.in_use == 0
+    assert view.stats['sent']['bri'] == 2
 
 
 def test_clear_stats(control: ControlAPI) -> None:
@@ -140,3 +145,100 @@ def test_adopt_takes_a_reloaded_config_and_tells_listeners(control: ControlAPI) 
     control.adopt(dataclasses.replace(control.config, hostname='reloaded'))
     assert control.config.hostname == 'reloaded' and control.problems() == []
     assert seen == ['lma1->reloaded']
+
+
+def _mag_config(lma_address: str = '2001:db8:2::1', lifetime: int = 3600, interface: str = 'eth9') -> object:
+    from pmiprouter.config.load import load_text
+
+    text = (
+        f'ipv6 mobile pmipv6-domain D\n lma LMA1\n  ipv6-address {lma_address}\n!\n'
+        f'ipv6 mobile pmipv6-mag MAG1 domain D\n address ipv6 2001:db8:1::1\n interface {interface}\n lma LMA1 D\n'
+        f' binding lifetime {lifetime}\n!\nend\n'
+    )
+    result = load_text(text, 'mag')
+    assert result.config is not None, result.errors
+    return result.config
+
+
+def test_running_mag_takes_a_new_lma_address_and_timers_in_place() -> None:
+    """The MAG's engine gets the new LMA address and lifetime; the service is the same instance."""
+    from pmiprouter.runtime.service import MagService, apply_config, needs_new_instance
+
+    before, after = _mag_config(), _mag_config('2001:db8:9::1', lifetime=600)
+    root = MultiService()
+    mag = MagService(Clock(), before, before.mags[0], 'memory')  # type: ignore[attr-defined]
+    mag.setServiceParent(root)
+    assert not needs_new_instance(mag, after)  # type: ignore[arg-type]
+    apply_config(root, after)  # type: ignore[arg-type]
+    assert list(root) == [mag]
+    assert str(mag.engine.policy.lma_address) == '2001:db8:9::1'
+    assert mag.mag_config.binding_lifetime_s == 600
+
+
+def test_what_replaces_a_role() -> None:
+    """Access interfaces and own addresses are opened at start: changing them needs a new instance."""
+    import dataclasses
+
+    from pmiprouter.runtime.service import MagService, needs_new_instance
+
+    before = _mag_config()
+    mag = MagService(Clock(), before, before.mags[0], 'memory')  # type: ignore[attr-defined]
+    assert needs_new_instance(mag, _mag_config(interface='eth8'))  # type: ignore[arg-type]
+    moved = dataclasses.replace(before.mags[0], ipv6_address=IPv6Address('2001:db8:1::2'))  # type: ignore[attr-defined]
+    assert needs_new_instance(mag, dataclasses.replace(before, mags=(moved,)))  # type: ignore[arg-type]
+
+
+def test_router_service_refuses_a_role_that_cannot_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new role whose start fails is taken out again; the running roles and config stay."""
+    from pmiprouter.runtime.service import ApplyError, MagService, RouterService, apply_config
+
+    cfg = config()
+    root = RouterService(Clock(), cfg, 'memory', tmp_path)
+    lma = root.new_role(cfg, ('lma', cfg.lmas[0].name))
+    lma.setServiceParent(root)
+    root.running = True  # as when the daemon runs: a new child starts at once
+
+    def fail(self: object) -> None:
+        raise OSError('no such device')
+
+    mag_cfg = _mag_config()
+    merged = dataclasses.replace(cfg, mags=mag_cfg.mags, domains=mag_cfg.domains)  # type: ignore[attr-defined]
+    monkeypatch.setattr(MagService, 'privilegedStartService', fail)
+    with pytest.raises(ApplyError, match='no such device'):
+        apply_config(root, merged)
+    assert list(root) == [lma] and root.config is cfg
+
+
+
+def test_replacement_waits_for_the_old_instance_to_clean_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A replaced role whose data plane is still being cleaned (a thread) is started after that;
+    a failure then puts the previous configuration back in the management plane."""
+    from twisted.internet.defer import Deferred
+
+    from pmiprouter.runtime.service import LmaService, RouterService, apply_config
+
+    cfg = config()
+    root = RouterService(Clock(), cfg, 'memory', tmp_path)
+    old = root.new_role(cfg, ('lma', cfg.lmas[0].name))
+    old.setServiceParent(root)
+    root.running = True
+    cleaning: Deferred[None] = Deferred()
+    monkeypatch.setattr(old, 'stopService', lambda: cleaning)
+    adopted: list[object] = []
+    monkeypatch.setattr(root, 'restored', adopted.append)
+    starts: list[str] = []
+
+    def start(self: LmaService) -> None:
+        starts.append(str(sorted(self.addresses)))
+        if len(starts) == 1:
+            raise OSError('address not available')
+
+    monkeypatch.setattr(LmaService, 'privilegedStartService', start)
+    monkeypatch.setattr(LmaService, 'startService', lambda self: None)
+    moved = dataclasses.replace(cfg.lmas[0], ipv6_address=IPv6Address('2001:db8:2::9'))
+    apply_config(root, dataclasses.replace(cfg, lmas=(moved,)))
+    assert list(root) == [] and starts == []  # the old one is gone, the new one waits
+    cleaning.callback(None)
+    # the new instance failed to start: the old configuration's instance is back
+    assert starts == ["[IPv6Address('2001:db8:2::9')]", "[IPv6Address('2001:db8:2::1')]"]
+    assert [s.lma_config.ipv6_address for s in root] == [LMAA] and adopted == [cfg] and root.config is cfg

@@ -121,3 +121,68 @@ def test_cli_on_a_terminal_is_interactive(daemon: Daemon) -> None:
             process.kill()
             process.wait(10)
         os.close(master)
+
+
+def test_control_filter_separates_resizes_from_keystrokes() -> None:
+    """In-band size messages are taken out of the keystrokes, even split across reads."""
+    from pmiprouter.runtime.control_socket import ControlFilter
+    from pmiprouter.runtime.mgmt_client import resize_message
+
+    stream = b'sh' + resize_message(132, 50) + b'ow ver\r' + resize_message(80, 24)
+    split = ControlFilter()
+    keys, sizes = b'', []
+    for index in range(len(stream)):  # one byte at a time: the worst split
+        got_keys, got_sizes = split.feed(stream[index : index + 1])
+        keys += got_keys
+        sizes += got_sizes
+    assert keys == b'show ver\r' and sizes == [(132, 50), (80, 24)]
+    bad = ControlFilter()
+    assert bad.feed(b'\xffW x y\nok') == (b'ok', []) and bad.dropped == 1
+    assert bad.feed(b'\xff' + b'9' * 40 + b'ab') == (b'9' * 40 + b'ab', []) and bad.dropped == 2
+
+
+def test_resized_terminal_pages_by_its_new_height(daemon: Daemon) -> None:
+    """SIGWINCH on `pmiprouter cli` reaches the daemon: output pages by the new height."""
+    import fcntl
+    import pty
+    import select
+    import signal
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', 200, 120, 0, 0))
+    process = subprocess.Popen(
+        [sys.executable, '-m', 'pmiprouter', 'cli', '--socket', str(daemon.socket)],
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
+    )
+    os.close(slave)
+
+    def expect(text: str) -> str:
+        data = b''
+        deadline = time.monotonic() + 20
+        while text.encode() not in data and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                data += os.read(master, 65536)
+        assert text.encode() in data, data
+        return data.decode()
+
+    try:
+        expect('lma1#')
+        os.write(master, b'show running-config\r')
+        assert '--More--' not in expect('\r\nend\r\nlma1#')  # 200 rows: one screen
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', 6, 120, 0, 0))
+        process.send_signal(signal.SIGWINCH)
+        os.write(master, b'show running-config\r')
+        screen = expect('--More--')
+        assert screen.count('\r\n') == 6  # the echoed command's line end, then 6 - 1 lines
+        os.write(master, b'q')
+        expect('lma1#')
+        os.write(master, b'exit\r')
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        os.close(master)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from .conftest import ADMIN_PW, OPER_PW, Daemon
@@ -50,3 +52,24 @@ def test_enable_from_user_exec(daemon: Daemon) -> None:
         conn.enable()
         assert conn.find_prompt() == 'lma1#'
         assert 'level is 15' in conn.send_command('show privilege')
+
+
+def test_pubkey_chain_as_ansible_ios_user_sends_it(daemon: Daemon, tmp_path: Path) -> None:
+    """The lines of cisco.ios `ios_user` with `sshkey:` go through send_config_set; the key logs in."""
+    import base64
+    import hashlib
+
+    paramiko = pytest.importorskip('paramiko')
+    key = paramiko.ECDSAKey.generate()
+    digest = hashlib.md5(base64.b64decode(key.get_base64())).hexdigest().upper()
+    with netmiko.ConnectHandler(**device(daemon)) as conn:
+        output = conn.send_config_set([
+            'ip ssh pubkey-chain', 'username oper', f'key-hash {key.get_name()} {digest} oper@ansible', 'exit', 'exit',
+        ])
+        assert '%' not in output, output
+        assert f'  key-hash ecdsa-sha2-nistp256 {digest} oper@ansible' in conn.send_command(
+            'show running-config | section pubkey-chain')
+    key.write_private_key_file(str(tmp_path / 'id_ecdsa'))
+    settings = {**device(daemon, 'oper', ''), 'use_keys': True, 'key_file': str(tmp_path / 'id_ecdsa'), 'password': None}
+    with netmiko.ConnectHandler(**settings) as conn:
+        assert conn.find_prompt() == 'lma1>'

@@ -23,21 +23,25 @@ def keypair(directory: Path) -> Path:
     return path
 
 
-def ssh(daemon: Daemon, key: Path, *command: str, user: str = 'admin') -> subprocess.CompletedProcess[str]:
+def ssh(daemon: Daemon, key: Path, *command: str, user: str = 'admin', host: str = '::1') -> subprocess.CompletedProcess[str]:
     """Run `ssh -T` with key authentication only."""
     return subprocess.run(
         ['ssh', '-T', '-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no',
          '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=20',
-         '-o', 'LogLevel=ERROR', '-i', str(key), '-p', str(daemon.port), f'{user}@::1', *command],
+         '-o', 'LogLevel=ERROR', '-i', str(key), '-p', str(daemon.port), f'{user}@{host}', *command],
         capture_output=True, text=True, timeout=60,
     )
 
 
 def authorize(daemon: Daemon, key: Path, user: str = 'admin') -> None:
-    """Install the public key for `user` where the daemon looks."""
-    directory = daemon.state / 'ssh' / 'authorized_keys'
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / user).write_text(key.with_suffix('.pub').read_text())
+    """Put the public key in the running configuration's pubkey-chain (IOS `key-string`)."""
+    from .test_control_socket import converse
+
+    blob = key.with_suffix('.pub').read_text().split()[1]
+    lines = [blob[i : i + 40] for i in range(0, len(blob), 40)]  # pasted in pieces, as IOS shows it
+    text = converse(daemon, '\n'.join(['configure terminal', 'ip ssh pubkey-chain', f'username {user}',
+                                        'key-string', *lines, 'exit', 'end', '']))
+    assert '%' not in text, text
 
 
 def test_exec_with_key(daemon: Daemon, tmp_path: Path) -> None:
@@ -99,13 +103,27 @@ def test_ssh_port_change_moves_the_listener(empty: Daemon, tmp_path: Path) -> No
     key = keypair(tmp_path)
     new_port = free_port()
     converse(empty, f'configure terminal\nusername admin privilege 15 secret 0 pw\nip ssh port {new_port}\nend\n')
-    empty.wait_for(f'SSH server moved to port {new_port}', 20)
+    empty.wait_for(f'SSH server now listening on [::]:{new_port}', 20)
     authorize(empty, key)
     empty.port = new_port
     done = ssh(empty, key, 'show running-config | include ip ssh port')
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f'ip ssh port {new_port}'
     assert f'ip ssh port {new_port}' not in empty.config.read_text()
+
+
+def test_listen_address_moves_the_listener(empty: Daemon, tmp_path: Path) -> None:
+    """`ip ssh listen-address 127.0.0.1`: SSH answers there at once, and no longer on ::1."""
+    from .test_control_socket import converse
+
+    key = keypair(tmp_path)
+    converse(empty, 'configure terminal\nusername admin privilege 15 secret 0 pw\nip ssh listen-address 127.0.0.1\nend\n')
+    empty.wait_for(f'SSH server now listening on [127.0.0.1]:{empty.port}', 20)
+    authorize(empty, key)
+    done = ssh(empty, key, 'show running-config | include listen', host='127.0.0.1')
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == 'ip ssh listen-address 127.0.0.1'
+    assert ssh(empty, key, 'show version').returncode == 255  # ::1 is not listened on any more
 
 
 def test_taken_ssh_port_is_not_fatal(tmp_path: Path) -> None:
@@ -122,7 +140,7 @@ def test_taken_ssh_port_is_not_fatal(tmp_path: Path) -> None:
         daemon = Daemon(tmp_path, holder.getsockname()[1])
         daemon.start()
         try:
-            assert 'set another with `ip ssh port N`' in daemon.wait_for('SSH: cannot listen on port', 10)
+            assert 'set another with `ip ssh port N`' in daemon.wait_for('SSH: cannot listen on [::]:', 10)
             assert 'Current privilege level is 15' in converse(daemon, 'show privilege\n')
         finally:
             daemon.stop()

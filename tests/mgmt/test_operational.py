@@ -78,6 +78,17 @@ def test_system_shows() -> None:
     assert 'show clock' in session.feed('show history')
     assert 'uptime is 1 hours, 2 minutes' in session.feed('show version')
     assert 'Failed logins: 2' in session.feed('show ip ssh')
+    assert 'Listen addresses: all (::)' in session.feed('show ip ssh')
+
+
+def test_show_ip_ssh_counts_keys_and_lists_addresses() -> None:
+    """`show ip ssh` gives the listen addresses and how many pubkey-chain keys there are."""
+    session, _ = online()
+    for line in ('configure terminal', 'ip ssh listen-address 192.0.2.1', 'ip ssh pubkey-chain', 'username admin',
+                 'key-hash ssh-rsa 8FB4F858DD7E5AFB372780EC653DB371', 'end'):
+        session.feed(line)
+    text = session.feed('show ip ssh')
+    assert 'Listen addresses: 192.0.2.1' in text and 'Public keys: 1 (ip ssh pubkey-chain)' in text
 
 
 def test_mag_commands_say_no_mag() -> None:
@@ -155,4 +166,6 @@ def test_mag_binding_interfaces_tunnel_stats() -> None:
     assert re.search(r'2001:db8:1::1\s+2001:db8:2::1\s+1', session.feed('show ipv6 mobile pmipv6 mag tunnel'))
     assert 'LMA: LMA1' in session.feed('show ipv6 mobile pmipv6 mag globals')
     assert re.search(r'pbu\s+1', session.feed('show ipv6 mobile pmipv6 mag stats'))
-    assert session.feed('clear ipv6 mobile pmipv6 mag binding all').startswith('% Not supported yet')
+    assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding all')
+    assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding nai mn1@example.com')
+    assert session.feed('clear ipv6 mobile pmipv6 mag binding nai x@y').startswith('% No binding')

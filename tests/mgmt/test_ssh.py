@@ -17,7 +17,7 @@ def connect(daemon: Daemon, user: str = 'admin', password: str | None = ADMIN_PW
     """A logged-in paramiko client."""
     client = paramiko.SSHClient()
     client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    client.connect('::1', port=daemon.port, username=user, password=password, look_for_keys=False,
+    client.connect(str(kwargs.pop('host', '::1')), port=int(kwargs.pop('port', daemon.port)), username=user, password=password, look_for_keys=False,
                    allow_agent=False, timeout=20, auth_timeout=20, banner_timeout=20, **kwargs)
     return client
 
@@ -75,18 +75,47 @@ def test_unknown_user_is_refused(daemon: Daemon) -> None:
         connect(daemon, user='nobody', password='x')
 
 
+def key_hash_line(key: object) -> str:
+    """What Ansible's cisco.ios `ios_user` sends for a key: `key-hash TYPE MD5-HEX`."""
+    import base64
+    import hashlib
+
+    blob = base64.b64decode(key.get_base64())  # type: ignore[attr-defined]
+    return f'key-hash {key.get_name()} {hashlib.md5(blob).hexdigest().upper()}'  # type: ignore[attr-defined]
+
+
+def add_key(daemon: Daemon, key: object, user: str = 'admin', save: bool = False) -> str:
+    """Add `key` to `user`'s pubkey-chain over SSH (password login), as Ansible does."""
+    commands = ['configure terminal', 'ip ssh pubkey-chain', f'username {user}', key_hash_line(key), 'exit', 'exit',
+                'end', *(['write memory'] if save else [])]
+    client = connect(daemon)
+    try:
+        channel = client.invoke_shell(term='dumb')  # type: ignore[attr-defined]
+        read_until(channel, '#')
+        channel.send('\n'.join(commands) + '\nexit\n')
+        return read_until(channel, '[OK]' if save else 'lma1#exit')
+    finally:
+        client.close()  # type: ignore[attr-defined]
+
+
 def test_public_key_login(daemon: Daemon, tmp_path: Path) -> None:
-    """A key in state/ssh/authorized_keys/USER logs that user in without a password."""
+    """A key of the user's `ip ssh pubkey-chain` entry logs in without a password; other keys do not."""
     key = paramiko.Ed25519Key.from_private_key_file(str(_ed25519(tmp_path)))
-    keys_dir = daemon.state / 'ssh' / 'authorized_keys'
-    keys_dir.mkdir(parents=True, exist_ok=True)
-    (keys_dir / 'admin').write_text(f'{key.get_name()} {key.get_base64()} test\n')
+    other = paramiko.RSAKey.generate(2048)
+    with pytest.raises(paramiko.AuthenticationException):
+        connect(daemon, password=None, pkey=key)
+    assert '%' not in add_key(daemon, key)
+    assert key_hash_line(key) in run(daemon, 'show running-config | section pubkey-chain')[0]
     client = connect(daemon, password=None, pkey=key)
     try:
         _, stdout, _ = client.exec_command('show privilege', timeout=20)  # type: ignore[attr-defined]
         assert 'level is 15' in stdout.read().decode()
     finally:
         client.close()  # type: ignore[attr-defined]
+    with pytest.raises(paramiko.AuthenticationException):
+        connect(daemon, password=None, pkey=other)
+    with pytest.raises(paramiko.AuthenticationException):  # the key is admin's, not oper's
+        connect(daemon, user='oper', password=None, pkey=key)
 
 
 def _ed25519(directory: Path) -> Path:
@@ -155,7 +184,10 @@ def test_write_memory_survives_restart_and_host_key_is_kept(fresh: Daemon) -> No
         read_until(channel, '[OK]')
     finally:
         client.close()  # type: ignore[attr-defined]
+    key = paramiko.RSAKey.generate(2048)
+    add_key(fresh, key, save=True)
     assert 'hostname edge9' in fresh.config.read_text()
+    assert key_hash_line(key) in fresh.config.read_text()
     fresh.stop()
     fresh.start()
     client = connect(fresh)
@@ -164,6 +196,8 @@ def test_write_memory_survives_restart_and_host_key_is_kept(fresh: Daemon) -> No
     finally:
         client.close()  # type: ignore[attr-defined]
     assert run(fresh, 'show running-config | include hostname')[0].strip() == 'hostname edge9'
+    client = connect(fresh, password=None, pkey=key)  # the key came back with the startup-config
+    client.close()  # type: ignore[attr-defined]
 
 
 def _transport(daemon: Daemon) -> object:
@@ -207,3 +241,56 @@ def test_login_timeout(daemon: Daemon) -> None:
         transport.close()  # type: ignore[attr-defined]
     finally:
         converse(daemon, 'configure terminal\nno ip ssh time-out\nend\n')
+
+
+def test_listen_address_and_port_change_live_keeping_sessions(fresh: Daemon) -> None:
+    """`ip ssh listen-address` / `ip ssh port` re-listen at once; the session that typed them stays."""
+    import socket
+
+    fresh.start()
+    client = connect(fresh)
+    try:
+        channel = client.invoke_shell(term='dumb')  # type: ignore[attr-defined]
+        read_until(channel, 'lma1#')
+        new_port = free_port()
+        channel.send(f'configure terminal\nip ssh listen-address 127.0.0.1\nip ssh port {new_port}\nend\n')
+        read_until(channel, 'lma1(config)#end')
+        fresh.wait_for(f'SSH server now listening on [127.0.0.1]:{new_port}', 20)
+        channel.send('show privilege\n')
+        assert 'level is 15' in read_until(channel, 'level is 15')  # the open session was not dropped
+        connect(fresh, host='127.0.0.1', port=new_port).close()  # type: ignore[attr-defined]
+        with pytest.raises(OSError):  # nothing listens on the old endpoint any more
+            connect(fresh, host='::1', port=fresh.port)
+        channel.send('configure terminal\nip ssh listen-address ::1\nend\n')
+        read_until(channel, 'lma1(config)#end\r\nlma1#')
+        fresh.wait_for(f'SSH server now listening on [127.0.0.1]:{new_port} [::1]:{new_port}', 20)
+        connect(fresh, host='::1', port=new_port).close()  # type: ignore[attr-defined]
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:  # a port somebody else holds
+            holder.bind(('127.0.0.1', 0))
+            holder.listen()
+            channel.send(f'configure terminal\nip ssh port {holder.getsockname()[1]}\nend\n')
+            assert '% Change refused, nothing changed' in read_until(channel, 'lma1(config)#end\r\nlma1#')
+        channel.send('show running-config | include ip ssh\n')
+        text = read_until(channel, 'listen-address ::1')
+        assert f'ip ssh port {new_port}' in text
+        connect(fresh, host='127.0.0.1', port=new_port).close()  # type: ignore[attr-defined]
+    finally:
+        client.close()  # type: ignore[attr-defined]
+
+
+def test_window_change_pages_by_the_new_height(daemon: Daemon) -> None:
+    """An SSH window-change request: `--More--` follows the new terminal height."""
+    client = connect(daemon)
+    try:
+        channel = client.invoke_shell(term='vt100', width=120, height=200)  # type: ignore[attr-defined]
+        read_until(channel, 'lma1#')
+        channel.send('show running-config\r')
+        assert '--More--' not in read_until(channel, '\r\nend\r\nlma1#')
+        channel.resize_pty(width=120, height=6)  # type: ignore[attr-defined]
+        channel.send('show running-config\r')
+        screen = read_until(channel, '--More--')
+        assert screen.count('\r\n') == 6  # the command's line end, then 6 - 1 lines
+        channel.send('q')
+        read_until(channel, 'lma1#')
+    finally:
+        client.close()  # type: ignore[attr-defined]

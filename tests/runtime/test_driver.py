@@ -119,3 +119,50 @@ def test_reply_without_a_socket_is_counted() -> None:
     driver, _, _, _ = make()
     driver.feed(MessageReceived(IPv4Address('192.0.2.1'), IPv4Address('198.51.100.1'), pbu(), Transport.UDP4, 5436))
     assert driver.counters['no-route-for-reply'] == 1
+
+
+def test_log_actions_below_the_daemon_level_are_dropped() -> None:
+    """At --log-level warn a registration's info lines are never emitted; at info they are."""
+    from twisted.logger import LogLevel, globalLogPublisher
+
+    seen: list[dict[str, object]] = []
+    globalLogPublisher.addObserver(seen.append)
+    try:
+        quiet, _, _, _ = make()
+        quiet.log_level = LogLevel.warn
+        quiet.feed(MessageReceived(MAG1, LMAA, pbu()))
+        assert not [e for e in seen if e.get('log_namespace', '').startswith('pmiprouter.runtime.driver')]
+        chatty, _, _, _ = make()
+        chatty.log_level = LogLevel.info
+        chatty.feed(MessageReceived(MAG1, LMAA, pbu()))
+        created = [e for e in seen if str(e.get('log_format', '')).startswith('session-created')]
+        assert len(created) == 1 and created[0]['log_format'] == 'session-created mn={mn} mag={mag} id={id}'
+    finally:
+        globalLogPublisher.removeObserver(seen.append)
+
+
+def test_set_log_level_applies_to_new_drivers() -> None:
+    from twisted.logger import LogLevel
+
+    from pmiprouter.runtime.driver import set_log_level
+
+    try:
+        set_log_level('error')
+        driver, _, _, _ = make()
+        assert driver.log_level is LogLevel.error
+    finally:
+        set_log_level('debug')
+
+
+def test_all_timers_share_one_reactor_call() -> None:
+    """A thousand bindings, one DelayedCall on the clock; each still expires on time."""
+    from tests.core.harness import profile
+
+    names = [f'mn{i}@example.com' for i in range(1000)]
+    driver, clock, _, sent = make(profiles={name.encode(): profile(name) for name in names})
+    for i, name in enumerate(names):
+        driver.feed(MessageReceived(MAG1, LMAA, pbu(nai=name, lifetime=40, mac=f'02:00:00:00:{i >> 8:02x}:{i & 255:02x}')))
+    assert len(sent.packets) == 1000 and len(driver.timers) == 1000
+    assert len(clock.getDelayedCalls()) == 1
+    clock.advance(40)
+    assert not driver.timers and not driver.engine.cache.entries  # type: ignore[attr-defined]

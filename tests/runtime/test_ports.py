@@ -61,3 +61,44 @@ def test_udp_port_decodes_and_reports_source_port() -> None:
     port.datagramReceived(b'junk', ('192.0.2.1', 40000))
     assert isinstance(got[0], MessageReceived) and got[0].sport == 40000 and got[0].transport is Transport.UDP4
     assert isinstance(got[1], MalformedReceived) and port.malformed == 1
+
+
+class RecordingSocket(FakeSocket):
+    def __init__(self, packets: list[tuple[bytes, str]]) -> None:
+        super().__init__(packets)
+        self.sent: list[tuple[list[bytes], list[tuple[int, int, bytes]], tuple[str, int]]] = []
+
+    def sendmsg(self, buffers: list[bytes], ancillary: list[tuple[int, int, bytes]], flags: int, address: tuple[str, int]) -> int:
+        self.sent.append((buffers, ancillary, address))
+        return sum(map(len, buffers))
+
+
+def test_mhport_parses_each_peer_address_once_and_replies_from_the_pinned_source() -> None:
+    """Repeated peers share one address object; replies carry the right destination and PKTINFO."""
+    good = encode(Heartbeat(1))
+    got: list[Event] = []
+    sock = RecordingSocket([(good, '2001:db8:1::1'), (good, '2001:db8:1::1')])
+    port = MHPort(None, got.append, sock)  # type: ignore[arg-type]
+    port.doRead()
+    assert got[0].src is got[1].src and got[0].dst is got[1].dst  # type: ignore[union-attr]
+    local = IPv6Address('2001:db8:2::1')
+    for _ in range(2):
+        port.send(got[0].src, local, b'wire')  # type: ignore[arg-type, union-attr]
+    port.send(IPv6Address('2001:db8:1::9'), IPv6Address(0), b'wire')
+    (_, first, to), (_, second, _), (_, unpinned, other) = sock.sent
+    assert to == ('2001:db8:1::1', 0) and other == ('2001:db8:1::9', 0)
+    assert first == second == [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, local.packed + bytes(4))] and unpinned == []
+
+
+def test_mhport_address_cache_is_bounded() -> None:
+    """A spray of distinct sources cannot grow the cache beyond its bound."""
+    from pmiprouter.runtime import mhport
+
+    good = encode(Heartbeat(1))
+    packets = [(good, f'2001:db8:1::{i:x}') for i in range(mhport.ADDRESS_CACHE + 10)]
+    got: list[Event] = []
+    port = MHPort(None, got.append, FakeSocket(packets))  # type: ignore[arg-type]
+    while packets:
+        port.doRead()
+    assert len(got) == mhport.ADDRESS_CACHE + 10 and len(port._sources) <= mhport.ADDRESS_CACHE
+    assert got[-1].src == IPv6Address(f'2001:db8:1::{mhport.ADDRESS_CACHE + 9:x}')  # type: ignore[union-attr]

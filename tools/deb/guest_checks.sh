@@ -128,7 +128,11 @@ SSH_ASKPASS=/run/askpass SSH_ASKPASS_REQUIRE=force timeout 60 setsid -w ssh $SSH
   admin@127.0.0.1 'show ipv6 mobile pmipv6 lma binding' < /dev/null > /run/ssh-pw.txt 2>&1
 check "OpenSSH password login + exec 'show ... lma binding' lists mn3" grep -q 'mn3@example.com' /run/ssh-pw.txt
 mkdir -p /root/.ssh && ssh-keygen -q -t ed25519 -N '' -f /root/.ssh/id_ed25519
-mkdir -p "$STATE/ssh/authorized_keys" && cp /root/.ssh/id_ed25519.pub "$STATE/ssh/authorized_keys/admin"
+KEYHASH=$(ssh-keygen -E md5 -lf /root/.ssh/id_ed25519.pub | awk '{print $2}' | sed 's/^MD5://; s/://g' | tr a-f A-F)
+printf 'configure terminal\nip ssh pubkey-chain\n username admin\n  key-hash ssh-ed25519 %s root@vm\n  exit\n exit\nend\n' "$KEYHASH" \
+  | pmiprouter cli > /run/cli-key.txt 2>&1
+check "ip ssh pubkey-chain key-hash (as Ansible ios_user sends it) in the running config" \
+  bash -c "printf 'show running-config | include key-hash\n' | pmiprouter cli | grep -q '$KEYHASH'"
 timeout 60 ssh $SSH_OPTS -o BatchMode=yes -o PasswordAuthentication=no admin@127.0.0.1 'show version' < /dev/null > /run/ssh-key.txt 2>&1
 check "OpenSSH public-key login + exec 'show version'" grep -aq "Version $(dpkg-query -W -f='${Version}' pmiprouter)" /run/ssh-key.txt
 check "SSH host keys generated and kept in $STATE/ssh (0600)" \
