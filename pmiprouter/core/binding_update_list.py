@@ -141,6 +141,8 @@ class BulEntry:
     retried_now: bool = False  # one immediate retry per attempt (157, 135, 163...)
     ever_accepted: bool = False
     pending_ticket: int | None = None
+    sent_at: float = 0.0  # when the latest PBU went out
+    pbu_to_pba_ms: float | None = None  # that PBU's round trip, once its PBA came (for the log)
     route: MnRouteSpec | None = None  # what the data plane holds for this MN
     state: BulState | None = None
 

@@ -223,6 +223,13 @@ class LocalMobilityAnchor:
         if request.gre_key is not None and entry.use_gre:
             entry.gre_key_out = request.gre_key.key
         actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
+        if trigger is Trigger.RENEW and self._tunnel(entry) != previous.tunnel:
+            # Same MAG, other tunnel (another LMA address, transport or GRE key): reprogram, or the
+            # installed routes would no longer match the entry (and outlive its deletion).
+            entry.advance(Trigger.HANDOFF)  # to PROGRAMMING: the PBA waits for the new routes, as on a move
+            self.stats.events['session-retunnelled'] += 1
+            actions.append(Log('info', 'session-retunnelled', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa}))
+            return actions + self._program(entry, request, status, now, previous=previous)
         if trigger is Trigger.RENEW and entry.state is BceState.ACTIVE:
             self.stats.events['session-renewed'] += 1
             return actions + [self._send_pba(request, build_pba(request, status, now, self._grant(entry)))]

@@ -221,7 +221,9 @@ class MobileAccessGateway:
             return [log, *self.signalling.deregister(entry, now, Trigger.DATAPLANE_FAILED)]
         entry.advance(Trigger.APPLIED)
         self.stats.events['registered'] += 1
-        fields = {'mn': entry.mn_id.text, 'hnps': [str(p) for p in entry.hnps]}
+        # The signalling round trip (our PBU out -> its PBA in, reactor clock): the operator's
+        # figure for the LMA's responsiveness, and the lab's PBU -> PBA without a debug trace.
+        fields = {'mn': entry.mn_id.text, 'hnps': [str(p) for p in entry.hnps], 'pbu_pba_ms': entry.pbu_to_pba_ms}
         actions: list[Out] = [Log('info', 'mn-registered', fields)]
         if entry.link_local is not None and self.forwarding.source(entry) == entry.link_local:
             actions.append(SetLinkLocal(entry.ifname, entry.link_local))  # from the LMA (§6.9.1.2 step 6)

@@ -60,6 +60,7 @@ class Signalling:
         """Send the entry's PBU with a fresh timestamp and a new sequence number (§6.9.4)."""
         sequence = self.next_sequence()
         entry.remember(sequence)
+        entry.sent_at = now
         return self.send(entry, build_pbu(entry, self.policy, sequence, self.timestamp(now), lifetime_s))
 
     def send(self, entry: BulEntry, pbu: BindingUpdate) -> SendMessage:
@@ -172,6 +173,7 @@ class Signalling:
         entry.link_local = grant.link_local or entry.link_local
         entry.lifetime_s, entry.expires_at = grant.lifetime_s, now + grant.lifetime_s
         entry.ever_accepted = True
+        entry.pbu_to_pba_ms = round((now - entry.sent_at) * 1000, 2)
         actions: list[Out] = [CancelTimer((PBU_TIMER, entry.entry_id))]
         if renewal and before == (entry.hnps, entry.ipv4, entry.use_gre, entry.gre_key_out, entry.udp):
             entry.advance(Trigger.RENEWED)

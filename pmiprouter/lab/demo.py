@@ -138,9 +138,7 @@ def handover(lab: Lab) -> Figures:
     gap4, lost4 = ping_gaps(outputs['4']) if '4' in outputs else (0.0, 0)
     sent = re.search(r'SENT (\d+)', source_out)
     received = re.search(r'RECEIVED (\d+)', sink_out)
-    pbus = [t for t in runner.log_times(new, 'mh-sent BindingUpdate') if t >= moved_at - 0.1]
-    pbas = [t for t in runner.log_times(new, 'mh-received BindingAcknowledgement') if pbus and t >= pbus[0]]
-    signalling = round((pbas[0] - pbus[0]) * 1000, 2) if pbus and pbas else None
+    signalling = pbu_to_pba_ms(new, moved_at)
     return Figures(
         attach_to_first_packet_s=attach_s,
         pbu_to_pba_at_new_mag_ms=signalling,
@@ -196,7 +194,8 @@ class Statistics:
     - interruption: the longest silence between two ping answers around the move
       (2 ms IPv6 pings, answer times from `ping -D`);
     - resume after detection: from `mn-attached` to the answer that ends that silence;
-    - PBU -> PBA: the new MAG's `mh-sent BindingUpdate` to `mh-received BindingAcknowledgement`.
+    - PBU -> PBA: the round trip the new MAG logs in its `mn-registered` line (`pbu_pba_ms`: its
+      PBU out to the PBA in, on its own clock, without the cost of a debug trace).
     """
 
     handovers: int
@@ -221,6 +220,11 @@ def answer_times(output: str) -> list[float]:
     return [float(t) for t in re.findall(r'^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=', output, re.MULTILINE)]
 
 
+def pbu_to_pba_ms(mag: str, moved_at: float) -> float | None:
+    """The new MAG's signalling round trip for the first registration after the move."""
+    return next((value for t, value in runner.log_values(mag, 'mn-registered', 'pbu_pba_ms') if t >= moved_at), None)
+
+
 def first_after(times: list[float], moment: float) -> float | None:
     return next((t for t in times if t >= moment), None)
 
@@ -238,14 +242,12 @@ def one_handover(lab: Lab, mn: str, old: str, new: str) -> dict[str, float | Non
     gaps = [(b - a, a, b) for a, b in zip(answers, answers[1:]) if b >= moved_at - 0.05]
     _gap, last, resumed = max(gaps) if gaps else (0.0, None, None)
     attached = first_after(runner.log_times(new, 'mn-attached', f'ifname={new}-{mn}'), moved_at)
-    pbu = first_after(runner.log_times(new, 'mh-sent BindingUpdate'), moved_at)
-    pba = first_after(runner.log_times(new, 'mh-received BindingAcknowledgement'), pbu) if pbu else None
 
     def ms(a: float | None, b: float | None) -> float | None:
         return round((b - a) * 1000, 2) if a is not None and b is not None else None
 
     return {
-        'pbu_to_pba_ms': ms(pbu, pba),
+        'pbu_to_pba_ms': pbu_to_pba_ms(new, moved_at),
         'detection_ms': ms(moved_at, attached),
         'interruption_ms': ms(last, resumed),
         'resume_after_detection_ms': ms(attached, resumed),

@@ -18,6 +18,9 @@ from pmiprouter.lab.topology import Lab
 RUN_DIR = Path(os.environ.get('PMIPROUTER_LAB_DIR', '/run/pmiprouter-lab'))
 NEEDED_TOOLS = {'ip': 'iproute2', 'ping': 'iputils-ping', 'busybox': 'busybox'}
 RELAY_TOOLS = {'dnsmasq': 'dnsmasq-base'}  # `dhcp = relay`: the domain's DHCP server
+# The routers log at info, as deployed: the figures come from info lines (`mn-attached`,
+# `mn-registered ... pbu_pba_ms=`); PMIPROUTER_LAB_LOG_LEVEL=debug adds every message's trace.
+LOG_LEVEL = os.environ.get('PMIPROUTER_LAB_LOG_LEVEL', 'info')
 
 
 class LabError(Exception):
@@ -45,7 +48,7 @@ def start_routers(lab: Lab, dataplane: str = 'auto') -> dict[str, subprocess.Pop
         log = (RUN_DIR / f'{node}.log').open('wb')
         processes[node] = subprocess.Popen(
             ['ip', 'netns', 'exec', lab.ns(node), sys.executable, '-m', 'pmiprouter', 'run', '-c', str(config),
-             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state'), '--log-level', 'debug',
+             '--dataplane', dataplane, '--state-dir', str(RUN_DIR / f'{node}-state'), '--log-level', LOG_LEVEL,
              '--control-socket', str(RUN_DIR / f'{node}.sock')],
             stdout=log, stderr=subprocess.STDOUT,
         )
@@ -98,6 +101,18 @@ def log_times(node: str, event: str, about: str = '') -> list[float]:
             if stamp:
                 times.append(datetime.strptime(stamp.group(1), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp())
     return times
+
+
+def log_values(node: str, event: str, field: str, about: str = '') -> list[tuple[float, float]]:
+    """(time, value) of the numeric `field=` of `event` lines (mentioning `about`) in a router's log."""
+    values = []
+    for line in log_text(node).splitlines():
+        if event in line and about in line:
+            stamp = re.match(r'(\S+) ', line)
+            value = re.search(rf'\b{field}=([0-9.]+)', line)
+            if stamp and value:
+                values.append((datetime.strptime(stamp.group(1), '%Y-%m-%dT%H:%M:%S.%f%z').timestamp(), float(value.group(1))))
+    return values
 
 
 def remove_files() -> None:

@@ -140,6 +140,20 @@ def test_gre_key_negotiation() -> None:
     assert h.dataplane[0].ensure_tunnels == (tunnel,)  # a keyed tunnel is per mobile node
 
 
+def test_renewal_with_a_new_downlink_gre_key_moves_the_routes_to_the_new_tunnel() -> None:
+    """Same MAG, new GRE key: the routes are reprogrammed (the old keyed tunnel goes) before the PBA,
+    so what is installed always matches the binding."""
+    h = Harness()
+    h.send(pbu(extra=(gre(0x1111),)))
+    old = h.dataplane[-1].ensure_routes[0].tunnel
+    pba = only_pba(h.send(pbu(seq=2, ts=T0 + 300, hnps=('2001:db8:aaaa::/64',), hi=5, extra=(gre(0x2222),)), T0 + 300))
+    assert pba.status == BAStatus.ACCEPTED
+    change = h.dataplane[-1]
+    assert change.ensure_routes[0].tunnel.gre_key_out == 0x2222 and change.ensure_tunnels == (change.ensure_routes[0].tunnel,)
+    assert change.remove_tunnels == (old,)
+    assert h.lma.bindings()[0].state is BceState.ACTIVE
+
+
 def test_gre_key_without_identifier() -> None:
     """A GRE Key option without a key is answered with one without a key (RFC 5845 §5.2)."""
     assert only_pba(Harness().send(pbu(extra=(gre(None),)))).option(GREKey) == GREKey(None)

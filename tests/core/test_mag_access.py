@@ -109,3 +109,12 @@ def test_dhcp_support_mode_relay_is_passed_to_the_dhcp_side() -> None:
     h2.attach(MAC_DUAL)
     (served,) = of_type(h2.reply(ipv4=HOA, ipv4_router=ROUTER, dhcp_server_mode=True), OfferIpv4)
     assert served.relay is False
+
+
+def test_mn_registered_reports_the_pbu_to_pba_round_trip() -> None:
+    """The info line an operator (and the lab) reads: PBU out to PBA in, on the engine's clock."""
+    h = MagHarness()
+    h.attach(now=T0)
+    actions = h.reply(now=T0 + 0.0042)
+    (registered,) = [a for a in actions if getattr(a, 'event', None) == 'mn-registered']
+    assert registered.fields['pbu_pba_ms'] == 4.2
