@@ -12,7 +12,7 @@ import itertools
 from ipaddress import IPv6Address
 
 from pmiprouter.core.actions import ApplyDataplane
-from pmiprouter.core.binding_update_list import BulEntry
+from pmiprouter.core.binding_update_list import FORWARDING, BulEntry
 from pmiprouter.core.events import Transport
 from pmiprouter.core.mag_events import OfferIpv4, RevokeIpv4, SendRouterAdvertisement
 from pmiprouter.core.mag_policy import MagPolicy
@@ -143,3 +143,16 @@ class Forwarding:
     @staticmethod
     def revoke(entry: BulEntry) -> RevokeIpv4:
         return RevokeIpv4(entry.ifname, entry.mac)
+
+    def stop_serving(self, entry: BulEntry, withdraw: bool = True) -> list[ApplyDataplane | RevokeIpv4 | SendRouterAdvertisement]:
+        """Everything the MN was given goes: its prefixes (RA lifetime 0, if `withdraw` and it
+        was being served), its IPv4 lease, its routes (and the tunnel, if it was the last user)."""
+        actions: list[ApplyDataplane | RevokeIpv4 | SendRouterAdvertisement] = []
+        if withdraw and entry.state in FORWARDING and entry.hnps:
+            actions.append(self.withdraw(entry))
+        if entry.ipv4 is not None:
+            actions.append(self.revoke(entry))
+        apply = self.uninstall(entry)
+        if apply is not None:
+            actions.append(apply)
+        return actions

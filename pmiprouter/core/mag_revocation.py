@@ -19,7 +19,7 @@ Whether the MN, if still attached, may register again depends on the trigger:
 from __future__ import annotations
 
 from pmiprouter.core.actions import Action, CancelTimer, Log
-from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, Trigger
+from pmiprouter.core.binding_update_list import BindingUpdateList, BulEntry, Trigger
 from pmiprouter.core.events import MessageReceived
 from pmiprouter.core.mag_events import MagAction
 from pmiprouter.core.mag_forwarding import Forwarding
@@ -102,13 +102,7 @@ class MagRevocation:
     def _revoke(self, entry: BulEntry, trigger: int) -> list[Out]:
         """Withdraw the prefixes (RA lifetime 0), the IPv4 lease, the routes; drop the entry."""
         actions: list[Out] = [CancelTimer((kind, entry.entry_id)) for kind in TIMERS]
-        if entry.state in FORWARDING and entry.hnps:
-            actions.append(self.forwarding.withdraw(entry))
-        if entry.ipv4 is not None:
-            actions.append(self.forwarding.revoke(entry))
-        apply = self.forwarding.uninstall(entry)
-        if apply is not None:
-            actions.append(apply)
+        actions += self.forwarding.stop_serving(entry)
         entry.advance(Trigger.REVOKED)
         self.bul.remove(entry)
         if trigger in ENDS_SERVICE:

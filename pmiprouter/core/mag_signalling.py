@@ -235,13 +235,7 @@ class Signalling:
         """
         lifetime_timers = (RENEW_TIMER, PROBE_TIMER, EXPIRY_TIMER)
         actions: list[Out] = [CancelTimer((kind, entry.entry_id)) for kind in lifetime_timers]
-        if entry.state in FORWARDING and entry.hnps:
-            actions.append(self.forwarding.withdraw(entry))
-        if entry.ipv4 is not None:
-            actions.append(self.forwarding.revoke(entry))
-        apply = self.forwarding.uninstall(entry)
-        if apply is not None:
-            actions.append(apply)
+        actions += self.forwarding.stop_serving(entry)
         entry.requested_prefixes = entry.hnps or entry.requested_prefixes
         entry.requested_ipv4 = entry.ipv4 or entry.requested_ipv4
         entry.hnps, entry.ipv4, entry.ipv4_router = (), None, None
@@ -250,11 +244,7 @@ class Signalling:
     def cleanup(self, entry: BulEntry, why: str) -> list[Out]:
         """Remove the entry, its routes and (if it was the last user) its tunnel (§6.9.1.4)."""
         actions: list[Out] = [CancelTimer((kind, entry.entry_id)) for kind in TIMERS]
-        if entry.ipv4 is not None:
-            actions.append(self.forwarding.revoke(entry))
-        apply = self.forwarding.uninstall(entry)
-        if apply is not None:
-            actions.append(apply)
+        actions += self.forwarding.stop_serving(entry, withdraw=False)  # withdrawn at de-registration
         entry.advance(Trigger.CLEANUP)
         self.bul.remove(entry)
         self.stats.events['entry-deleted'] += 1
