@@ -79,7 +79,7 @@ def show_mag_stats(inv: Invocation) -> str:
     out = []
     for mag in _mags(inv):
         out.append(f'MAG {mag.config.name} statistics')
-        for title, key in (('Received', 'received'), ('Sent', 'sent'), ('Events', 'events')):
+        for title, key in (('Received', 'received'), ('Sent', 'sent'), ('Events', 'events'), ('Dropped from the access links', 'access')):
             counts = mag.stats.get(key, {})
             out.append(f'  {title}:')
             out += [f'    {name:<32} {counts[name]}' for name in sorted(counts)] or ['    none']

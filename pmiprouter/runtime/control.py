@@ -238,7 +238,8 @@ class ControlAPI:
                 for e in service.engine.entries()
             )
             links = tuple(service.access.links) if service.access is not None else ()
-            views.append(MagView(service.mag_config, links, entries, service.engine.stats.snapshot()))
+            stats = {**service.engine.stats.snapshot(), 'access': service.access_drops()}
+            views.append(MagView(service.mag_config, links, entries, stats))
         return views
 
     # ---- clear -----------------------------------------------------------------------------

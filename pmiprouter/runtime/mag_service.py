@@ -85,6 +85,19 @@ class MagService(RoleService):
         if not self.dhcp.execute(action):
             self.access.execute(action)
 
+    def access_drops(self) -> dict[str, int]:
+        """What the access side sent that was dropped, by kind (`show ... mag stats`)."""
+        drops: dict[str, int] = {}
+        if self.access is not None:
+            drops['rs-dropped'] = sum(link.rs_dropped for link in self.access.links.values())
+        if self.dhcp is not None:
+            drops['dhcp4-dropped'] = sum(port.dropped for port in self.dhcp.ports.values())
+            if self.dhcp.relay is not None:
+                drops.update({f'dhcp4-relay-{k}': v for k, v in self.dhcp.relay.relay.dropped.items()})
+        if self.dhcp6 is not None:
+            drops.update({f'dhcp6-relay-{k}': v for k, v in self.dhcp6.relay.dropped.items()})
+        return drops
+
     def stopService(self) -> Any:
         if self.state is not None:
             self.state.stop()

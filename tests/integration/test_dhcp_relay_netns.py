@@ -11,6 +11,7 @@ the answer and the MN gets nothing.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -23,6 +24,7 @@ import pytest
 
 from tests.integration.test_lma_netns import ip, wait_for
 from tests.integration.test_mag_netns import start
+from tests.integration.test_revocation_netns import shell
 
 BUSYBOX, DNSMASQ, DHCLIENT = shutil.which('busybox'), shutil.which('dnsmasq'), shutil.which('dhclient')
 pytestmark = [
@@ -167,6 +169,8 @@ def test_server_offering_another_address_is_dropped_by_the_relay(relay_lab: Any,
     result, out = udhcpc(lab['mn'], tmp_path)
     assert not result.exists(), result.read_text()
     wait_for(lab['mag_daemon'], 'reason=address-not-the-home-address', 10)
+    stats = shell(tmp_path / 'mag-state.sock', 'show ipv6 mobile pmipv6 mag stats\n')
+    assert re.search(r'Dropped from the access links:(.|\n)*dhcp4-relay-address-not-the-home-address\s+[1-9]', stats), stats
 
 
 @pytest.mark.skipif(DHCLIENT is None, reason='ISC dhclient not installed (Debian: isc-dhcp-client)')
