@@ -62,6 +62,7 @@ class UserspaceDataplane(NetlinkDataplane):
         self._sockets: dict[tuple[str, int, str], socket.socket] = {}
         self.forwarder: Any = None
         self.pump: Any = None
+        self._watched_fds: tuple[object, ...] = ()  # what the pump was last told to watch
         if reactor is not None:
             from pmiprouter.dataplane.forwarder import Forwarder
             from pmiprouter.dataplane.pump import Pump
@@ -170,7 +171,13 @@ class UserspaceDataplane(NetlinkDataplane):
             ctxs[name].mag_prefixes = PrefixTable(mag_nets)
         # One assignment: the pump thread sees either the old tables or the new ones.
         self.forwarder.tables = Tables(PrefixTable(lma), PrefixTable(mag), peers, by_fd)
-        self.pump.call(self._sync_readers)
+        # Waking the pump thread costs the reactor a GIL hand-over in the middle of a handover:
+        # only when the descriptors to watch changed (a tunnel or socket came or went).
+        # (Objects, not only numbers: a closed descriptor's number can come back for a new one.)
+        fds = (*self._keyed_fds.items(), *((key, id(sock)) for key, sock in self._sockets.items()))
+        if fds != self._watched_fds:
+            self._watched_fds = fds
+            self.pump.call(self._sync_readers)
 
     def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
         carrier = CARRIER[spec.mode]
