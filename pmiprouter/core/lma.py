@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from ipaddress import IPv6Address
 from typing import Any
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
 from pmiprouter.core.errors import Rejection
+from pmiprouter.core.responder import answer_heartbeat, answer_home_registration, answer_malformed
+from pmiprouter.core.grants import grant_of, gre_decision, link_local, stored_mn_id
 from pmiprouter.core.events import (
     IPAddress,
     DataplaneApplied,
@@ -28,30 +29,25 @@ from pmiprouter.core.events import (
 )
 from pmiprouter.core.ordering import check_order
 from pmiprouter.core.persistence import entry_from_record, entry_to_record
-from pmiprouter.core.pba import Grant, build_pba
-from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
+from pmiprouter.core.pba import build_pba
+from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.revocation import BRI_TIMER, Finished, Peer, Revocations, answer
 from pmiprouter.core.stats import Stats
 from pmiprouter.core.validation import check_registration
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
-from pmiprouter.mh.errors import UnknownMHType
-from pmiprouter.mh.iana import BAStatus, BEStatus, BRAStatus, RevocationTrigger
+from pmiprouter.mh.iana import BAStatus, BRAStatus, RevocationTrigger
 from pmiprouter.mh.messages import (
     BindingAcknowledgement,
-    BindingError,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     BindingUpdate,
     Heartbeat,
 )
-from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
-from pmiprouter.mh.options_pmip import RestartCounter
 
 LIFETIME = 'bce-lifetime'
 DELETE = 'bce-delete'
 NEW_BCE_WAIT = 'new-bce-wait'
-UNSPECIFIED = IPv6Address(0)
 
 
 @dataclass
@@ -107,10 +103,10 @@ class LocalMobilityAnchor:
                 return self._on_pbu(ProxyRegistration.parse(event), now)
             case MessageReceived(message=BindingUpdate()):
                 self.stats.received['bu'] += 1
-                return self._on_home_registration(event)
+                return answer_home_registration(event, self.stats)
             case MessageReceived(message=Heartbeat() as hb):
                 self.stats.received['heartbeat'] += 1
-                return self._on_heartbeat(event, hb)
+                return answer_heartbeat(event, hb, self.restart_counter, self.stats)
             case MessageReceived(message=BindingRevocationAcknowledgement() as bra):
                 self.stats.received['bra'] += 1
                 return self._on_bra(event, bra)
@@ -121,7 +117,7 @@ class LocalMobilityAnchor:
                 self.stats.received['other'] += 1
                 return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
             case MalformedReceived():
-                return self._on_malformed(event)
+                return answer_malformed(event, self.stats)
             case TimerFired(key=(kind, ident)):
                 return self._on_timer(kind, ident, now)
             case DataplaneApplied(ticket=ticket):
@@ -165,12 +161,12 @@ class LocalMobilityAnchor:
         assert request.mn_id is not None
         if request.is_deregistration:
             return []
-        status, use_gre, tlv = self._gre_decision(request)
+        status, use_gre, tlv = gre_decision(self.policy, request)
         granted = self.addresses.allocate(request, profile)
         lifetime = self._granted_lifetime(request)
         entry = BindingCacheEntry(
             binding_id=next(self._ids),
-            mn_id=self._stored_mn_id(request.mn_id, profile),
+            mn_id=stored_mn_id(request.mn_id, profile),
             att=request.att or 0,
             mn_ll_id=request.mn_ll_id or b'',
             handoff=request.handoff or 0,
@@ -181,7 +177,7 @@ class LocalMobilityAnchor:
             hnps=granted.prefixes,
             ipv4=granted.ipv4,
             ipv4_router=granted.ipv4_router,
-            link_local=self._link_local(request, None),
+            link_local=link_local(self.policy, request, None),
             lifetime_s=lifetime,
             expires_at=now + lifetime,
             timestamp=request.timestamp,
@@ -217,7 +213,7 @@ class LocalMobilityAnchor:
         entry.mn_ll_id = request.mn_ll_id or entry.mn_ll_id
         entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
         entry.sequence = request.sequence
-        entry.link_local = self._link_local(request, entry)
+        entry.link_local = link_local(self.policy, request, entry)
         entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
         status = BAStatus.ACCEPTED
         if request.gre_key is not None and entry.use_gre:
@@ -232,7 +228,7 @@ class LocalMobilityAnchor:
             return actions + self._program(entry, request, status, now, previous=previous)
         if trigger is Trigger.RENEW and entry.state is BceState.ACTIVE:
             self.stats.events['session-renewed'] += 1
-            return actions + [self._send_pba(request, build_pba(request, status, now, self._grant(entry)))]
+            return actions + [self._send_pba(request, build_pba(request, status, now, grant_of(entry, self.policy)))]
         if trigger is Trigger.RENEW:  # still programming: answer this latest PBU when the data plane is done
             self._replies[entry.binding_id] = (request, status)
             return actions
@@ -259,7 +255,7 @@ class LocalMobilityAnchor:
             StartTimer((DELETE, entry.binding_id), now + self.policy.min_delay_before_bce_delete_s),
             # §5.3.5: data for the MN is dropped during the wait: its routes go, the entry stays.
             ApplyDataplane(ticket, remove_routes=(self._route(entry),)),
-            self._send_pba(request, build_pba(request, BAStatus.ACCEPTED, now, self._grant(entry, lifetime_s=0))),
+            self._send_pba(request, build_pba(request, BAStatus.ACCEPTED, now, grant_of(entry, self.policy, lifetime_s=0))),
         ]
         # A PBU parked for this MN was waiting for exactly this: it is a handoff of this session.
         for parked in [p for p in self.parked.values() if p.entry_id == entry.binding_id]:
@@ -392,7 +388,7 @@ class LocalMobilityAnchor:
         if reply is None:
             return []
         request, status = reply
-        return [self._send_pba(request, build_pba(request, status, now, self._grant(entry)))]
+        return [self._send_pba(request, build_pba(request, status, now, grant_of(entry, self.policy)))]
 
     # ---- timers ------------------------------------------------------------------------
 
@@ -459,83 +455,15 @@ class LocalMobilityAnchor:
         self._identities[id(address)] = (address, interned)  # holding `address` keeps its id unique
         return interned
 
-    @staticmethod
-    def _stored_mn_id(received: MobileNodeIdentifier, profile: MobileNodeProfile) -> MobileNodeIdentifier:
-        """The MN-ID a binding keeps: it shares the policy's identifier bytes (~50 bytes less per binding)."""
-        if received.identifier is profile.identifier or received.identifier != profile.identifier:
-            return received
-        return MobileNodeIdentifier(received.subtype, profile.identifier)
-
-    def _gre_decision(self, request: ProxyRegistration) -> tuple[BAStatus, bool, bool]:
-        """RFC 5845 §5.2: (status, use GRE, TLV header)."""
-        if request.gre_key is None:
-            return BAStatus.ACCEPTED, False, False
-        if self.policy.gre is GreMode.OFF:
-            return BAStatus.GRE_KEY_OPTION_NOT_REQUIRED, False, False
-        if request.tlv_header and not self.policy.gre_tlv_supported:
-            return BAStatus.GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED, True, False
-        return BAStatus.ACCEPTED, True, request.tlv_header and request.transport is Transport.UDP4
-
     def _granted_lifetime(self, request: ProxyRegistration) -> int:
         lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)
         lifetime -= lifetime % 4
         return self._lifetimes.setdefault(lifetime, lifetime)  # one int object per value, not one per binding
 
-    def _link_local(self, request: ProxyRegistration, entry: BindingCacheEntry | None) -> IPv6Address | None:
-        """RFC 5213 §5.3.6: ALL_ZERO asks for the stored (or our configured) address; NON_ZERO is stored."""
-        if request.link_local is None:
-            return entry.link_local if entry is not None else None
-        if int(request.link_local):
-            return request.link_local
-        if entry is not None and entry.link_local is not None:
-            return entry.link_local
-        return self.policy.link_local
-
-    def _grant(self, entry: BindingCacheEntry, lifetime_s: int | None = None) -> Grant:
-        return Grant(
-            lifetime_s=entry.lifetime_s if lifetime_s is None else lifetime_s,
-            prefixes=entry.hnps,
-            ipv4=entry.ipv4,
-            ipv4_router=entry.ipv4_router,
-            link_local=entry.link_local,
-            gre_key_in=entry.gre_key_in,
-            use_gre=entry.use_gre,
-            tlv=entry.tlv,
-            udp=entry.udp and not entry.use_gre,
-            dhcp_server_mode=self.policy.dhcp_server_mode if entry.ipv4 is not None else None,
-        )
-
     def _send_pba(self, request: ProxyRegistration, pba: BindingAcknowledgement) -> SendMessage:
         self.stats.sent['pba'] += 1
         self.stats.pba_status[int(pba.status)] += 1
         return SendMessage(request.src, request.dst, pba, request.transport, request.sport)
-
-    # ---- other messages ----------------------------------------------------------------
-
-    def _on_home_registration(self, event: MessageReceived) -> list[Action]:
-        """A BU without the P flag is client MIPv6: the co-located home agent answers (131 until it lands)."""
-        bu = event.message
-        assert isinstance(bu, BindingUpdate)
-        ba = BindingAcknowledgement(BAStatus.HOME_REGISTRATION_NOT_SUPPORTED, 0, bu.sequence, 0)  # type: ignore[arg-type]
-        self.stats.sent['ba'] += 1
-        return [SendMessage(event.src, event.dst, ba, event.transport, event.sport)]
-
-    def _on_heartbeat(self, event: MessageReceived, heartbeat: Heartbeat) -> list[Action]:
-        """RFC 5847 §3: always answer a Heartbeat Request, with our Restart Counter."""
-        if heartbeat.response:
-            return []
-        response = Heartbeat(heartbeat.sequence, response=True, options=(RestartCounter(self.restart_counter),))
-        self.stats.sent['heartbeat'] += 1
-        return [SendMessage(event.src, event.dst, response, event.transport, event.sport)]
-
-    def _on_malformed(self, event: MalformedReceived) -> list[Action]:
-        self.stats.received['malformed'] += 1
-        actions: list[Action] = [Log('warn', 'malformed', {'src': event.src, 'error': str(event.error)})]
-        if isinstance(event.error, UnknownMHType):  # RFC 6275 §9.2: Binding Error, status 2
-            be = BindingError(BEStatus.UNRECOGNIZED_MH_TYPE_VALUE, UNSPECIFIED)
-            self.stats.sent['binding-error'] += 1
-            actions.append(SendMessage(event.src, event.dst, be, event.transport, event.sport))
-        return actions
 
     # ---- binding revocation (RFC 5846) -------------------------------------------------
 

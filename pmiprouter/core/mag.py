@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from pmiprouter.core.actions import Action, CancelTimer, Log, SendMessage, StartTimer
+from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer
 from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, BulState, Trigger
+from pmiprouter.core.responder import answer_heartbeat, answer_malformed
 from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, TimerFired
 from pmiprouter.core.mag_events import (
     AttachHint,
@@ -60,7 +61,6 @@ from pmiprouter.mh.messages import (
     Heartbeat,
 )
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
-from pmiprouter.mh.options_pmip import RestartCounter
 
 __all__ = ['SIGNALLING_PORT', 'TIMERS', 'MobileAccessGateway', 'mn_identifier']
 
@@ -115,7 +115,7 @@ class MobileAccessGateway:
                 return self.signalling.on_pba(event, pba, now)
             case MessageReceived(message=Heartbeat() as heartbeat):
                 self.stats.received['heartbeat'] += 1
-                return self._on_heartbeat(event, heartbeat)
+                return answer_heartbeat(event, heartbeat, self.restart_counter, self.stats)  # type: ignore[return-value]
             case MessageReceived(message=BindingRevocationIndication() as bri):
                 self.stats.received['bri'] += 1
                 return self._on_revocation(event, bri, now)
@@ -126,8 +126,7 @@ class MobileAccessGateway:
                 self.stats.received['other'] += 1
                 return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
             case MalformedReceived():
-                self.stats.received['malformed'] += 1
-                return [Log('warn', 'malformed', {'src': event.src, 'error': str(event.error)})]
+                return answer_malformed(event, self.stats, binding_error=False)  # type: ignore[return-value]
             case TimerFired(key=(kind, ident)):
                 return self._on_timer(kind, ident, now)
             case DataplaneApplied(ticket=ticket):
@@ -342,16 +341,6 @@ class MobileAccessGateway:
             else:
                 actions += self.signalling.deregister(entry, now, Trigger.DETACH)
         return count, actions
-
-    # ---- other messages ----------------------------------------------------------------
-
-    def _on_heartbeat(self, event: MessageReceived, heartbeat: Heartbeat) -> list[Out]:
-        """RFC 5847 §3: always answer a Heartbeat Request, with our Restart Counter."""
-        if heartbeat.response:
-            return []
-        response = Heartbeat(heartbeat.sequence, response=True, options=(RestartCounter(self.restart_counter),))
-        self.stats.sent['heartbeat'] += 1
-        return [SendMessage(event.src, event.dst, response, event.transport, event.sport)]
 
     # ---- persistence (the daemon's state file) -----------------------------------------
 
