@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,14 @@ def netns_daemon(tmp_path: Path) -> Iterator[Daemon]:
 
 def _count(daemon: Daemon, text: str) -> int:
     return sum(text in line for line in list(daemon.lines))
+
+
+def _wait_count(daemon: Daemon, text: str, count: int, timeout: float = 20) -> int:
+    """The daemon's log is read by another thread: wait (bounded) until `text` was logged `count` times."""
+    deadline = time.monotonic() + timeout
+    while _count(daemon, text) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _count(daemon, text)
 
 
 def test_mag_added_reconfigured_replaced_refused_removed(netns_daemon: Daemon) -> None:
@@ -100,7 +109,7 @@ def test_lma_added_removed_and_sighup_reload(netns_daemon: Daemon) -> None:
     assert daemon.process is not None
     daemon.process.send_signal(signal.SIGHUP)  # the startup-config still has LMA2
     daemon.wait_for(f'configuration {daemon.config} reloaded', 20)
-    assert _count(daemon, 'LMA LMA2 started by a configuration change') == 2
+    assert _wait_count(daemon, 'LMA LMA2 started by a configuration change', 2) == 2
     assert 'LMA Identifier: LMA2' in converse(daemon, 'show ipv6 mobile pmipv6 lma globals\n')
     assert 'pmipv6-lma LMA2' in converse(daemon, 'show running-config\n')
 
@@ -108,7 +117,7 @@ def test_lma_added_removed_and_sighup_reload(netns_daemon: Daemon) -> None:
     assert 'LMA2' not in converse(daemon, 'show ipv6 mobile pmipv6 lma globals\n')
     copied = converse(daemon, 'copy startup-config running-config\n\n')  # Enter takes [running-config]
     assert 'bytes copied' in copied, copied
-    assert _count(daemon, 'LMA LMA2 started by a configuration change') == 3
+    assert _wait_count(daemon, 'LMA LMA2 started by a configuration change', 3) == 3
     assert 'LMA Identifier: LMA2' in converse(daemon, 'show ipv6 mobile pmipv6 lma globals\n')
 
 
