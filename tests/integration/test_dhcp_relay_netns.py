@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_lma_netns import ip, wait_for
-from tests.integration.test_mag_netns import start
+from tests.integration.test_mag_netns import lease_then_release, start
 from tests.integration.test_revocation_netns import shell
 
 BUSYBOX, DNSMASQ, DHCLIENT = shutil.which('busybox'), shutil.which('dnsmasq'), shutil.which('dhclient')
@@ -202,22 +202,5 @@ def test_real_dhcpv6_client_gets_an_address_from_its_home_prefix(relay_lab: Any,
 def test_release_through_the_relay_deregisters_only_the_ipv4_part(relay_lab: Any, tmp_path: Path) -> None:
     """In relay mode a DHCPRELEASE still reaches the server and makes the MAG de-register the IPv4 HoA."""
     lab = relay_lab()
-    script = tmp_path / 'udhcpc.sh'
-    bound = tmp_path / 'bound'
-    # The client must really configure the lease: it sends its RELEASE from the leased address.
-    script.write_text(f'#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/$mask" dev "$interface" && touch {bound}\nexit 0\n')
-    script.chmod(0o755)
-    client = subprocess.Popen(
-        ['ip', 'netns', 'exec', lab['mn'], str(BUSYBOX), 'udhcpc', '-i', 'eth0', '-f', '-R', '-t', '6', '-T', '1',
-         '-s', str(script)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not bound.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert bound.exists(), 'no lease'
-    finally:
-        client.terminate()  # -R: release the lease on exit
-        client.wait(10)
+    lease_then_release(lab['mn'], tmp_path, tries=6, timeout=30)
     wait_for(lab['lma_daemon'], 'selective-deregistration', 15)

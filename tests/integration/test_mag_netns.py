@@ -156,23 +156,28 @@ def test_carrier_loss_on_the_access_link_deregisters_the_mn(topology: dict[str, 
 @pytest.mark.skipif(BUSYBOX is None, reason='busybox (udhcpc) not installed')
 def test_dhcp_release_deregisters_only_the_ipv4_part(topology: dict[str, Any], tmp_path: Path) -> None:
     """A DHCPRELEASE from the MN makes the MAG de-register the IPv4 HoA only (RFC 5844 §3.4)."""
+    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'up')
+    lease_then_release(topology['mn'], tmp_path, tries=10, timeout=20)
+    wait_for(topology['processes'][0], 'selective-deregistration', 15)
+
+
+def lease_then_release(ns: str, tmp_path: Path, tries: int, timeout: float) -> None:
+    """busybox udhcpc in `ns` until it has configured a lease, then stopped: `-R` releases it on exit
+    (sent from the leased address, so the client must really configure it)."""
     script = tmp_path / 'udhcpc.sh'
     bound = tmp_path / 'bound'
-    # The client must really configure the lease: it sends its RELEASE from the leased address.
     script.write_text(f'#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/$mask" dev "$interface" && touch {bound}\nexit 0\n')
     script.chmod(0o755)
-    ip('-n', topology['mn'], 'link', 'set', 'eth0', 'up')
     client = subprocess.Popen(
-        ['ip', 'netns', 'exec', topology['mn'], str(BUSYBOX), 'udhcpc', '-i', 'eth0', '-f', '-R', '-t', '10', '-T', '1',
+        ['ip', 'netns', 'exec', ns, str(BUSYBOX), 'udhcpc', '-i', 'eth0', '-f', '-R', '-t', str(tries), '-T', '1',
          '-s', str(script)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + timeout
         while not bound.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert bound.exists(), 'no lease'
     finally:
-        client.terminate()  # -R: release the lease on exit
+        client.terminate()
         client.wait(10)
-    wait_for(topology['processes'][0], 'selective-deregistration', 15)
