@@ -15,8 +15,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections import Counter
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from pmiprouter.dataplane.interface import (
     DataplaneError,
@@ -32,12 +31,11 @@ from pmiprouter.dataplane.plan import mn_objects, same_binding
 
 log = logging.getLogger(__name__)
 
-Objects = tuple[frozenset[RouteEntry], frozenset[RuleEntry]]
+Objects = tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]  # mn_objects(): unique, in install order
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One route or rule to add (a route: add or replace) or to delete."""
+class Op(NamedTuple):
+    """One route or rule to add (a route: add or replace) or to delete (a named tuple: cheap to build)."""
 
     add: bool
     obj: RouteEntry | RuleEntry
@@ -139,7 +137,8 @@ class BaseDataplane(abc.ABC):
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
         objects = mn_objects(spec, name, self._tunnels[name][1])
         ops = _additions(objects)
-        candidates = set().union(*(self._by_prefix.get(p, ()) for p in spec.prefixes))
+        by_prefix = self._by_prefix
+        candidates = [old for p in spec.prefixes for old in by_prefix.get(p, ())]
         displaced = {old: self._mns[old] for old in candidates if old != spec and same_binding(old, spec)}
         new = spec not in self._mns
         if new:
@@ -200,8 +199,8 @@ class BaseDataplane(abc.ABC):
                 who = mn.label or mn.prefixes
                 raise DataplaneError(f'wanted MN {who} uses tunnel {name}, which is not wanted')
             routes, rules = mn_objects(mn, name, devices[name])
-            exp_routes |= routes
-            exp_rules |= rules
+            exp_routes.update(routes)
+            exp_rules.update(rules)
         links, routes, rules = self._observe()
         for rule in sorted(rules - exp_rules, key=_rule_order):
             self._del_rule(rule)
@@ -252,10 +251,9 @@ class BaseDataplane(abc.ABC):
         self._tunnel_users[name] -= 1
         if self._tunnel_users[name] <= 0:
             del self._tunnel_users[name]
-        gone_rules = [rule for rule in rules if self._release(self._rule_refs, rule)]
-        gone_routes = [route for route in routes if self._release(self._route_refs, route)]
-        return [Op(False, rule) for rule in sorted(gone_rules, key=_rule_order)] + [
-            Op(False, route) for route in sorted(gone_routes, key=_route_order)]
+        # Rules first: a rule never points into a table emptied before it.
+        return [Op(False, rule) for rule in rules if self._release(self._rule_refs, rule)] + [
+            Op(False, route) for route in routes if self._release(self._route_refs, route)]
 
     def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
         """Carry out route/rule operations in order; return those that failed (all are tried).
@@ -295,10 +293,9 @@ class BaseDataplane(abc.ABC):
 
 
 def _additions(objects: Objects) -> list[Op]:
-    """Routes first (a rule never points into an empty table), then rules, in a stable order."""
+    """Routes first (a rule never points into an empty table), then rules, in the plan's order."""
     routes, rules = objects
-    return [Op(True, route) for route in sorted(routes, key=_route_order)] + [
-        Op(True, rule) for rule in sorted(rules, key=_rule_order)]
+    return [Op(True, route) for route in routes] + [Op(True, rule) for rule in rules]
 
 
 def _network_key(network: object) -> tuple[int, int, int]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Protocol, Union
+from typing import ClassVar, NamedTuple, Protocol, Union
 
 IPAddress = Union[IPv4Address, IPv6Address]
 IPNetwork = Union[IPv4Network, IPv6Network]
@@ -127,6 +127,11 @@ class TunnelSpec:
                 raise DataplaneError(f'GRE key out of range: {key}')
         if self.mtu is not None and not 576 <= self.mtu <= 65535:
             raise DataplaneError(f'tunnel MTU out of range: {self.mtu}')
+        # Specs are dictionary keys on every route change: hash the fields once.
+        object.__setattr__(self, '_hash', hash((self.local, self.remote, self.mode, self.gre_key_in, self.gre_key_out, self.mtu)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined, no-any-return]
 
     @property
     def effective_mtu(self) -> int:
@@ -178,12 +183,17 @@ class MnRouteSpec:
             raise DataplaneError('realm_ifname is for the LMA only')
         if self.ipv4_hoa is not None and not self.tunnel.mode.carries_ipv4:
             raise DataplaneError(f'mode {self.tunnel.mode.value} cannot carry the IPv4 HoA')
+        # Derived once: the data plane reads them, and hashes the spec, several times per change.
+        v4 = (IPv4Network((int(self.ipv4_hoa), 32)),) if self.ipv4_hoa is not None else ()
+        object.__setattr__(self, 'prefixes', tuple(self.hnps) + v4)
+        fields = (self.role, self.tunnel, self.hnps, self.ipv4_hoa, self.access_ifname, self.realm_ifname)
+        object.__setattr__(self, '_hash', hash(fields))
 
-    @property
-    def prefixes(self) -> tuple[IPNetwork, ...]:
-        """All home prefixes: the HNPs and the IPv4 HoA as a /32."""
-        v4 = (IPv4Network(self.ipv4_hoa),) if self.ipv4_hoa is not None else ()
-        return tuple(self.hnps) + v4
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined, no-any-return]
+
+    #: All home prefixes: the HNPs and the IPv4 HoA as a /32 (set by __post_init__).
+    prefixes: ClassVar[tuple[IPNetwork, ...]]
 
     @property
     def gre_key(self) -> int | None:
@@ -200,17 +210,15 @@ class LinkEntry:
     ifindex: int = field(default=0, compare=False)
 
 
-@dataclass(frozen=True)
-class RouteEntry:
-    """A route in one of our tables."""
+class RouteEntry(NamedTuple):
+    """A route in one of our tables (a named tuple: built and hashed for every route change)."""
 
     table: int
     dst: IPNetwork
     dev: str
 
 
-@dataclass(frozen=True)
-class RuleEntry:
+class RuleEntry(NamedTuple):
     """A policy rule pointing into one of our tables (family from the selectors or ``family``)."""
 
     priority: int

@@ -48,6 +48,7 @@ def tunnel_ifname(spec: TunnelSpec) -> str:
     return name
 
 
+@functools.lru_cache(maxsize=65536)
 def tunnel_table(tunnel_name: str) -> int:
     """Return the routing table of a tunnel (derived from its device name)."""
     return TABLE_BASE + int(_digest('table|' + tunnel_name)[:8], 16) % TABLE_SPAN

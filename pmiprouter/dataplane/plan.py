@@ -44,8 +44,9 @@ def family_of(net: IPNetwork) -> int:
 
 def mn_objects(
     spec: MnRouteSpec, tunnel_name: str, dev: str
-) -> tuple[frozenset[RouteEntry], frozenset[RuleEntry]]:
-    """Return the routes and rules one mobile node needs.
+) -> tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]:
+    """Return the routes and rules one mobile node needs, each once, in a stable order
+    (the spec's prefixes, then the defaults): backends install them in this order.
 
     Args:
         spec: the mobile node's forwarding spec.
@@ -54,31 +55,35 @@ def mn_objects(
             userspace backend's TUN device).
     """
     table = tunnel_table(tunnel_name)
-    routes: set[RouteEntry] = set()
-    rules: set[RuleEntry] = set()
-    families = {net.version for net in spec.prefixes}
+    # Lists, not sets: no entry repeats, and hashing networks is what a route change costs most.
+    routes: list[RouteEntry] = []
+    rules: list[RuleEntry] = []
+    versions: list[int] = []
     for net in spec.prefixes:
-        fam = family_of(net)
+        version = net.version
+        if version not in versions:
+            versions.append(version)
+        fam = FAMILY_V6 if version == 6 else FAMILY_V4
         if spec.role is Role.MAG:
             assert spec.access_ifname is not None
-            routes.add(RouteEntry(table, net, spec.access_ifname))
-            rules.add(RuleEntry(PRIO_MAG_UP, table, fam, src=net, iif=spec.access_ifname))
-            rules.add(RuleEntry(PRIO_MAG_DOWN, table, fam, dst=net, iif=dev))
+            routes.append(RouteEntry(table, net, spec.access_ifname))
+            rules.append(RuleEntry(PRIO_MAG_UP, table, fam, net, None, spec.access_ifname))
+            rules.append(RuleEntry(PRIO_MAG_DOWN, table, fam, None, net, dev))
             # Packets the MAG itself sends to the MN (ICMP errors such as Packet Too Big from a
             # kernel tunnel) come from "lo"; the main table has no route to the HNP.
-            rules.add(RuleEntry(PRIO_MAG_LOCAL, table, fam, dst=net, iif='lo'))
+            rules.append(RuleEntry(PRIO_MAG_LOCAL, table, fam, None, net, 'lo'))
         else:
-            routes.add(RouteEntry(table, net, dev))
-            rules.add(RuleEntry(PRIO_LMA_DOWN, table, fam, dst=net, iif=spec.realm_ifname))
-    for version in families:
+            routes.append(RouteEntry(table, net, dev))
+            rules.append(RuleEntry(PRIO_LMA_DOWN, table, fam, None, net, spec.realm_ifname))
+    for version in versions:
         default = DEFAULT_V6 if version == 6 else DEFAULT_V4
         fam = FAMILY_V6 if version == 6 else FAMILY_V4
         if spec.role is Role.MAG:
-            routes.add(RouteEntry(table, default, dev))
+            routes.append(RouteEntry(table, default, dev))
         elif spec.realm_ifname:
-            routes.add(RouteEntry(table, default, spec.realm_ifname))
-            rules.add(RuleEntry(PRIO_REALM_UP, table, fam, iif=dev))
-    return frozenset(routes), frozenset(rules)
+            routes.append(RouteEntry(table, default, spec.realm_ifname))
+            rules.append(RuleEntry(PRIO_REALM_UP, table, fam, None, None, dev))
+    return tuple(routes), tuple(rules)
 
 
 def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:

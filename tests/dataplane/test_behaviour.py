@@ -72,7 +72,8 @@ def lma_mn(tunnel: TunnelSpec = T_A, hnp: IPv6Network = HNP1, **kw: Any) -> MnRo
 
 def expected(h: Any, spec: MnRouteSpec) -> tuple[frozenset[Any], frozenset[Any]]:
     """The routes and rules the plan gives for ``spec`` on this backend."""
-    return mn_objects(spec, tunnel_ifname(spec.tunnel), h.dp.tunnel_device(spec.tunnel))
+    routes, rules = mn_objects(spec, tunnel_ifname(spec.tunnel), h.dp.tunnel_device(spec.tunnel))
+    return frozenset(routes), frozenset(rules)
 
 
 def test_ensure_tunnel_names_device(harness: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ipaddress import IPv6Address
 
 import pytest
@@ -49,6 +51,9 @@ def test_name_registry_detects_collisions(monkeypatch: pytest.MonkeyPatch) -> No
     from pmiprouter.dataplane import naming
 
     monkeypatch.setattr(naming, '_digest', lambda text: '0' * 64)
+    for cached in (naming.tunnel_ifname, naming.tunnel_table):  # names computed by earlier tests
+        cached.cache_clear()
+        monkeypatch.setattr(naming, cached.__name__, functools.lru_cache(maxsize=None)(cached.__wrapped__))
     registry = NameRegistry()
     registry.claim(TunnelSpec(A, B, TunnelMode.IP6IP6))
     registry.claim(TunnelSpec(A, B, TunnelMode.IP6IP6, mtu=1400))
