@@ -15,7 +15,16 @@ from pmiprouter.core.events import Transport
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: one JSON object per binding; 2: one compact row (ROW_FIELDS)
+READABLE_VERSIONS = (1, 2)  # a daemon upgraded from a version-1 file restores its bindings
+
+#: The columns of a version-2 row. Addresses and prefixes are integers, not text: formatting an
+#: IPv6 prefix costs more than the rest of the row, and the row is written on every change.
+ROW_FIELDS = (
+    'id', 'mn_subtype', 'mn_id', 'att', 'mn_ll_id', 'handoff', 'proxy_coa', 'local', 'transport', 'sport',
+    'hnps', 'ipv4', 'ipv4_router', 'link_local', 'lifetime_s', 'expires_at', 'timestamp', 'sequence',
+    'gre_key_out', 'use_gre', 'tlv', 'udp', 'state', 'registered_at',
+)
 
 
 @lru_cache(maxsize=4096)
@@ -24,38 +33,39 @@ def _text(address: IPv4Address | IPv6Address) -> str:
     return str(address)
 
 
-def entry_to_record(entry: BindingCacheEntry) -> dict[str, Any]:
-    return {
-        'id': entry.binding_id,
-        'mn_subtype': int(entry.mn_id.subtype),
-        'mn_id': entry.mn_id.identifier.hex(),
-        'att': entry.att,
-        'mn_ll_id': entry.mn_ll_id.hex(),
-        'handoff': entry.handoff,
-        'proxy_coa': _text(entry.proxy_coa),
-        'local': _text(entry.local),
-        'transport': entry.transport.value,
-        'sport': entry.sport,
-        'hnps': [str(p) for p in entry.hnps],
-        'ipv4': str(entry.ipv4) if entry.ipv4 is not None else None,
-        'ipv4_router': str(entry.ipv4_router) if entry.ipv4_router is not None else None,
-        'link_local': str(entry.link_local) if entry.link_local is not None else None,
-        'lifetime_s': entry.lifetime_s,
-        'expires_at': entry.expires_at,
-        'timestamp': entry.timestamp,
-        'sequence': entry.sequence,
-        'gre_key_in': entry.gre_key_in,
-        'gre_key_out': entry.gre_key_out,
-        'use_gre': entry.use_gre,
-        'tlv': entry.tlv,
-        'udp': entry.udp,
-        'state': entry.state.value,
-        'registered_at': entry.registered_at,
-    }
+def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
+    """The entry as a version-2 row (ROW_FIELDS); json.dumps turns it into the state file's text."""
+    ipv4 = entry.ipv4
+    return [
+        entry.binding_id, int(entry.mn_id.subtype), entry.mn_id.identifier.hex(), entry.att, entry.mn_ll_id.hex(),
+        entry.handoff, _text(entry.proxy_coa), _text(entry.local), entry.transport.value, entry.sport,
+        [[int(p.network_address), p.prefixlen] for p in entry.hnps],
+        [int(ipv4.ip), ipv4.prefix_length] if ipv4 is not None else None,
+        int(entry.ipv4_router) if entry.ipv4_router is not None else None,
+        int(entry.link_local) if entry.link_local is not None else None,
+        entry.lifetime_s, entry.expires_at, entry.timestamp, entry.sequence,
+        entry.gre_key_out, entry.use_gre, entry.tlv, entry.udp, entry.state.value, entry.registered_at,
+    ]
 
 
-def entry_from_record(record: dict[str, Any]) -> BindingCacheEntry:
-    """Rebuild an entry; raises KeyError/ValueError/TypeError on a damaged record."""
+def _from_row(row: list[Any]) -> dict[str, Any]:
+    """A version-2 row as the version-1 record, with addresses and prefixes already parsed."""
+    if len(row) != len(ROW_FIELDS):
+        raise ValueError(f'a binding row has {len(ROW_FIELDS)} columns, not {len(row)}')
+    record = dict(zip(ROW_FIELDS, row))
+    record['hnps'] = [IPv6Network((int(network), int(length))) for network, length in record['hnps']]
+    ipv4 = record['ipv4']
+    record['ipv4'] = Ipv4HomeAddress(IPv4Address(int(ipv4[0])), int(ipv4[1])) if ipv4 is not None else None
+    for key, kind in (('ipv4_router', IPv4Address), ('link_local', IPv6Address)):
+        record[key] = kind(int(record[key])) if record[key] is not None else None
+    return record
+
+
+def entry_from_record(record: dict[str, Any] | list[Any]) -> BindingCacheEntry:
+    """Rebuild an entry from a row (version 2) or a record (version 1); raises
+    KeyError/ValueError/TypeError on a damaged one."""
+    if isinstance(record, list):
+        record = _from_row(record)
     state = BceState(record['state'])
     if state is BceState.PROGRAMMING:  # it was accepted; the restore re-programs it anyway
         state = BceState.ACTIVE
@@ -69,10 +79,10 @@ def entry_from_record(record: dict[str, Any]) -> BindingCacheEntry:
         local=ip_address(record['local']),
         transport=Transport(record['transport']),
         sport=record['sport'],
-        hnps=tuple(IPv6Network(p) for p in record['hnps']),
-        ipv4=Ipv4HomeAddress.parse(record['ipv4']) if record['ipv4'] else None,
-        ipv4_router=IPv4Address(record['ipv4_router']) if record['ipv4_router'] else None,
-        link_local=IPv6Address(record['link_local']) if record['link_local'] else None,
+        hnps=tuple(_parsed(record['hnps'], IPv6Network)),
+        ipv4=_parsed_one(record['ipv4'], Ipv4HomeAddress.parse),
+        ipv4_router=_parsed_one(record['ipv4_router'], IPv4Address),
+        link_local=_parsed_one(record['link_local'], IPv6Address),
         lifetime_s=int(record['lifetime_s']),
         expires_at=float(record['expires_at']),
         timestamp=record['timestamp'],
@@ -84,3 +94,12 @@ def entry_from_record(record: dict[str, Any]) -> BindingCacheEntry:
         state=state,
         registered_at=float(record['registered_at']),
     )
+
+
+def _parsed(values: list[Any], parse: Any) -> list[Any]:
+    """Version-1 texts parsed; version-2 values arrive parsed already (_from_row)."""
+    return [parse(value) if isinstance(value, str) else value for value in values]
+
+
+def _parsed_one(value: Any, parse: Any) -> Any:
+    return parse(value) if isinstance(value, str) else value or None

@@ -16,7 +16,7 @@ from typing import Any
 
 from twisted.logger import Logger
 
-from pmiprouter.core.persistence import FORMAT_VERSION
+from pmiprouter.core.persistence import FORMAT_VERSION, READABLE_VERSIONS
 
 log = Logger()
 
@@ -29,7 +29,7 @@ class StateFile:
         """(restart counter, binding records); a fresh start when the file is missing or damaged."""
         try:
             data = json.loads(self.path.read_text())
-            if data.get('format') != FORMAT_VERSION:
+            if data.get('format') not in READABLE_VERSIONS:
                 raise ValueError(f'format {data.get("format")!r}')
             return int(data['restart_counter']), list(data['bindings'])
         except FileNotFoundError:

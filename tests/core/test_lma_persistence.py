@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pmiprouter.core.actions import ApplyDataplane, Log, StartTimer
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.mh import HomeNetworkPrefix
@@ -68,3 +70,18 @@ def test_reconfigure_keeps_bindings_and_applies_new_profiles() -> None:
     pba = only_pba(h.send(pbu(nai='new@example.com', mac='00:00:00:00:00:09', seq=2)))
     assert pba.status == 0 and pba.option(HomeNetworkPrefix) == HomeNetworkPrefix.of('2001:db8:aaaa:1::/64')
     assert len(h.lma.bindings()) == 2
+
+
+def test_version_1_records_still_restore() -> None:
+    """A state file written before the compact rows (one JSON object per binding) restores the same binding."""
+    from pmiprouter.core.persistence import ROW_FIELDS, entry_from_record
+
+    before = Harness()
+    before.send(pbu(extra=(ipv4_request(),)))
+    (row,) = before.lma.export()
+    (entry,) = before.lma.bindings()
+    version_1 = dict(zip(ROW_FIELDS, row))  # what the previous release wrote, addresses as text:
+    version_1.update(hnps=[str(p) for p in entry.hnps], ipv4=str(entry.ipv4), ipv4_router=str(entry.ipv4_router))
+    assert entry_from_record(version_1) == entry_from_record(row) == entry
+    with pytest.raises(ValueError, match='columns'):
+        entry_from_record(row[:-1])
