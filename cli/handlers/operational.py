@@ -9,6 +9,7 @@ is no control and the commands say so instead of inventing state.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
 from pmiprouter.cli.errors import CommandError
@@ -123,6 +124,9 @@ class Control(Protocol):
 
     def clear_bindings(self, nai: str | None) -> int:
         """Revoke the LMA bindings of `nai` (all when None, RFC 5846); return how many."""
+
+    def clear_mag_peer_bindings(self, mag: IPv4Address | IPv6Address) -> int:
+        """Revoke every LMA binding with MAG `mag` in one global BRI; return how many."""
 
     def clear_mag_bindings(self, nai: str | None) -> int:
         """De-register the MAG bindings of `nai` (all when None); return how many."""
@@ -306,6 +310,17 @@ def clear_lma_binding(inv: Invocation) -> str:
     if inv.args.get('nai') is not None and count == 0:
         raise CommandError(f'No binding for {inv.args["nai"]}')
     return f'Cleared {count} binding{"s" if count != 1 else ""} (revocation sent to the MAG)'
+
+
+def clear_lma_mag_bindings(inv: Invocation) -> str:
+    """`clear ipv6 mobile pmipv6 lma binding mag ADDRESS`: one global BRI (G=1, Per-Peer Policy,
+    RFC 5846 §8.1) revokes every binding with that MAG at once."""
+    _lmas(inv)
+    mag = inv.args['mag']
+    count = control_of(inv).clear_mag_peer_bindings(ip_address(str(mag)))
+    if count == 0:
+        raise CommandError(f'No binding with MAG {mag}')
+    return f'Cleared {count} binding{"s" if count != 1 else ""} (one revocation sent to MAG {mag})'
 
 
 def clear_lma_stats(inv: Invocation) -> None:

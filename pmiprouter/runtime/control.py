@@ -12,6 +12,7 @@ import collections
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
 from typing import Any, Protocol
 
 from twisted.application.service import MultiService
@@ -257,6 +258,19 @@ class ControlAPI:
             if driver is None:
                 continue
             cleared, actions = service.engine.revoke(nai, driver.clock.seconds())
+            count += cleared
+            for action in actions:
+                driver.execute(action)
+        return count
+
+    def clear_mag_peer_bindings(self, mag: IPv4Address | IPv6Address) -> int:
+        """Revoke every LMA binding with one MAG in one global BRI (RFC 5846 §8.1); return how many."""
+        count = 0
+        for service in self._services():
+            driver = service.driver
+            if driver is None:
+                continue
+            cleared, actions = service.engine.revoke_mag(mag, driver.clock.seconds())
             count += cleared
             for action in actions:
                 driver.execute(action)

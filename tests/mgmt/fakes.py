@@ -84,6 +84,11 @@ class FakeControl:
         self.bindings = [b for b in self.bindings if b not in gone]
         return len(gone)
 
+    def clear_mag_peer_bindings(self, mag: object) -> int:
+        gone = [b for b in self.bindings if b.proxy_coa == str(mag)]
+        self.bindings = [b for b in self.bindings if b not in gone]
+        return len(gone)
+
     def mags(self) -> list[MagView]:
         return list(self.mag_views)
 

@@ -72,6 +72,18 @@ def test_clear_binding_frees_everything(control: ControlAPI) -> None:
     assert view.stats['sent']['bri'] == 2
 
 
+def test_clear_bindings_of_one_mag_sends_one_global_revocation(control: ControlAPI) -> None:
+    """The bindings with one MAG go in one BRI (G flag, RFC 5846 §8.1); another MAG's address clears none."""
+    register(control)
+    service = next(iter(control.root))
+    assert control.clear_mag_peer_bindings(LMAA) == 0
+    assert control.clear_mag_peer_bindings(MAG) == 1
+    assert control.lmas()[0].stats['sent']['bri'] == 1 and control.lmas()[0].stats['events']['revocation-started'] == 1
+    service.driver.clock.advance(1.0)
+    service.driver.clock.advance(2.0)  # no BRA: given up, both bindings freed
+    assert control.lmas()[0].bindings == ()
+
+
 def test_clear_stats(control: ControlAPI) -> None:
     """clear stats zeroes the counters."""
     register(control)

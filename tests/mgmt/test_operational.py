@@ -47,6 +47,17 @@ def test_clear_binding_nai_and_all() -> None:
     assert control.bindings == []
 
 
+def test_clear_binding_of_one_mag() -> None:
+    """`clear ... binding mag ADDRESS` clears every binding of that MAG (IPv6 or IPv4 Proxy-CoA);
+    a MAG with none is an error, and a malformed address is refused by the parser."""
+    control = FakeControl(bindings=[binding(), binding('mn2@example.com', 2)])
+    session, _ = online(control)
+    assert 'Cleared 2 bindings' in session.feed('clear ipv6 mobile pmipv6 lma binding mag 2001:db8:1::1')
+    assert control.bindings == []
+    assert session.feed('clear ipv6 mobile pmipv6 lma binding mag 192.0.2.9').startswith('% No binding with MAG 192.0.2.9')
+    assert '% Invalid input' in session.feed('clear ipv6 mobile pmipv6 lma binding mag 2001:db8::zz')
+
+
 def test_clear_stats_and_privilege() -> None:
     """clear needs privilege 15; at 15 it reaches the daemon."""
     session, control = online(privilege=1)
