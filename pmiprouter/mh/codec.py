@@ -26,6 +26,14 @@ PAD1 = 0
 PADN = 1
 _ENCODE_FAILURES = (struct.error, OverflowError, ValueError, TypeError, AttributeError)
 
+# Options are frozen values, and most of a PBU's small ones (Handoff Indicator, Access
+# Technology Type, an ALL_ZERO prefix, a 0.0.0.0 IPv4 request) are the same in every PBU: a
+# decoded small option is shared by every later identical one (type, length and body). Bounded,
+# so a spray of distinct options cannot grow it.
+MAX_SHARED_OPTION = 20  # bytes of type + length + body
+SHARED_OPTIONS = 4096
+_decoded: dict[bytes, MobilityOption] = {}
+
 
 def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
     """Decode one Mobility Header (the whole datagram of a raw MH socket or UDP 5436 payload).
@@ -82,13 +90,23 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
             kind = OPTIONS.get(option_type)
             if kind is None:
                 options.append(UnknownOption(option_type, body))
-            else:
+                i = body_end
+                continue
+            small = body_end - i <= MAX_SHARED_OPTION
+            wire = data[i:body_end] if small else b''
+            option = _decoded.get(wire) if small else None
+            if option is None:
                 try:
-                    options.append(kind.decode_body(body))
+                    option = kind.decode_body(body)
                 except DecodeError as exc:
                     raise exc.shifted(i) from None
                 except _ENCODE_FAILURES as exc:
                     raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
+                if small:
+                    if len(_decoded) >= SHARED_OPTIONS:
+                        _decoded.clear()
+                    _decoded[wire] = option
+            options.append(option)
         i = body_end
     return tuple(options)
 
