@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pmiprouter.core.persistence import entry_from_record
 from pmiprouter.lab import runner, topology
 from pmiprouter.lab.topology import Lab
 
@@ -120,7 +121,7 @@ def test_detach_cleans_up_the_binding_routes_and_tunnel(lab: Lab) -> None:
 
     def lma_binding() -> bool:
         state = json.loads((runner.RUN_DIR / 'lma-state' / 'lma-LMA1.json').read_text())
-        return any(record['mn_id'] == '020000000103' for record in state['bindings'])
+        return any(entry_from_record(record).mn_id.identifier.hex() == '020000000103' for record in state['bindings'])
 
     assert lma_binding()  # held for MinDelayBeforeBCEDelete (10 s, RFC 5213 §9)...
     assert until(lambda: not lma_binding(), 15)  # ...then gone
