@@ -108,10 +108,10 @@ def ip(*args: str) -> None:
     subprocess.run(['ip', *args], check=True)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of the whole process (every thread), from /proc/PID/stat."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU time of the whole process (every thread), from /proc/PID/stat."""
     fields = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
 def wait_ready(notify: socket.socket, daemon: subprocess.Popen[bytes], timeout: float) -> bool:
@@ -172,17 +172,20 @@ def main() -> int:
             )
             assert runner.stdin is not None and runner.stdout is not None
             assert runner.stdout.readline().strip() == 'go'  # PBUs built: time only the registrations
-            before = cpu_seconds(daemon.pid)
+            before = cpu_times(daemon.pid)
             runner.stdin.write('\n')
             runner.stdin.flush()
             result = json.loads(runner.stdout.readline())
-            cpu = cpu_seconds(daemon.pid) - before
+            after = cpu_times(daemon.pid)
+            user, system = after[0] - before[0], after[1] - before[1]
+            cpu = user + system
             runner.wait(30)
             answered, elapsed = result['answered'], result['elapsed']
             print(f"{answered}/{args.mns} PBAs ({result['accepted']} accepted) in {elapsed:.2f} s: "
                   f'{answered / elapsed:,.0f} registrations/s wall clock')
             print(f'daemon CPU {cpu:.2f} s: {answered / max(cpu, 1e-9):,.0f} registrations per daemon CPU-second '
-                  f'({cpu / max(answered, 1) * 1e6:.0f} us each){" (daemon and client pinned to different cores)" if pin else ""}')
+                  f'({cpu / max(answered, 1) * 1e6:.0f} us each: {user / max(answered, 1) * 1e6:.0f} user, '
+                  f'{system / max(answered, 1) * 1e6:.0f} system){" (daemon and client pinned to different cores)" if pin else ""}')
         finally:
             if daemon is not None:
                 daemon.terminate()

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import ClassVar, NamedTuple, Protocol, Union
 
+from pmiprouter.netaddr import HomePrefix4
+
 IPAddress = Union[IPv4Address, IPv6Address]
 IPNetwork = Union[IPv4Network, IPv6Network]
 
@@ -184,7 +186,7 @@ class MnRouteSpec:
         if self.ipv4_hoa is not None and not self.tunnel.mode.carries_ipv4:
             raise DataplaneError(f'mode {self.tunnel.mode.value} cannot carry the IPv4 HoA')
         # Derived once: the data plane reads them, and hashes the spec, several times per change.
-        v4 = (IPv4Network((int(self.ipv4_hoa), 32)),) if self.ipv4_hoa is not None else ()
+        v4 = (HomePrefix4((int(self.ipv4_hoa), 32)),) if self.ipv4_hoa is not None else ()
         object.__setattr__(self, 'prefixes', tuple(self.hnps) + v4)
         fields = (self.role, self.tunnel, self.hnps, self.ipv4_hoa, self.access_ifname, self.realm_ifname)
         object.__setattr__(self, '_hash', hash(fields))

@@ -122,13 +122,13 @@ def padding(length: int) -> bytes:
 
 def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
     """Lay out `options` from MH offset `start`, aligned, then pad the whole MH to 8 octets."""
-    out = bytearray()
+    parts: list[bytes] = []
     cur = start
     for opt in options:
         x, y = opt.alignment()
         gap = (y - cur) % x
         if gap:
-            out += padding(gap)
+            parts.append(_PADDINGS[gap] if gap < 8 else padding(gap))
             cur += gap
         try:
             body = opt.encode_body()
@@ -136,12 +136,17 @@ def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
             raise
         except _ENCODE_FAILURES as exc:
             raise EncodeError(f'{type(opt).__name__}: {exc}') from exc
-        if len(body) > 255:
-            raise EncodeError(f'{type(opt).__name__} body is {len(body)} bytes, the Length field holds 255')
-        out += bytes((opt.wire_type, len(body))) + body
-        cur += 2 + len(body)
-    out += padding(-cur % 8)
-    return bytes(out)
+        size = len(body)
+        if size > 255:
+            raise EncodeError(f'{type(opt).__name__} body is {size} bytes, the Length field holds 255')
+        parts.append(bytes((opt.wire_type, size)))
+        parts.append(body)
+        cur += 2 + size
+    parts.append(_PADDINGS[-cur % 8])
+    return b''.join(parts)
+
+
+_PADDINGS = tuple(padding(n) for n in range(8))  # every gap an 8-octet alignment can leave
 
 
 def encode(message: MobilityMessage, src: object = None, dst: object = None) -> bytes:
