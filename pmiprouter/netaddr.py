@@ -13,29 +13,30 @@ from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 
-class HomePrefix6(IPv6Network):
-    """An IPv6 prefix with its hash computed once."""
+class _HashedOnce:
+    """Mixed in before an `ipaddress` network class: hash computed at construction."""
+
+    _hash: int
+    plain: type  # the stdlib class it stands for (shown by repr)
 
     def __init__(self, address: Any, strict: bool = True) -> None:
-        super().__init__(address, strict)
+        super().__init__(address, strict)  # type: ignore[call-arg]
         self._hash = super().__hash__()
 
     def __hash__(self) -> int:
         return self._hash
 
     def __repr__(self) -> str:
-        return f'IPv6Network({str(self)!r})'  # what it stands for, in logs and test output
+        return f'{self.plain.__name__}({str(self)!r})'  # what it stands for, in logs and test output
 
 
-class HomePrefix4(IPv4Network):
+class HomePrefix6(_HashedOnce, IPv6Network):
+    """An IPv6 home network prefix with its hash computed once."""
+
+    plain = IPv6Network
+
+
+class HomePrefix4(_HashedOnce, IPv4Network):
     """An IPv4 prefix (a home address as a /32) with its hash computed once."""
 
-    def __init__(self, address: Any, strict: bool = True) -> None:
-        super().__init__(address, strict)
-        self._hash = super().__hash__()
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __repr__(self) -> str:
-        return f'IPv4Network({str(self)!r})'
+    plain = IPv4Network

@@ -252,25 +252,20 @@ class ControlAPI:
         binding and frees its prefixes, IPv4 address, GRE key and routes on the BRA, or
         after the last BRI retry when the MAG never answers.
         """
-        count = 0
-        for service in self._services():
-            driver = service.driver
-            if driver is None:
-                continue
-            cleared, actions = service.engine.revoke(nai, driver.clock.seconds())
-            count += cleared
-            for action in actions:
-                driver.execute(action)
-        return count
+        return self._revoke(lambda engine, now: engine.revoke(nai, now))
 
     def clear_mag_peer_bindings(self, mag: IPv4Address | IPv6Address) -> int:
         """Revoke every LMA binding with one MAG in one global BRI (RFC 5846 §8.1); return how many."""
+        return self._revoke(lambda engine, now: engine.revoke_mag(mag, now))
+
+    def _revoke(self, revoke: Callable[[Any, float], tuple[int, list[Any]]]) -> int:
+        """Run one revocation on every running LMA engine and carry out its actions; return the count."""
         count = 0
         for service in self._services():
             driver = service.driver
             if driver is None:
                 continue
-            cleared, actions = service.engine.revoke_mag(mag, driver.clock.seconds())
+            cleared, actions = revoke(service.engine, driver.clock.seconds())
             count += cleared
             for action in actions:
                 driver.execute(action)
