@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, CannotListenError) as exc:  # not root, or the port is taken by another daemon
         print(f'pmiprouter: cannot open the Mobility Header sockets: {exc}', file=sys.stderr)
         return 1
+    from pmiprouter.runtime.gc_tuning import settle_heap
     from pmiprouter.runtime.sdnotify import notify
 
     started: list[bool] = []
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
             reactor.stop()  # type: ignore[attr-defined]
             return
         started.append(True)
+        settle_heap()  # the configuration and restored bindings live as long as the daemon
         notify('READY=1')  # systemd Type=notify: config loaded, every role's sockets open
 
     reactor.callWhenRunning(start_then_notify)  # type: ignore[attr-defined]
