@@ -291,6 +291,8 @@ class ControlAPI:
             stats = service.engine.stats
             for counter in (stats.received, stats.sent, stats.pba_status, stats.bra_status, stats.events):
                 counter.clear()
+            if isinstance(service, MagService):
+                service.clear_access_drops()
 
     # ---- sessions, time, debug ---------------------------------------------------------------
 

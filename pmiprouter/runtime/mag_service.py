@@ -33,6 +33,7 @@ class MagService(RoleService):
         self.access: AccessLinks | None = None
         self.dhcp: DhcpLinks | None = None
         self.dhcp6: Dhcp6Links | None = None  # only with `ipv6 dhcp relay destination`
+        self._drops_cleared: dict[str, int] = {}  # access_drops() at the last `clear ... mag stats`
 
     def accepts(self, event: Any) -> bool:
         if getattr(event, 'dst', None) is None:
@@ -86,7 +87,15 @@ class MagService(RoleService):
             self.access.execute(action)
 
     def access_drops(self) -> dict[str, int]:
-        """What the access side sent that was dropped, by kind (`show ... mag stats`)."""
+        """What the access side sent that was dropped since the last `clear ... mag stats`, by kind."""
+        return {kind: count - self._drops_cleared.get(kind, 0) for kind, count in self._access_drops().items()}
+
+    def clear_access_drops(self) -> None:
+        """Zero what `access_drops` shows (the links keep counting; this is the new zero)."""
+        self._drops_cleared = self._access_drops()
+
+    def _access_drops(self) -> dict[str, int]:
+        """The access links' own counters, since they started."""
         drops: dict[str, int] = {}
         if self.access is not None:
             drops['rs-dropped'] = sum(link.rs_dropped for link in self.access.links.values())

@@ -254,3 +254,22 @@ def test_replacement_waits_for_the_old_instance_to_clean_up(tmp_path: Path, monk
     # the new instance failed to start: the old configuration's instance is back
     assert starts == ["[IPv6Address('2001:db8:2::9')]", "[IPv6Address('2001:db8:2::1')]"]
     assert [s.lma_config.ipv6_address for s in root] == [LMAA] and adopted == [cfg] and root.config is cfg
+
+
+def test_clear_mag_stats_zeroes_the_access_drop_counters() -> None:
+    """`clear ... mag stats` also zeroes what the access links dropped (the DHCP relays' counters
+    included); drops after it count from zero."""
+    from pmiprouter.runtime.service import MagService
+
+    cfg = _mag_config()
+    root = MultiService()
+    mag = MagService(Clock(), cfg, cfg.mags[0], 'memory')  # type: ignore[attr-defined]
+    mag.setServiceParent(root)
+    raw = {'rs-dropped': 3, 'dhcp4-relay-address-not-the-home-address': 2}
+    mag._access_drops = lambda: dict(raw)  # type: ignore[method-assign]  # the links' own counters
+    control = ControlAPI(root, cfg, clock=Clock().seconds)  # type: ignore[arg-type]
+    assert control.mags()[0].stats['access'] == raw
+    control.clear_stats('mag')
+    assert set(control.mags()[0].stats['access'].values()) == {0}
+    raw['rs-dropped'] += 1
+    assert control.mags()[0].stats['access'] == {'rs-dropped': 1, 'dhcp4-relay-address-not-the-home-address': 0}
