@@ -34,9 +34,12 @@ class Token:
         return self.start + len(self.text)
 
 
+_WORD = re.compile(r'\S+')
+
+
 def tokenize(line: str) -> list[Token]:
     """Split `line` on whitespace, keeping offsets (IOS has no quoting)."""
-    return [Token(m.group(), m.start()) for m in re.finditer(r'\S+', line)]
+    return [Token(m.group(), m.start()) for m in _WORD.finditer(line)]
 
 
 @dataclass
@@ -75,6 +78,41 @@ def visible(node: Node, priv: int, negate: str | None) -> list[Node]:
     return out
 
 
+@dataclass(frozen=True)
+class _Choices:
+    """What may follow a node for one privilege and form, prepared once (see `_choices`)."""
+
+    children: tuple[Node, ...]
+    keywords: tuple[Node, ...]
+    #: keyword -> the first child spelling it (what a scan of `keywords` would return).
+    exact: dict[str, Node]
+    #: The keywords, sorted: the candidates of an invalid-input error.
+    names: tuple[str, ...]
+
+
+# The trees are static data, yet a startup-config makes the parser visit the same few nodes
+# hundreds of thousands of times: filtering and indexing their children once per node keeps
+# a line's cost small. Keyed by identity (hashing a frozen Node would hash its whole
+# subtree); the node is kept in the value so that its id cannot be reused.
+_CHOICES: dict[tuple[int, int, bool], tuple[Node, _Choices]] = {}
+
+
+def _choices(node: Node, priv: int, negate: str | None) -> _Choices:
+    """`visible(node, priv, negate)` and its keyword index, cached per node."""
+    cache_key = (id(node), priv, negate is not None)
+    hit = _CHOICES.get(cache_key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    children = tuple(visible(node, priv, negate))
+    keywords = tuple(c for c in children if c.keyword is not None)
+    exact: dict[str, Node] = {}
+    for child in keywords:
+        exact.setdefault(str(child.keyword), child)
+    choices = _Choices(children, keywords, exact, tuple(sorted(str(c.keyword) for c in keywords)))
+    _CHOICES[cache_key] = (node, choices)
+    return choices
+
+
 def _lcp(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a.lower(), b.lower()):
@@ -84,16 +122,17 @@ def _lcp(a: str, b: str) -> int:
     return n
 
 
-def _choose(children: list[Node], tok: Token, line: str, consumed: int) -> Node:
-    """The child matching `tok`: exact keyword, unique prefix, then typed parameter."""
+def _choose(choices: _Choices, tok: Token, line: str, consumed: int) -> tuple[Node, Any]:
+    """The child matching `tok`: exact keyword, unique prefix, then typed parameter; with
+    the parameter's value (None for a keyword), parsed once here rather than again later."""
     word = tok.text.lower()
-    keywords = [c for c in children if c.keyword is not None]
-    for child in keywords:
-        if child.keyword == word:
-            return child
+    exact = choices.exact.get(word)
+    if exact is not None:
+        return exact, None
+    children, keywords = choices.children, choices.keywords
     prefixed = [c for c in keywords if c.keyword is not None and c.keyword.startswith(word)]
     if len(prefixed) == 1:
-        return prefixed[0]
+        return prefixed[0], None
     if len(prefixed) > 1:
         raise ParseError(
             'ambiguous',
@@ -106,15 +145,17 @@ def _choose(children: list[Node], tok: Token, line: str, consumed: int) -> Node:
         if child.ptype is None:
             continue
         text = line[tok.start :] if child.ptype.rest_of_line else tok.text
-        if child.ptype.accepts(text):
-            return child
+        try:  # what `ParamType.accepts` does, keeping the value
+            return child, child.ptype.parse(text)
+        except ValueError:
+            continue
     # IOS puts the caret under the first character no keyword can continue with.
     best = max((_lcp(tok.text, str(c.keyword)) for c in keywords), default=0)
     raise ParseError(
         'invalid',
         column=tok.start + best,
         consumed=consumed,
-        candidates=tuple(sorted(str(c.keyword) for c in keywords)),
+        candidates=choices.names,
         token=tok.text,
     )
 
@@ -128,9 +169,8 @@ def walk(tokens: list[Token], line: str, mode: str, roots: RootLookup, priv: int
     for index, tok in enumerate(tokens):
         if state.line_done:
             break
-        children = visible(state.node, priv, state.negate)
         try:
-            child = _choose(children, tok, line, index)
+            child, value = _choose(_choices(state.node, priv, state.negate), tok, line, index)
         except ParseError as err:
             # IOS takes a lone unknown word in exec mode for a host name to connect to.
             if err.kind == 'invalid' and index == 0 and mode == 'exec' and len(tokens) == 1:
@@ -147,11 +187,8 @@ def walk(tokens: list[Token], line: str, mode: str, roots: RootLookup, priv: int
             continue
         if child.ptype is not None:
             assert child.arg is not None
-            if child.ptype.rest_of_line:
-                state.args[child.arg] = child.ptype.parse(line[tok.start :])
-                state.line_done = True
-            else:
-                state.args[child.arg] = child.ptype.parse(tok.text)
+            state.args[child.arg] = value
+            state.line_done = child.ptype.rest_of_line
         elif child.arg is not None:
             state.args[child.arg] = child.value if child.value is not None else child.keyword
         state.node = child

@@ -17,7 +17,7 @@ from pmiprouter.cli.errors import CliError, CommandError, ParseError
 from pmiprouter.cli.output import FILTERS, apply_filters, filterable, split_pipes
 from pmiprouter.cli.handlers.edit import Path
 from pmiprouter.cli.completion import completions
-from pmiprouter.cli.parser import Parsed, format_help, help_entries, parse, tokenize
+from pmiprouter.cli.parser import Parsed, format_help, help_entries, parse
 from pmiprouter.cli.tree import Invocation
 from pmiprouter.config.model import RouterConfig
 
@@ -166,17 +166,22 @@ class Session:
             return parse(line, self.mode, self.roots, self.privilege)
         except ParseError as first:
             best = first
-            # Walk-up: a command of an enclosing configuration mode leaves the sub-mode.
-            for depth in range(len(self.frames) - 2, 0, -1):
-                try:
-                    parsed = parse(line, self.frames[depth].mode, self.roots, self.privilege)
-                except ParseError as err:
-                    if err.consumed > best.consumed:
-                        best = err
-                    continue
-                del self.frames[depth + 1 :]
-                return parsed
-            raise best from None
+            try:
+                # Walk-up: a command of an enclosing configuration mode leaves the sub-mode.
+                for depth in range(len(self.frames) - 2, 0, -1):
+                    try:
+                        parsed = parse(line, self.frames[depth].mode, self.roots, self.privilege)
+                    except ParseError as err:
+                        if err.consumed > best.consumed:
+                            best = err
+                        continue
+                    del self.frames[depth + 1 :]
+                    return parsed
+                raise best from None
+            finally:
+                # `best`'s traceback holds this frame, which holds `best`: without this, every
+                # walked-up line of a flat startup-config left a cycle for the collector.
+                del best
 
     def run(self, line: str) -> Result:
         """Execute one line and return structured output (used by the loader)."""
@@ -185,7 +190,7 @@ class Session:
                 pending, self.pending = self.pending, None
                 return Result(output=pending.callback(line) or '')
             command, filters = split_pipes(line)
-            if not tokenize(command):
+            if not command.strip():  # what `tokenize` would find no word in
                 return Result()
             if self.control is not None:
                 self.config = self.control.config  # another session may have changed it

@@ -37,11 +37,15 @@ def put(root: Any, path: Path, new: Any) -> Any:
     (attr, key), rest = path[0], path[1:]
     value = getattr(root, attr)
     if key is None:
-        return dataclasses.replace(root, **{attr: put(value, rest, new)})
-    child = find(value, key)
-    if child is None and rest:
-        raise CommandError('Internal error: parent object vanished')
-    return dataclasses.replace(root, **{attr: upsert(value, put(child, rest, new))})
+        changed = put(value, rest, new)
+    else:
+        child = find(value, key)
+        if child is None and rest:
+            raise CommandError('Internal error: parent object vanished')
+        changed = upsert(value, put(child, rest, new))
+    # While a file loads, keyed collections are drafts edited in place (config/keyed.py):
+    # the parents are then unchanged and need no copy, which keeps a load linear.
+    return root if changed is value else dataclasses.replace(root, **{attr: changed})
 
 
 def current(inv: Invocation, path: Path | None = None) -> tuple[Path, Any]:

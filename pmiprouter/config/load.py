@@ -12,11 +12,15 @@ means no configuration is returned, never a half-applied one.
 from __future__ import annotations
 
 import difflib
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 
 from pmiprouter.cli.errors import CommandError, ParseError
 from pmiprouter.cli.session import Session
+from pmiprouter.config.keyed import freeze, thaw
 from pmiprouter.config.model import RouterConfig
 from pmiprouter.config.validate import Anchor, validate
 
@@ -69,6 +73,23 @@ def _suggest(err: ParseError) -> str | None:
 Anchors = dict[Anchor, tuple[int, str]]
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk load.
+
+    A load keeps much of what it allocates (a profile per block), so the collector keeps
+    re-walking an ever larger heap for nothing: about 30% of the CPU time of loading 20,000
+    MN profiles. The load is synchronous; cycles it leaves are collected once it is over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def replay(
     text: str, filename: str = '<config>', base: RouterConfig | None = None
 ) -> tuple[RouterConfig, list[LoadError], Anchors]:
@@ -78,7 +99,14 @@ def replay(
     running-config` merges); empty by default. The configuration returned is meaningful
     only when the error list is empty.
     """
-    session = Session(base if base is not None else RouterConfig(), privilege=15)
+    with _collector_paused():
+        return _replay(text, filename, base)
+
+
+def _replay(text: str, filename: str, base: RouterConfig | None) -> tuple[RouterConfig, list[LoadError], Anchors]:
+    # The session edits a thawed copy (keyed tuples as in-place drafts, see keyed.py) so that
+    # N profiles cost O(N), not O(N^2); `base` itself is left untouched.
+    session = Session(thaw(base if base is not None else RouterConfig()), privilege=15)
     session.enter_mode('config')
     errors: list[LoadError] = []
     anchors: Anchors = {}
@@ -116,7 +144,7 @@ def replay(
             anchors.setdefault(session.frame.path, (line_no, line))
         if err is not None:
             skip_deeper_than = indent
-    return session.config, errors, anchors
+    return freeze(session.config), errors, anchors
 
 
 def _anchor_line(anchors: Anchors, anchor: Anchor) -> tuple[int, str]:

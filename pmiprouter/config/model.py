@@ -8,11 +8,17 @@ values; fields carry their unit in the name.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any, TypeVar
+from typing import Any
+
+# Keyed tuples (sorted by key) and their edits, re-exported: they live in `keyed.py` with
+# the drafts the loader uses to build thousands of MN profiles in linear time.
+from pmiprouter.config.keyed import find as find
+from pmiprouter.config.keyed import key_of as key_of
+from pmiprouter.config.keyed import remove as remove
+from pmiprouter.config.keyed import upsert as upsert
 
 #: Encapsulations offered by `encap` (Cisco keywords where they exist).
 ENCAPSULATIONS = ('ipv6-in-ipv6', 'gre-ipv6', 'ipv6-in-ipv4', 'gre-ipv4', 'udptunnel')
@@ -246,42 +252,6 @@ class RouterConfig:
     domains: tuple[DomainConfig, ...] = ()
     lmas: tuple[LmaConfig, ...] = ()
     mags: tuple[MagConfig, ...] = ()
-
-
-T = TypeVar('T')
-
-
-def key_of(item: Any) -> Any:
-    """The canonical key of a keyed item: its `key` property, else its `name`."""
-    return item.key if hasattr(item, 'key') else item.name
-
-
-# Keyed tuples are kept sorted by key, so lookups bisect: a startup-config with thousands of
-# MN profiles loads in linear-logarithmic time instead of quadratic.
-
-
-def _position(items: tuple[T, ...], key: Any) -> tuple[int, bool]:
-    """Where `key` is (True) or would go (False) in the sorted `items`."""
-    index = bisect.bisect_left(items, key, key=key_of)
-    return index, index < len(items) and key_of(items[index]) == key
-
-
-def find(items: tuple[T, ...], key: Any) -> T | None:
-    """The item of `items` whose key is `key`, or None."""
-    index, present = _position(items, key)
-    return items[index] if present else None
-
-
-def upsert(items: tuple[T, ...], item: T) -> tuple[T, ...]:
-    """`items` with `item` added or replacing the one with the same key, sorted by key."""
-    index, present = _position(items, key_of(item))
-    return items[:index] + (item,) + items[index + 1 if present else index :]
-
-
-def remove(items: tuple[T, ...], key: Any) -> tuple[T, ...]:
-    """`items` without the item whose key is `key` (unchanged if absent)."""
-    index, present = _position(items, key)
-    return items[:index] + items[index + 1 :] if present else items
 
 
 def default_of(cls: type, name: str) -> Any:

@@ -8,7 +8,6 @@ block at fault) back to the file line that opened that block.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network
@@ -28,11 +27,29 @@ class Problem:
 
 
 def _overlaps(prefixes: Sequence[tuple[str, IPv6Network | IPv4Network]]) -> list[tuple[str, str]]:
-    out = []
-    for (name_a, a), (name_b, b) in itertools.combinations(prefixes, 2):
-        if a.version == b.version and a.overlaps(b):  # type: ignore[arg-type, unused-ignore]
-            out.append((name_a, name_b))
-    return out
+    """Every pair of overlapping prefixes of one family, in the order of
+    `itertools.combinations(prefixes, 2)`.
+
+    Two prefixes overlap only when one contains the other, so a sweep in address order
+    with a stack of the enclosing prefixes finds the pairs in O(n log n + pairs) instead of
+    testing all n^2/2 pairs (20,000 MN profiles with an HNP each took minutes).
+    """
+    # (family, first address, length, last address, index); the last address is computed,
+    # not read from `broadcast_address`, which would build an address object per prefix.
+    spans = sorted(
+        (net.version, first, net.prefixlen, first + (1 << (net.max_prefixlen - net.prefixlen)) - 1, i)
+        for i, (_, net) in enumerate(prefixes)
+        for first in (int(net.network_address),)
+    )
+    pairs: list[tuple[int, int]] = []
+    enclosing: list[tuple[int, int, int]] = []  # (family, last address, index), each inside the one below
+    for version, first, _, last, i in spans:
+        while enclosing and (enclosing[-1][0] != version or enclosing[-1][1] < first):
+            enclosing.pop()
+        for _, _, j in enclosing:
+            pairs.append((min(i, j), max(i, j)))
+        enclosing.append((version, last, i))
+    return [(prefixes[i][0], prefixes[j][0]) for i, j in sorted(pairs)]
 
 
 def _domain(domain: DomainConfig) -> list[Problem]:

@@ -90,6 +90,23 @@ def test_privilege_hides_commands() -> None:
     assert parse('configure terminal', 'exec', root_of, 15).node.keyword == 'terminal'
 
 
+def test_children_prepared_per_node_follow_privilege_and_form() -> None:
+    """The parser prepares each node's choices once; alternating privilege and `no` on the
+    same nodes still gives each line its own answer, errors and candidates included."""
+    for _ in range(2):
+        with pytest.raises(ParseError) as low:
+            parse('configure terminal', 'exec', root_of, 1)
+        assert (low.value.kind, low.value.column) == ('invalid', 0) and 'configure' not in low.value.candidates
+        assert parse('configure terminal', 'exec', root_of, 15).node.handler is not None
+        assert parse('end', 'config', root_of, 15).negate is None
+        with pytest.raises(ParseError) as negated:
+            parse('no end', 'config', root_of, 15)  # no `no` form; the caret after `en` (enable)
+        assert (negated.value.kind, negated.value.column) == ('invalid', len('no en'))
+        assert 'end' not in negated.value.candidates
+        assert parse('no hostname', 'config', root_of, 15).negate == 'no'
+        assert parse('host x', 'config', root_of, 15).args == {'value': 'x'}
+
+
 def test_help_lists_placeholders_and_cr() -> None:
     """`heartbeat interval 60 ?` offers `retries` and `<cr>`."""
     partial, entries = help_entries('heartbeat interval 60 ', 'config-ipv6-pmipv6-lma', root_of)
