@@ -57,18 +57,22 @@ setup: apt $(VENV_STAMP) $(VENV_DEB_STAMP)
 EXTRA_TESTS :=
 -include mk/*.mk
 
-# The VM tests (mk/*.mk: Debian's kernel and the .deb under qemu, one core each) run in the
-# background while the Debian-versions run uses the other core; their log is printed when they
-# end. The full suite runs last and alone (its lab tests measure handovers), so CI reads its
-# summary at the end. Every part runs even when an earlier one fails; the status sums them up.
+# The VM tests (mk/*.mk: Debian's kernel and the .deb under qemu, one core) run in the
+# background while both pytest runs use the other core, one after the other; the VM log is
+# printed when everything has ended, then each part's summary line, so CI reads them last.
+# Every part runs even when an earlier one fails; the status sums them up.
 test: setup
-	@mkdir -p .cache; \
+	@mkdir -p .cache; start=$$SECONDS; \
 	$(MAKE) --no-print-directory $(EXTRA_TESTS) > .cache/vm-tests.log 2>&1 & vms=$$!; \
 	echo "make test: VM tests ($(EXTRA_TESTS)) started in the background; log in .cache/vm-tests.log"; \
-	$(MAKE) --no-print-directory test-debian; debian=$$?; \
+	$(MAKE) --no-print-directory test-debian 2>&1 | tee .cache/test-debian.log; debian=$${PIPESTATUS[0]}; \
+	$(MAKE) --no-print-directory test-pypi 2>&1 | tee .cache/test-pypi.log; pypi=$${PIPESTATUS[0]}; \
 	wait $$vms; vm=$$?; \
 	echo "===== VM tests ($(EXTRA_TESTS)) ====="; cat .cache/vm-tests.log; \
-	$(MAKE) --no-print-directory test-pypi; pypi=$$?; \
+	echo "===== summary ($$((SECONDS - start)) s) ====="; \
+	echo "test-debian: $$(grep -E '^=*.* (passed|failed|error)' .cache/test-debian.log | tail -1)"; \
+	echo "test-pypi:   $$(grep -E '^=*.* (passed|failed|error)' .cache/test-pypi.log | tail -1)"; \
+	echo "VM tests:    $$(grep -E '(passed|failed)|test_deb: ' .cache/vm-tests.log | tail -3 | tr '\n' ' ')"; \
 	echo "make test: test-debian status $$debian, VM tests status $$vm, test-pypi status $$pypi"; \
 	[ $$debian = 0 ] && [ $$vm = 0 ] && [ $$pypi = 0 ]
 
@@ -76,7 +80,7 @@ test-pypi: $(VENV_STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-debian: $(VENV_DEB_STAMP)
-	$(VENV_DEB)/bin/python -c 'import twisted, pyroute2, prompt_toolkit; print("Debian 12 libraries: twisted", twisted.__version__, "pyroute2", pyroute2.__version__, "prompt-toolkit", prompt_toolkit.__version__)'
+	$(VENV_DEB)/bin/python -c 'from importlib.metadata import version as v; print("Debian 12 libraries:", *(f"{p} {v(p)}" for p in ("twisted", "pyroute2", "prompt-toolkit", "pyOpenSSL")))'
 	$(VENV_DEB)/bin/python -m pytest -q -p no:cacheprovider -m 'not slow' $(PYTEST_ARGS)
 
 bench: $(VENV_STAMP)
