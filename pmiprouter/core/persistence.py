@@ -7,14 +7,13 @@ entry keeps exactly the lifetime it had left.
 from __future__ import annotations
 
 from functools import lru_cache
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
 from pmiprouter.core.events import Transport
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
-from pmiprouter.netaddr import HomePrefix6
 
 FORMAT_VERSION = 2  # 1: one JSON object per binding; 2: one compact row (ROW_FIELDS)
 READABLE_VERSIONS = (1, 2)  # a daemon upgraded from a version-1 file restores its bindings
@@ -54,7 +53,7 @@ def _from_row(row: list[Any]) -> dict[str, Any]:
     if len(row) != len(ROW_FIELDS):
         raise ValueError(f'a binding row has {len(ROW_FIELDS)} columns, not {len(row)}')
     record = dict(zip(ROW_FIELDS, row))
-    record['hnps'] = [HomePrefix6((int(network), int(length))) for network, length in record['hnps']]
+    record['hnps'] = [IPv6Network((int(network), int(length))) for network, length in record['hnps']]
     ipv4 = record['ipv4']
     record['ipv4'] = Ipv4HomeAddress(IPv4Address(int(ipv4[0])), int(ipv4[1])) if ipv4 is not None else None
     for key, kind in (('ipv4_router', IPv4Address), ('link_local', IPv6Address)):
@@ -80,7 +79,7 @@ def entry_from_record(record: dict[str, Any] | list[Any]) -> BindingCacheEntry:
         local=ip_address(record['local']),
         transport=Transport(record['transport']),
         sport=record['sport'],
-        hnps=tuple(_parsed(record['hnps'], HomePrefix6)),
+        hnps=tuple(_parsed(record['hnps'], IPv6Network)),
         ipv4=_parsed_one(record['ipv4'], Ipv4HomeAddress.parse),
         ipv4_router=_parsed_one(record['ipv4_router'], IPv4Address),
         link_local=_parsed_one(record['link_local'], IPv6Address),

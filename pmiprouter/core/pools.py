@@ -11,7 +11,6 @@ from collections import deque
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.policy import Ipv4HomeAddress
-from pmiprouter.netaddr import HomePrefix6
 
 
 class PoolExhausted(Exception):
@@ -113,7 +112,7 @@ class PrefixPool:
 
     def allocate(self) -> IPv6Network:
         index = self._indexes.allocate()
-        return HomePrefix6((int(self.pool.network_address) + (index << self._shift), self.prefix_length))
+        return IPv6Network((int(self.pool.network_address) + (index << self._shift), self.prefix_length))
 
     def reserve(self, prefix: IPv6Network) -> bool:
         return prefix in self and self._indexes.reserve(self._index(prefix))
