@@ -1,4 +1,5 @@
-"""Route and rule changes over rtnetlink, many messages in one ``sendmsg`` (one round trip).
+"""Route and rule changes over rtnetlink, many messages in one ``sendmsg`` (one round trip);
+and single address additions (the MAG's access links) without pyroute2.
 
 pyroute2 costs about 1.5 ms per call (a message, a wait for its ACK, Python around both); a
 binding move is several routes and rules. Here every route/rule message of one change is
@@ -17,16 +18,20 @@ import os
 import socket
 import struct
 from collections.abc import Iterable, Sequence
+from ipaddress import IPv4Address, IPv6Address
 
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import IPNetwork, RouteEntry, RuleEntry
 
+RTM_NEWADDR = 20
 RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWRULE, RTM_DELRULE = 24, 25, 32, 33
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
 RTA_DST, RTA_OIF, RTA_TABLE = 1, 4, 15
 FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_TABLE = 1, 2, 3, 6, 15
+IFA_ADDRESS, IFA_LOCAL = 1, 2
+IFA_F_NODAD = 0x02
 RTPROT_STATIC = 4
 RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE = 0, 253, 255
 RTN_UNICAST = 1
@@ -41,6 +46,7 @@ MAX_BATCH = 128
 _NLMSGHDR = struct.Struct('=IHHII')
 _RTMSG = struct.Struct('=BBBBBBBBI')  # family dst_len src_len tos table protocol scope type flags
 _FIBHDR = struct.Struct('=BBBBBBBBI')  # family dst_len src_len tos table res1 res2 action flags
+_IFADDRMSG = struct.Struct('=BBBBI')  # family prefixlen flags scope index
 _RTATTR = struct.Struct('=HH')
 _U32 = struct.Struct('=I')
 _ERR = struct.Struct('=i')
@@ -102,6 +108,14 @@ def rule_message(op: Op, seq: int) -> bytes:
     return _message(kind, flags, seq, body + attrs)
 
 
+def address_message(ifindex: int, address: IPv4Address | IPv6Address, prefixlen: int, flags: int, seq: int) -> bytes:
+    """RTM_NEWADDR, exclusive (an address already there answers EEXIST), like `ip addr add`."""
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    body = _IFADDRMSG.pack(family, prefixlen, flags & 0xFF, RT_SCOPE_UNIVERSE, ifindex)
+    attrs = _attr(IFA_LOCAL, address.packed) + _attr(IFA_ADDRESS, address.packed)
+    return _message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, seq, body + attrs)
+
+
 def _message(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
     return _NLMSGHDR.pack(_NLMSGHDR.size + len(payload), kind, flags | NLM_F_REQUEST | NLM_F_ACK, seq, 0) + payload
 
@@ -156,9 +170,12 @@ class RtnlBatch:
         failures: list[tuple[Op, int]] = []
         pending: dict[int, Op] = {}
         datagram: list[bytes] = []
+        # One lookup per device and change: a userspace move names the TUN device four times.
+        indexes: dict[str, int | None] = {}
         for op in ops:
             if isinstance(op.obj, RouteEntry):
-                oif = ifindex(op.obj.dev)
+                dev = op.obj.dev
+                oif = indexes[dev] if dev in indexes else indexes.setdefault(dev, ifindex(dev))
                 if oif is None:
                     if op.add:
                         failures.append((op, errno.ENODEV))
@@ -174,6 +191,18 @@ class RtnlBatch:
         if datagram:
             failures += self._round_trip(datagram, pending)
         return failures
+
+    def add_address(self, ifindex: int, address: IPv4Address | IPv6Address, prefixlen: int, flags: int = 0) -> int:
+        """Add an address to a device in one round trip; the outcome's errno (0: added,
+        EEXIST: it was there already). A few dozen microseconds against ~2 ms for pyroute2's
+        dump-then-add, on the reactor thread while a mobile node's first packets wait."""
+        seq = self._next_seq()
+        self.sock.send(address_message(ifindex, address, prefixlen, flags, seq))
+        self.round_trips += 1
+        while True:
+            for got, code in parse_acks(self.sock.recv(65536)):
+                if got == seq:
+                    return code
 
     def _next_seq(self) -> int:
         self._seq = (self._seq + 1) & 0xFFFFFFFF or 1

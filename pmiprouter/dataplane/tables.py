@@ -1,7 +1,8 @@
-"""Immutable forwarding tables of the userspace backend (rebuilt on every change, swapped whole).
+"""Forwarding tables of the userspace backend, read by the packet pump without a lock.
 
-The worker thread that programs the dataplane builds a new :class:`Tables` and assigns it in
-one step; the reactor thread reads whichever object is current. No locks on the fast path.
+A :class:`Tables` object is replaced whole (one assignment) when tunnels come or go; a
+binding change only puts or drops its own prefixes in the :class:`PrefixTable` objects
+in place (see there why a reader never sees a torn state). No locks on the fast path.
 
 Purity: no I/O.
 """
@@ -32,31 +33,64 @@ class PrefixTable:
     When no IPv6 prefix is longer than /64 (the PMIPv6 case: HNPs are /64) only the upper 64
     bits of the address are read, which is one ``unpack_from`` instead of a slice and a
     128-bit integer.
+
+    Changed in place by the thread that programs the data plane (:meth:`put`, :meth:`drop`:
+    O(1), one binding's prefixes per change instead of a rebuild over every binding) while
+    the packet pump reads it without a lock. That is safe because every change a reader can
+    observe is one atomic step: a key set or deleted in a per-length dict, or a new
+    ``(upper, levels)`` tuple assigned in one attribute store when a prefix length appears
+    or disappears. A lookup reads that tuple once, so it never pairs a shift with the wrong
+    flag. A binding with several prefixes may be seen half moved for one packet; each packet
+    still goes to a tunnel that held the binding a moment ago or holds it now.
     """
 
     def __init__(self, items: Iterable[tuple[IPNetwork, Any]] = ()) -> None:
-        by_len: dict[tuple[int, int], dict[int, Any]] = {}
+        # (version, prefix length) -> {prefix value: value}; the dicts are the ones lookups read.
+        self._levels: dict[tuple[int, int], dict[int, Any]] = {}
         for net, value in items:
-            bits = 128 if net.version == 6 else 32
-            key = int(net.network_address) >> (bits - net.prefixlen)
-            by_len.setdefault((net.version, net.prefixlen), {})[key] = value
-        longest_first = sorted(by_len.items(), key=lambda kv: -kv[0][1])
+            self._level(net)[_key(net)] = value
+        self._publish()
+
+    def put(self, net: IPNetwork, value: Any) -> None:
+        """Map ``net`` to ``value`` (replacing what it had)."""
+        level = self._levels.get((net.version, net.prefixlen))
+        if level is not None:
+            level[_key(net)] = value  # one atomic store
+            return
+        self._level(net)[_key(net)] = value
+        self._publish()  # a new prefix length: readers get the new level list in one store
+
+    def drop(self, net: IPNetwork) -> None:
+        """Forget ``net`` (nothing happens if it is not there)."""
+        level = self._levels.get((net.version, net.prefixlen))
+        if level is not None:
+            # An emptied level stays (a lookup tries one more dict): prefix lengths are few,
+            # and a tunnel whose last MN leaves and comes back does not republish its levels.
+            level.pop(_key(net), None)
+
+    def _level(self, net: IPNetwork) -> dict[int, Any]:
+        return self._levels.setdefault((net.version, net.prefixlen), {})
+
+    def _publish(self) -> None:
+        longest_first = sorted(self._levels.items(), key=lambda kv: -kv[0][1])
         # Stored as (shift, table): the lookup shifts the address instead of masking it.
-        self._v6 = [(128 - plen, d) for (v, plen), d in longest_first if v == 6]
-        self._v4 = [(32 - plen, d) for (v, plen), d in longest_first if v == 4]
-        self._v6_upper = all(shift >= 64 for shift, _d in self._v6)
-        if self._v6_upper:
-            self._v6 = [(shift - 64, d) for shift, d in self._v6]
+        v6 = [(128 - plen, d) for (v, plen), d in longest_first if v == 6]
+        upper = all(shift >= 64 for shift, _d in v6)
+        if upper:
+            v6 = [(shift - 64, d) for shift, d in v6]
+        self._v6 = (upper, tuple(v6))
+        self._v4 = tuple((32 - plen, d) for (v, plen), d in longest_first if v == 4)
 
     def lookup6(self, buf: bytearray | memoryview, off: int) -> Any:
         """Return the value of the longest prefix holding the IPv6 address at ``off``, or None."""
-        if not self._v6:
+        upper, levels = self._v6
+        if not levels:
             return None
-        if self._v6_upper:
+        if upper:
             addr = _U64.unpack_from(buf, off)[0]
         else:
             addr = int.from_bytes(buf[off:off + 16], 'big')
-        for shift, table in self._v6:
+        for shift, table in levels:
             value = table.get(addr >> shift)
             if value is not None:
                 return value
@@ -64,22 +98,37 @@ class PrefixTable:
 
     def lookup4(self, buf: bytearray | memoryview, off: int) -> Any:
         """Return the value of the longest prefix holding the IPv4 address at ``off``, or None."""
-        if not self._v4:
+        levels = self._v4
+        if not levels:
             return None
         addr = _U32.unpack_from(buf, off)[0]
-        for shift, table in self._v4:
+        for shift, table in levels:
             value = table.get(addr >> shift)
             if value is not None:
                 return value
         return None
 
+    def entries(self) -> dict[tuple[int, int, int], Any]:
+        """Every prefix as (version, prefix length, prefix value) -> value (tests, debugging)."""
+        return {(version, plen, key): value
+                for (version, plen), level in self._levels.items() for key, value in level.items()}
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self._levels.values())
+
     def __bool__(self) -> bool:
-        return bool(self._v6 or self._v4)
+        return any(self._levels.values())
+
+
+def _key(net: IPNetwork) -> int:
+    """A prefix's value: its network address shifted right over the host bits."""
+    bits = 128 if net.version == 6 else 32
+    return int(net.network_address) >> (bits - net.prefixlen)
 
 
 @dataclass(eq=False)
 class TunnelCtx:
-    """Everything the fast path needs about one tunnel (built once per change).
+    """Everything the fast path needs about one tunnel (built once, when the tunnel is ensured).
 
     Attributes:
         name: the tunnel's deterministic name.

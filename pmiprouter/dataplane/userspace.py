@@ -6,9 +6,11 @@ per mobile node) get a TUN device of their own, named like the kernel's device f
 spec: that keeps two mobile nodes with the same private IPv4 HoA apart in the routing tables
 exactly as the kernel backend does.
 
-Threads: the public methods run on the dataplane worker thread (netlink, TUN creation); they
-publish a new immutable :class:`Tables` and ask the packet pump thread (:mod:`pump`, ADR 0008)
-to (un)register and close descriptors. Passing a reactor turns forwarding on (the pump is a
+Threads: the public methods run on the dataplane worker thread (netlink, TUN creation), or
+inline on the reactor for a route-only change (runtime/dataplane_worker.py); a binding change
+puts or drops its MN's prefixes in the forwarding tables in place, tunnels coming or going
+publish a new :class:`Tables` (ADR 0009), and the packet pump thread (:mod:`pump`, ADR 0008) is
+asked to (un)register and close descriptors. Passing a reactor turns forwarding on (the pump is a
 thread of its own, not a reactor reader); without one the backend programs routes only, which
 the behavioural tests use.
 """
@@ -19,16 +21,17 @@ import logging
 import os
 import socket
 from collections import Counter
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from pmiprouter.dataplane import encap
-from pmiprouter.dataplane.interface import DataplaneError, Role, TunnelSpec
+from pmiprouter.dataplane.interface import DataplaneError, DataplaneState, IPNetwork, MnRouteSpec, Role, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
 from pmiprouter.dataplane.netlink import Netlink, NetlinkDataplane
 from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx
 from pmiprouter.dataplane.tun import open_tun
 
 log = logging.getLogger(__name__)
+_T = TypeVar('_T')
 
 #: TUN MTU: large, so oversized packets reach us and get a PTB with the *tunnel* MTU.
 TUN_MTU = 9000
@@ -63,6 +66,15 @@ class UserspaceDataplane(NetlinkDataplane):
         self.forwarder: Any = None
         self.pump: Any = None
         self._watched_fds: tuple[object, ...] = ()  # what the pump was last told to watch
+        # Incremental forwarding state (see `_changed`): contexts by tunnel name, the prefix
+        # tables, which MNs are in them (with their context) and who holds each prefix.
+        self._ctxs: dict[str, TunnelCtx] = {}
+        self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
+        self._published: dict[MnRouteSpec, TunnelCtx] = {}
+        self._holders: dict[tuple[int, IPNetwork], list[TunnelCtx]] = {}
+        self._touched: set[MnRouteSpec] | None = None
+        self._dirty_tunnels: set[str] = set()
+        self._reconciling = False
         if reactor is not None:
             from pmiprouter.dataplane.forwarder import Forwarder
             from pmiprouter.dataplane.pump import Pump
@@ -81,7 +93,7 @@ class UserspaceDataplane(NetlinkDataplane):
 
     # -- primitives ---------------------------------------------------------------------------
 
-    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+    def _make_tunnel(self, spec: TunnelSpec, name: str) -> str:
         if spec.keyed:
             if name not in self._keyed_fds:
                 try:
@@ -97,7 +109,7 @@ class UserspaceDataplane(NetlinkDataplane):
             self._open_sockets(spec)
         return dev
 
-    def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
+    def _drop_tunnel(self, name: str) -> None:
         fd = self._keyed_fds.pop(name, None)
         if fd is not None:
             if self.pump is not None:
@@ -136,41 +148,113 @@ class UserspaceDataplane(NetlinkDataplane):
     def _versions(spec: TunnelSpec) -> tuple[int, ...]:
         return (6, 4) if spec.mode.carries_ipv4 else (6,)
 
+    # -- forwarding tables: what changed, not everything ---------------------------------------
+    #
+    # A binding change touches one mobile node (and the binding it displaces): only their
+    # prefixes are put in or dropped from the prefix tables, in place (tables.PrefixTable says
+    # why the pump may read them meanwhile). Tunnels coming or going publish a new Tables
+    # object (O(tunnels)); only a reconcile or a tunnel whose spec changed (its contexts are
+    # rebuilt) walks every binding again.
+
+    def ensure_tunnel(self, spec: TunnelSpec) -> str:
+        return self._tracking(set(), lambda: super(UserspaceDataplane, self).ensure_tunnel(spec))
+
+    def remove_tunnel(self, spec: TunnelSpec) -> None:
+        self._tracking(set(), lambda: super(UserspaceDataplane, self).remove_tunnel(spec))
+
+    def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
+        # The specs whose presence this can change: `spec` and those it may displace (they
+        # share a prefix with it); the base class decides which, we publish the outcome.
+        by_prefix = getattr(self, '_by_prefix', None)
+        touched = {spec}.union(*(by_prefix.get(p, ()) for p in spec.prefixes)) if by_prefix is not None else None
+        self._tracking(touched, lambda: super(UserspaceDataplane, self).ensure_mn_routes(spec))
+
+    def remove_mn_routes(self, spec: MnRouteSpec) -> None:
+        self._tracking({spec}, lambda: super(UserspaceDataplane, self).remove_mn_routes(spec))
+
+    def _tracking(self, touched: set[MnRouteSpec] | None, call: Callable[[], _T]) -> _T:
+        """Run a base-class change telling `_changed` which mobile nodes it may have touched."""
+        self._touched = touched
+        try:
+            return call()
+        finally:
+            self._touched = None
+
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        self._dirty_tunnels.add(name)
+        return self._make_tunnel(spec, name)
+
+    def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
+        self._dirty_tunnels.add(name)
+        self._drop_tunnel(name)
+
+    def reconcile(self, wanted: DataplaneState) -> None:
+        # Re-registers every wanted tunnel and MN: publish them once at the end, not one by one.
+        self._reconciling = True
+        try:
+            super().reconcile(wanted)
+        finally:
+            self._reconciling = False
+            self._dirty_tunnels.clear()
+            if self.forwarder is not None:
+                self._rebuild()
+
     def _changed(self) -> None:
-        if self.forwarder is None:
+        if self.forwarder is None or self._reconciling:
             return
-        ctxs: dict[str, TunnelCtx] = {}
+        dirty, self._dirty_tunnels = self._dirty_tunnels, set()
+        touched = self._touched
+        if touched is None or any(self._respecified(name) for name in dirty):
+            self._rebuild()  # unknown change, or a tunnel whose contexts change
+            return
+        if dirty:
+            self._update_tunnels(dirty)
+        for mn in touched:
+            held = mn in self._mns
+            if mn in self._published:
+                if not held:
+                    self._unpublish(mn)
+            elif held:
+                self._publish(mn)
+
+    def _respecified(self, name: str) -> bool:
+        """True when a tunnel we have a context for was ensured again with another spec (MTU)."""
+        ctx, held = self._ctxs.get(name), self._tunnels.get(name)
+        return ctx is not None and held is not None and ctx.spec != held[0]
+
+    def _rebuild(self) -> None:
+        """Every context and table from scratch, published as one new Tables object."""
+        self._ctxs = {name: self._ctx(name, spec) for name, (spec, _dev) in self._tunnels.items()}
+        self._holders = {}
+        self._published = {}
+        self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
+        for mn in self._mns:
+            self._publish(mn)
+        self._publish_tables()
+
+    def _update_tunnels(self, names: set[str]) -> None:
+        """Tunnels created or deleted (never one in use: the base class refuses that)."""
+        for name in names:
+            held = self._tunnels.get(name)
+            if held is None:
+                self._ctxs.pop(name, None)
+            elif name not in self._ctxs:
+                self._ctxs[name] = self._ctx(name, held[0])
+        self._publish_tables()
+
+    def _publish_tables(self) -> None:
         peers: dict[tuple[Any, ...], TunnelCtx] = {}
         by_fd: dict[int, TunnelCtx] = {}
-        for name, (spec, _dev) in self._tunnels.items():
-            ctx = self._ctx(name, spec)
-            ctxs[name] = ctx
+        for ctx in self._ctxs.values():
+            spec = ctx.spec
             if ctx.carrier in ('gre6', 'gre4') or spec.keyed:
                 peers[(ctx.carrier, str(spec.remote), spec.gre_key_in)] = ctx
             else:
                 peers[(ctx.carrier, str(spec.remote))] = ctx
             if spec.keyed:
                 by_fd[ctx.tun_fd] = ctx
-        lma: list[tuple[Any, TunnelCtx]] = []
-        mag: list[tuple[Any, TunnelCtx]] = []
-        per_ctx: dict[str, tuple[list[Any], list[Any]]] = {name: ([], []) for name in ctxs}
-        for mn in self._mns:
-            name = tunnel_ifname(mn.tunnel)
-            ctx = ctxs[name]
-            nets = [(net, ctx) for net in mn.prefixes]
-            if mn.role is Role.LMA:
-                per_ctx[name][0].extend(nets)
-                if not mn.tunnel.keyed:
-                    lma.extend(nets)
-            else:
-                per_ctx[name][1].extend(nets)
-                if not mn.tunnel.keyed:
-                    mag.extend(nets)
-        for name, (lma_nets, mag_nets) in per_ctx.items():
-            ctxs[name].lma_prefixes = PrefixTable(lma_nets)
-            ctxs[name].mag_prefixes = PrefixTable(mag_nets)
         # One assignment: the pump thread sees either the old tables or the new ones.
-        self.forwarder.tables = Tables(PrefixTable(lma), PrefixTable(mag), peers, by_fd)
+        self.forwarder.tables = Tables(self._lma_table, self._mag_table, peers, by_fd)
         # Waking the pump thread costs the reactor a GIL hand-over in the middle of a handover:
         # only when the descriptors to watch changed (a tunnel or socket came or went).
         # (Objects, not only numbers: a closed descriptor's number can come back for a new one.)
@@ -178,6 +262,37 @@ class UserspaceDataplane(NetlinkDataplane):
         if fds != self._watched_fds:
             self._watched_fds = fds
             self.pump.call(self._sync_readers)
+
+    def _targets(self, mn: MnRouteSpec, ctx: TunnelCtx) -> tuple[PrefixTable, ...]:
+        """The tables an MN's prefixes go into: its tunnel's check, and the shared TUN's lookup."""
+        own = ctx.lma_prefixes if mn.role is Role.LMA else ctx.mag_prefixes
+        if mn.tunnel.keyed:  # its own TUN device: found by descriptor, not by address
+            return (own,)
+        return (own, self._lma_table if mn.role is Role.LMA else self._mag_table)
+
+    def _publish(self, mn: MnRouteSpec) -> None:
+        ctx = self._ctxs[tunnel_ifname(mn.tunnel)]
+        self._published[mn] = ctx
+        for table in self._targets(mn, ctx):
+            for net in mn.prefixes:
+                holders = self._holders.setdefault((id(table), net), [])
+                holders.append(ctx)
+                table.put(net, ctx)
+
+    def _unpublish(self, mn: MnRouteSpec) -> None:
+        ctx = self._published.pop(mn)
+        for table in self._targets(mn, ctx):
+            for net in mn.prefixes:
+                key = (id(table), net)
+                holders = self._holders.get(key)
+                if holders is None:
+                    continue
+                holders.remove(ctx)
+                if holders:
+                    table.put(net, holders[-1])  # another binding still holds it (the latest wins)
+                else:
+                    del self._holders[key]
+                    table.drop(net)
 
     def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
         carrier = CARRIER[spec.mode]

@@ -14,6 +14,8 @@ addresses sends no RS.
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 import struct
 from pathlib import Path
@@ -36,8 +38,9 @@ from pmiprouter.core.mag_events import (
     SendRouterAdvertisement,
     SetLinkLocal,
 )
+from pmiprouter.dataplane.rtnl_batch import IFA_F_NODAD, RtnlBatch
 from pmiprouter.mh.errors import DecodeError
-from pmiprouter.runtime.presence import SOLICIT_DELAYS, HostSignals, echo_request, send_gratuitous_arp
+from pmiprouter.runtime.presence import HostSignals, Solicitation, echo_request, send_gratuitous_arp
 from pmiprouter.runtime.reader import SocketReader
 
 ICMP6_FILTER = 1  # <netinet/icmp6.h>
@@ -141,6 +144,7 @@ class AccessLinks:
         from pyroute2 import IPRoute
 
         self.ipr = IPRoute()
+        self.rtnl = RtnlBatch()  # addresses added while MNs register: no pyroute2 on that path
         self.link_local = link_local
         for ifname in ifnames:
             self.prepare(ifname, mac)
@@ -153,7 +157,7 @@ class AccessLinks:
         self.reactor = reactor
         self.host_signals = {ifname: HostSignals(reactor, ifname, self.on_host_signal) for ifname in ifnames}
         self.carrier: dict[str, bool] = {ifname: False for ifname in ifnames}
-        self.soliciting: dict[str, list[Any]] = {}  # ifname -> pending retries of the Echo Request
+        self.soliciting: dict[str, Solicitation] = {}  # ifname -> its pending Echo Requests
         self.arp_sender = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, 0)  # sends only
 
     def on_rs(self, event: RouterSolicitationReceived) -> None:
@@ -193,26 +197,27 @@ class AccessLinks:
         self.stop_soliciting(ifname)
         known = frozenset(self.known[ifname])
 
-        def ask(sequence: int) -> None:
+        def ask(sequence: int) -> bool:
             if self.known[ifname] - known:
-                self.stop_soliciting(ifname)  # a new host answered (or sent an RS)
-                return
+                self.soliciting.pop(ifname, None)  # a new host answered (or sent an RS)
+                return False
             self.links[ifname].send_echo(self.link_local, sequence)
+            return True
 
-        self.soliciting[ifname] = [self.reactor.callLater(delay, ask, n) for n, delay in enumerate(SOLICIT_DELAYS)]
+        self.soliciting[ifname] = Solicitation(self.reactor, ask)
 
     def stop_soliciting(self, ifname: str) -> None:
-        for call in self.soliciting.pop(ifname, []):
-            if call.active():
-                call.cancel()
+        solicitation = self.soliciting.pop(ifname, None)
+        if solicitation is not None:
+            solicitation.cancel()
 
     def on_host_signal(self, ifname: str, mac: bytes) -> None:
         """A host answered the Echo Request or sent an MLD Report: it is attached, as a new neighbour is."""
         if mac == self.own_mac or mac in self.known[ifname]:
             return
         self.known[ifname].add(mac)
-        self.stop_soliciting(ifname)
         self.deliver(MobileNodeAttached(ifname, mac, AttachTrigger.NEIGHBOUR))
+        self.stop_soliciting(ifname)  # after the attach: its PBU goes out first
 
     def prepare(self, ifname: str, mac: bytes | None) -> None:
         """The fixed MAC and link-local address on the access interface (RFC 5213 §6.8-§6.9.3),
@@ -225,17 +230,23 @@ class AccessLinks:
         self.add_link_local(index, self.link_local)
 
     def add_link_local(self, index: int, address: IPv6Address) -> None:
-        have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET6, index=index)}
-        if str(address) not in have:
-            self.ipr.addr('add', index=index, address=str(address), prefixlen=64, flags=0x02)  # IFA_F_NODAD
+        self.add_address(index, address, 64, IFA_F_NODAD)
+
+    def add_address(self, index: int, address: IPv4Address | IPv6Address, prefixlen: int, flags: int = 0) -> None:
+        """Add an address unless it is there: one netlink round trip (rtnl_batch), no dump.
+
+        It runs on the reactor thread right after a registration (the MN's IPv4 router), when
+        the packet pump is forwarding the MN's first packets and waits for the GIL: pyroute2's
+        dump-then-add held it for milliseconds there.
+        """
+        code = self.rtnl.add_address(index, address, prefixlen, flags)
+        if code not in (0, errno.EEXIST):
+            raise OSError(code, f'cannot add {address}/{prefixlen} to interface {index}: {os.strerror(code)}')
 
     def add_ipv4_router(self, ifname: str, address: IPv4Address) -> None:
         """The MN's IPv4 default router on its access link, so the MAG answers ARP for it (RFC 5844 §3.2.3.2),
         announced at once (presence.gratuitous_arp): a host arriving from another MAG re-resolves it."""
-        index = self.ipr.link_lookup(ifname=ifname)[0]
-        have = {a.get_attr('IFA_ADDRESS') for a in self.ipr.get_addr(family=socket.AF_INET, index=index)}
-        if str(address) not in have:
-            self.ipr.addr('add', index=index, address=str(address), prefixlen=32)
+        self.add_address(socket.if_nametoindex(ifname), address, 32)
         try:
             mac = self.own_mac or bytes.fromhex(Path(f'/sys/class/net/{ifname}/address').read_text().strip().replace(':', ''))
             send_gratuitous_arp(self.arp_sender, ifname, address, mac)
@@ -259,6 +270,7 @@ class AccessLinks:
             link.stop()
         self.arp_sender.close()
         self.ipr.close()
+        self.rtnl.close()
 
     def execute(self, action: Any) -> None:
         """Carry out one MAG access-link action (the driver's `extra` handler)."""
@@ -266,7 +278,7 @@ class AccessLinks:
             case SendRouterAdvertisement(ifname=ifname) if ifname in self.links:
                 self.links[ifname].send_ra(action, action.source or self.link_local)
             case SetLinkLocal(ifname=ifname, address=address):
-                self.add_link_local(self.ipr.link_lookup(ifname=ifname)[0], address)
+                self.add_link_local(socket.if_nametoindex(ifname), address)
             case ProbeNeighbour(ifname=ifname, mac=mac):
                 self.probe(ifname, mac)
             case _:

@@ -44,6 +44,38 @@ _LDB_ABS, _JEQ_K, _RET_K = 0x30, 0x15, 0x06
 SOLICIT_DELAYS = tuple(n * 0.01 for n in range(120)) + (1.6, 2.4, 3.2, 4.8)
 
 
+class Solicitation:
+    """The Echo Requests of one carrier gain, at SOLICIT_DELAYS from now, until `ask` says stop.
+
+    One timer is pending at a time (the next request), not one per request: when a host is
+    heard the MAG sends its PBU, and cancelling 124 timers (and the reactor's clean-up of
+    them) would delay that exchange for nothing.
+    """
+
+    def __init__(self, clock: Any, ask: Callable[[int], bool], delays: tuple[float, ...] = SOLICIT_DELAYS) -> None:
+        self.clock = clock
+        self.ask = ask  # sends request number n; False: a host was heard, stop
+        self.delays = delays
+        self.started = clock.seconds()
+        self.call: Any = clock.callLater(delays[0], self._fire, 0) if delays else None
+
+    def _fire(self, number: int) -> None:
+        self.call = None
+        if not self.ask(number) or number + 1 >= len(self.delays):
+            return
+        due = self.started + self.delays[number + 1]
+        self.call = self.clock.callLater(max(0.0, due - self.clock.seconds()), self._fire, number + 1)
+
+    @property
+    def active(self) -> bool:
+        return self.call is not None
+
+    def cancel(self) -> None:
+        if self.call is not None and self.call.active():
+            self.call.cancel()
+        self.call = None
+
+
 def presence_filter() -> bytes:
     """BPF over the IPv6 header (SOCK_DGRAM): pass ICMPv6 Echo Replies, and MLD Reports behind
     the Hop-by-Hop header MLD always has (RFC 3810 §5); drop everything else (data traffic)."""

@@ -117,3 +117,21 @@ def test_call_without_thread_runs_inline() -> None:
     p.call(lambda: ran.append(threading.current_thread().name))
     p.stop()
     assert ran == [threading.current_thread().name]
+
+
+def test_starting_shortens_the_switch_interval_never_lengthens_it() -> None:
+    """The pump and the reactor share the GIL: a waiting thread gets it within SWITCH_INTERVAL_S."""
+    import sys
+
+    from pmiprouter.dataplane.pump import SWITCH_INTERVAL_S
+
+    before = sys.getswitchinterval()
+    try:
+        for start, expected in ((0.005, SWITCH_INTERVAL_S), (SWITCH_INTERVAL_S / 2, SWITCH_INTERVAL_S / 2)):
+            sys.setswitchinterval(start)
+            pump = Pump()
+            pump.start()
+            pump.stop()
+            assert sys.getswitchinterval() == pytest.approx(expected)
+    finally:
+        sys.setswitchinterval(before)

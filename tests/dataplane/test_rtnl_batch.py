@@ -190,3 +190,26 @@ print(b.round_trips, [(ops.index(op), code == errno.ENETDOWN) for op, code in fa
     rules = subprocess.run(['ip', '-n', netns, '-6', 'rule'], capture_output=True, text=True).stdout
     assert '2001:db8:a1::/64 dev up0' in routes
     assert rules.count('to 2001:db8:a1::/64 iif up0') == 1
+
+
+@pytest.mark.needs_root
+@pytest.mark.skipif(not IS_ROOT, reason='needs root (network namespaces)')
+def test_address_added_once_then_reported_there(netns: str) -> None:
+    """An IPv4 router /32 and a NODAD link-local: added (0), then EEXIST; a missing device: ENODEV."""
+    subprocess.run(['ip', '-n', netns, 'link', 'add', 'acc0', 'type', 'veth', 'peer', 'name', 'acc1'], check=True)
+    code = '''
+import errno, socket
+from ipaddress import ip_address
+from pmiprouter.dataplane.rtnl_batch import IFA_F_NODAD, RtnlBatch
+b = RtnlBatch()
+i = socket.if_nametoindex('acc0')
+codes = [b.add_address(i, ip_address('10.1.0.1'), 32), b.add_address(i, ip_address('10.1.0.1'), 32),
+         b.add_address(i, ip_address('fe80::200:5eff:fe00:5213'), 64, IFA_F_NODAD),
+         b.add_address(i, ip_address('fe80::200:5eff:fe00:5213'), 64, IFA_F_NODAD),
+         b.add_address(9999, ip_address('10.1.0.2'), 32)]
+print([{0: 'added', errno.EEXIST: 'there', errno.ENODEV: 'nodev'}.get(c, c) for c in codes])
+'''
+    assert run_in(netns, code).split() == ["['added',", "'there',", "'added',", "'there',", "'nodev']"]
+    shown = subprocess.run(['ip', '-n', netns, 'addr', 'show', 'acc0'], capture_output=True, text=True).stdout
+    assert 'inet 10.1.0.1/32 scope global acc0' in shown
+    assert 'inet6 fe80::200:5eff:fe00:5213/64 scope link nodad' in shown

@@ -13,7 +13,9 @@ import pytest
 
 from ipaddress import IPv4Address
 
-from pmiprouter.runtime.presence import SOLICIT_DELAYS, echo_request, gratuitous_arp, presence_filter
+from twisted.internet.task import Clock
+
+from pmiprouter.runtime.presence import SOLICIT_DELAYS, Solicitation, echo_request, gratuitous_arp, presence_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +26,32 @@ def test_filter_and_request_shapes() -> None:
     assert echo_request(0x1234, 7)[:8] == bytes([128, 0, 0, 0, 0x12, 0x34, 0, 7])
     assert SOLICIT_DELAYS[0] == 0.0 and list(SOLICIT_DELAYS) == sorted(SOLICIT_DELAYS)
     assert max(b - a for a, b in zip(SOLICIT_DELAYS[:100], SOLICIT_DELAYS[1:101])) <= 0.0101  # 10 ms during the first second
+
+
+def test_solicitation_asks_on_schedule_with_one_timer_pending() -> None:
+    clock = Clock()
+    asked: list[tuple[int, float]] = []
+    solicitation = Solicitation(clock, lambda n: asked.append((n, clock.seconds())) is None, (0.0, 0.01, 0.02, 1.0))
+    clock.advance(0)
+    assert asked == [(0, 0.0)] and len(clock.getDelayedCalls()) == 1
+    clock.pump([0.01, 0.01, 0.5])
+    assert len(asked) == 3  # the last one is not due before 1.0 s
+    clock.advance(0.48)
+    assert [n for n, _t in asked] == [0, 1, 2, 3]
+    assert [round(t, 3) for _n, t in asked] == [0.0, 0.01, 0.02, 1.0]  # from the start, not drifting
+    assert not solicitation.active and clock.getDelayedCalls() == []
+
+
+def test_solicitation_stops_when_a_host_is_heard_or_cancelled() -> None:
+    clock = Clock()
+    asked: list[int] = []
+    heard = Solicitation(clock, lambda n: asked.append(n) is None and n < 1)
+    clock.pump([0, 0.01, 0.01, 0.01])
+    assert asked == [0, 1] and not heard.active and clock.getDelayedCalls() == []
+    cancelled = Solicitation(clock, lambda n: True)
+    cancelled.cancel()
+    cancelled.cancel()  # twice: nothing left to cancel
+    assert clock.getDelayedCalls() == [] and not cancelled.active
 
 
 def test_gratuitous_arp_announces_the_router_at_our_mac() -> None:
