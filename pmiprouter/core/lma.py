@@ -195,10 +195,10 @@ class LocalMobilityAnchor:
         # Log lines after the data-plane change: with a synchronous change the PBA goes out
         # within _program's actions, and a log write (~0.2 ms in the daemon) need not delay it.
         log = Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
-        return [*self._program(entry, request, status, now, previous=None), log]
+        return [*self._program(entry, request, status, now), log]
 
     def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
-        previous = self._route(entry)
+        tunnel_before = self._tunnel(entry)
         if trigger is Trigger.REVIVE:
             actions: list[Action] = [CancelTimer((DELETE, entry.binding_id))]
         else:
@@ -219,13 +219,13 @@ class LocalMobilityAnchor:
         if request.gre_key is not None and entry.use_gre:
             entry.gre_key_out = request.gre_key.key
         actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
-        if trigger is Trigger.RENEW and self._tunnel(entry) != previous.tunnel:
+        if trigger is Trigger.RENEW and self._tunnel(entry) != tunnel_before:
             # Same MAG, other tunnel (another LMA address, transport or GRE key): reprogram, or the
             # installed routes would no longer match the entry (and outlive its deletion).
             entry.advance(Trigger.HANDOFF)  # to PROGRAMMING: the PBA waits for the new routes, as on a move
             self.stats.events['session-retunnelled'] += 1
             log = Log('info', 'session-retunnelled', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa})
-            return [*actions, *self._program(entry, request, status, now, previous=previous), log]
+            return [*actions, *self._program(entry, request, status, now), log]
         if trigger is Trigger.RENEW and entry.state is BceState.ACTIVE:
             self.stats.events['session-renewed'] += 1
             return actions + [self._send_pba(request, build_pba(request, status, now, grant_of(entry, self.policy)))]
@@ -234,7 +234,7 @@ class LocalMobilityAnchor:
             return actions
         self.stats.events['session-handoff' if moved else 'session-revived'] += 1
         log = Log('info', 'session-moved' if moved else 'session-revived', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa})
-        return [*actions, *self._program(entry, request, status, now, previous=previous), log]
+        return [*actions, *self._program(entry, request, status, now), log]
 
     def _deregister(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
         if request.proxy_coa != entry.proxy_coa:  # §5.3.5: only the serving MAG may de-register
@@ -272,7 +272,6 @@ class LocalMobilityAnchor:
 
     def _deregister_part(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
         """Release only the IPv4 HoA (or only the prefixes); the binding lives on with the rest."""
-        previous = self._route(entry)
         self.cache.unindex_addresses(entry)
         if request.wants_ipv4:
             self.addresses.release((), entry.ipv4)
@@ -285,7 +284,7 @@ class LocalMobilityAnchor:
         self.dirty.add(entry.binding_id)
         self.stats.events[f'selective-deregistration-{part}'] += 1
         log = Log('info', 'selective-deregistration', {'mn': entry.mn_id.text, 'part': part})
-        return [*self._program(entry, request, BAStatus.ACCEPTED, now, previous=previous), log]
+        return [*self._program(entry, request, BAStatus.ACCEPTED, now), log]
 
     def _park(self, request: ProxyRegistration, entry: BindingCacheEntry, now: float) -> list[Action]:
         existing = next((p for p in self.parked.values() if p.entry_id == entry.binding_id), None)
@@ -327,7 +326,7 @@ class LocalMobilityAnchor:
         return MnRouteSpec(Role.LMA, self._tunnel(entry), entry.hnps, ipv4, label=entry.mn_id.text)
 
     def _program(
-        self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float, previous: MnRouteSpec | None
+        self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float
     ) -> list[Action]:
         """Point the MN's routes at its (shared) tunnel; the PBA follows DataplaneApplied."""
         route = self._route(entry)

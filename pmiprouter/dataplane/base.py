@@ -136,11 +136,13 @@ class BaseDataplane(abc.ABC):
         if name not in self._tunnels:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
         objects = mn_objects(spec, name, self._tunnels[name][1])
-        ops = _additions(objects)
+        new = spec not in self._mns
+        # A new spec adds only what no other MN installed already (a handover between two
+        # tunnels sharing a table changes nothing); ensuring a held spec again re-adds all.
+        ops = _additions(objects, (self._route_refs, self._rule_refs) if new else None)
         by_prefix = self._by_prefix
         candidates = [old for p in spec.prefixes for old in by_prefix.get(p, ())]
         displaced = {old: self._mns[old] for old in candidates if old != spec and same_binding(old, spec)}
-        new = spec not in self._mns
         if new:
             self._remember(spec, name, objects)
         for old in displaced:
@@ -292,9 +294,13 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
-def _additions(objects: Objects) -> list[Op]:
-    """Routes first (a rule never points into an empty table), then rules, in the plan's order."""
+def _additions(objects: Objects, held: tuple[Counter[RouteEntry], Counter[RuleEntry]] | None = None) -> list[Op]:
+    """Routes first (a rule never points into an empty table), then rules, in the plan's order;
+    with `held` (reference counts), only the objects nobody holds yet."""
     routes, rules = objects
+    if held is not None:
+        routes = tuple(route for route in routes if route not in held[0])
+        rules = tuple(rule for rule in rules if rule not in held[1])
     return [Op(True, route) for route in routes] + [Op(True, rule) for rule in rules]
 
 

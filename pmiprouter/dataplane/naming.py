@@ -23,6 +23,11 @@ IFNAMSIZ_MAX = 15
 #: Our routing tables: TABLE_BASE .. TABLE_BASE + TABLE_SPAN - 1 ("PM" in the top 16 bits).
 TABLE_BASE = 0x504D0000
 TABLE_SPAN = 0x10000
+#: The two tables the user-space backend's shared TUN device uses for every untagged tunnel
+#: (its forwarder, not the kernel, picks the tunnel), one per role; tunnel tables lie above.
+SHARED_TUN_TABLE_LMA = TABLE_BASE
+SHARED_TUN_TABLE_MAG = TABLE_BASE + 1
+_FIRST_TUNNEL_TABLE = TABLE_BASE + 2
 
 #: Rule priorities, below the main table's 32766 so our rules are consulted first.
 PRIO_LMA_DOWN = 31000
@@ -51,7 +56,8 @@ def tunnel_ifname(spec: TunnelSpec) -> str:
 @functools.lru_cache(maxsize=65536)
 def tunnel_table(tunnel_name: str) -> int:
     """Return the routing table of a tunnel (derived from its device name)."""
-    return TABLE_BASE + int(_digest('table|' + tunnel_name)[:8], 16) % TABLE_SPAN
+    span = TABLE_BASE + TABLE_SPAN - _FIRST_TUNNEL_TABLE
+    return _FIRST_TUNNEL_TABLE + int(_digest('table|' + tunnel_name)[:8], 16) % span
 
 
 def is_our_ifname(ifname: str) -> bool:

@@ -12,6 +12,9 @@ tunnel's table and D the device carrying the tunnel:
 - LMA (RFC 5213 §5.6.2): ``T: A dev D``; rule ``to A [iif <realm>] lookup T``; with a realm
   also ``T: default dev <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
 
+T is the tunnel's own table, except behind the user-space backend's shared TUN device (no
+realm): there one table per role serves every tunnel, since the forwarder picks the tunnel.
+
 Purity: no I/O.
 """
 
@@ -26,6 +29,9 @@ from pmiprouter.dataplane.naming import (
     PRIO_MAG_LOCAL,
     PRIO_MAG_UP,
     PRIO_REALM_UP,
+    SHARED_TUN_TABLE_LMA,
+    SHARED_TUN_TABLE_MAG,
+    TUN_IFNAME,
     tunnel_table,
 )
 
@@ -54,7 +60,13 @@ def mn_objects(
         dev: the device packets for the tunnel are routed to (the tunnel device itself, or the
             userspace backend's TUN device).
     """
-    table = tunnel_table(tunnel_name)
+    if dev == TUN_IFNAME and spec.realm_ifname is None:
+        # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
+        # (its forwarder chooses the tunnel), so every MN of a role shares one table, and a
+        # handover between two such tunnels changes no kernel object at all.
+        table = SHARED_TUN_TABLE_LMA if spec.role is Role.LMA else SHARED_TUN_TABLE_MAG
+    else:
+        table = tunnel_table(tunnel_name)
     # Lists, not sets: no entry repeats, and hashing networks is what a route change costs most.
     routes: list[RouteEntry] = []
     rules: list[RuleEntry] = []

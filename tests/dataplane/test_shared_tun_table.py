@@ -1,0 +1,57 @@
+"""Behind the user-space backend's shared TUN device every untagged tunnel of a role uses one
+table: a handover between two such tunnels changes no kernel object, while the objects of each
+MN are still counted and removed with the last of them."""
+
+from __future__ import annotations
+
+from ipaddress import IPv6Address, IPv6Network
+
+from pmiprouter.dataplane.base import Op
+from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
+from pmiprouter.dataplane.memory import MemoryDataplane
+from pmiprouter.dataplane.naming import SHARED_TUN_TABLE_LMA, TUN_IFNAME, tunnel_ifname, tunnel_table
+from pmiprouter.dataplane.plan import mn_objects
+
+LMA = IPv6Address('2001:db8:2::1')
+T_A = TunnelSpec(LMA, IPv6Address('2001:db8:1::2'), TunnelMode.IP6_ANY)
+T_B = TunnelSpec(LMA, IPv6Address('2001:db8:1::3'), TunnelMode.IP6_ANY)
+HNP = IPv6Network('2001:db8:a1::/64')
+
+
+class SharedTunDataplane(MemoryDataplane):
+    """The memory model with every tunnel carried by the shared TUN, as the user-space backend does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world.add_link(TUN_IFNAME, 'tun')
+        self.ops: list[Op] = []
+
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        return TUN_IFNAME
+
+    def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, object]]:  # type: ignore[override]
+        self.ops += ops
+        return super()._apply_ops(ops)  # type: ignore[return-value]
+
+
+def test_untagged_tunnels_behind_the_shared_tun_share_one_table_per_role() -> None:
+    routes, rules = mn_objects(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)), tunnel_ifname(T_A), TUN_IFNAME)
+    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_LMA}
+    own, _ = mn_objects(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)), tunnel_ifname(T_A), tunnel_ifname(T_A))
+    assert {r.table for r in own} == {tunnel_table(tunnel_ifname(T_A))} != {SHARED_TUN_TABLE_LMA}  # a device of its own
+
+
+def test_a_handover_between_shared_tun_tunnels_sends_no_kernel_change() -> None:
+    dp = SharedTunDataplane()
+    for tunnel in (T_A, T_B):
+        dp.ensure_tunnel(tunnel)
+    dp.ensure_mn_routes(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)))
+    installed = dp.snapshot()
+    dp.ops.clear()
+    dp.ensure_mn_routes(MnRouteSpec(Role.LMA, T_B, hnps=(HNP,)))  # the MN moved to the other MAG
+    assert dp.ops == []
+    after = dp.snapshot()
+    assert after.mn_routes == {MnRouteSpec(Role.LMA, T_B, hnps=(HNP,))}
+    assert after.routes == installed.routes and after.rules == installed.rules
+    dp.remove_mn_routes(MnRouteSpec(Role.LMA, T_B, hnps=(HNP,)))
+    assert not dp.snapshot().routes and not dp.snapshot().rules  # gone with the last MN using them
