@@ -14,9 +14,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import uuid
+
+from scratch_netns import run_inner
 
 INNER = r'''
 import json, statistics, subprocess, sys, time
@@ -49,21 +49,12 @@ def main() -> int:
     if os.geteuid() != 0:
         print('needs root (a network namespace)', file=sys.stderr)
         return 1
-    ns = f'pmb-move-{uuid.uuid4().hex[:8]}'
-    subprocess.run(['ip', 'netns', 'add', ns], check=True)
-    try:
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-        out = subprocess.run(['ip', 'netns', 'exec', ns, sys.executable, '-c', INNER, str(args.moves)],
-                             capture_output=True, text=True, cwd=root, timeout=600)
-        if out.returncode != 0:
-            print(out.stderr, file=sys.stderr)
-            return 1
-        figures = json.loads(out.stdout)
-        print(f'LMA binding move (an HNP and an IPv4 HoA), userspace backend: median {figures["median_ms"]} ms, '
-              f'max {figures["max_ms"]} ms over {figures["moves"]} moves; {figures["round_trips"]} netlink round trips')
-        print(json.dumps(figures))
-    finally:
-        subprocess.run(['ip', 'netns', 'del', ns], check=False)
+    figures = run_inner('move', INNER, args.moves)
+    if figures is None:
+        return 1
+    print(f'LMA binding move (an HNP and an IPv4 HoA), userspace backend: median {figures["median_ms"]} ms, '
+          f'max {figures["max_ms"]} ms over {figures["moves"]} moves; {figures["round_trips"]} netlink round trips')
+    print(json.dumps(figures))
     return 0
 
 

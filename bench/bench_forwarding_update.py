@@ -12,11 +12,10 @@ Run: ``.venv/bin/python bench/bench_forwarding_update.py [--changes N] [--bindin
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import uuid
+
+from scratch_netns import run_inner
 
 INNER = r'''
 import json, statistics, subprocess, sys, time
@@ -70,21 +69,12 @@ def main() -> int:
     if os.geteuid() != 0:
         print('needs root (a network namespace)', file=sys.stderr)
         return 1
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for others in (int(n) for n in args.bindings.split(',')):
-        ns = f'pmb-fwd-{uuid.uuid4().hex[:8]}'
-        subprocess.run(['ip', 'netns', 'add', ns], check=True)
-        try:
-            out = subprocess.run(['ip', 'netns', 'exec', ns, sys.executable, '-c', INNER, str(args.changes), str(others)],
-                                 capture_output=True, text=True, cwd=root, timeout=1200)
-            if out.returncode != 0:
-                print(out.stderr, file=sys.stderr)
-                return 1
-            figures = json.loads(out.stdout)
-            print(f'{figures["bindings"]:>6} bindings: LMA move median {figures["move_ms"]} ms '
-                  f'(forwarding tables {figures["move_tables_ms"]} ms), MAG install {figures["mag_install_ms"]} ms')
-        finally:
-            subprocess.run(['ip', 'netns', 'del', ns], check=False)
+        figures = run_inner('fwd', INNER, args.changes, others, timeout=1200)
+        if figures is None:
+            return 1
+        print(f'{figures["bindings"]:>6} bindings: LMA move median {figures["move_ms"]} ms '
+              f'(forwarding tables {figures["move_tables_ms"]} ms), MAG install {figures["mag_install_ms"]} ms')
     return 0
 
 
