@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections import Counter
 from typing import Any, ClassVar, NamedTuple
 
 from pmiprouter.dataplane.interface import (
@@ -52,9 +51,11 @@ class BaseDataplane(abc.ABC):
         self._mns: dict[MnRouteSpec, Objects] = {}
         # Indexes so that no operation scans every mobile node (an LMA holds a million):
         self._by_prefix: dict[object, set[MnRouteSpec]] = {}  # home prefix -> MNs routing it
-        self._route_refs: Counter[RouteEntry] = Counter()  # how many MNs need each route / rule
-        self._rule_refs: Counter[RuleEntry] = Counter()
-        self._tunnel_users: Counter[str] = Counter()  # tunnel name -> MNs on it
+        # How many MNs need each route / rule, and are on each tunnel (plain dicts: Counter's
+        # item deletion is written in Python, and these change on every binding change).
+        self._route_refs: dict[RouteEntry, int] = {}
+        self._rule_refs: dict[RuleEntry, int] = {}
+        self._tunnel_users: dict[str, int] = {}  # tunnel name -> MNs on it
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -236,9 +237,10 @@ class BaseDataplane(abc.ABC):
         self._mns[spec] = objects
         for prefix in spec.prefixes:
             self._by_prefix.setdefault(prefix, set()).add(spec)
-        self._route_refs.update(objects[0])
-        self._rule_refs.update(objects[1])
-        self._tunnel_users[name] += 1
+        for refs, items in ((self._route_refs, objects[0]), (self._rule_refs, objects[1])):
+            for item in items:
+                refs[item] = refs.get(item, 0) + 1
+        self._tunnel_users[name] = self._tunnel_users.get(name, 0) + 1
 
     def _forget(self, spec: MnRouteSpec) -> list[Op]:
         """Drop one MN; return the deletions of the routes and rules no other MN still needs."""
@@ -250,9 +252,7 @@ class BaseDataplane(abc.ABC):
                 if not holders:
                     del self._by_prefix[prefix]
         name = tunnel_ifname(spec.tunnel)
-        self._tunnel_users[name] -= 1
-        if self._tunnel_users[name] <= 0:
-            del self._tunnel_users[name]
+        self._release(self._tunnel_users, name)
         # Rules first: a rule never points into a table emptied before it.
         return [Op(False, rule) for rule in rules if self._release(self._rule_refs, rule)] + [
             Op(False, route) for route in routes if self._release(self._route_refs, route)]
@@ -275,12 +275,13 @@ class BaseDataplane(abc.ABC):
         return failures
 
     @staticmethod
-    def _release(refs: Counter[Any], item: Any) -> bool:
-        """Count one user less; True when nobody needs `item` any more."""
-        refs[item] -= 1
-        if refs[item] > 0:
+    def _release(refs: dict[Any, int], item: Any) -> bool:
+        """Count one user less; True when nobody needs `item` any more (it is forgotten)."""
+        users = refs.get(item, 0) - 1
+        if users > 0:
+            refs[item] = users
             return False
-        del refs[item]
+        refs.pop(item, None)
         return True
 
     def holds_tunnel(self, spec: TunnelSpec) -> bool:
@@ -294,7 +295,7 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
-def _additions(objects: Objects, held: tuple[Counter[RouteEntry], Counter[RuleEntry]] | None = None) -> list[Op]:
+def _additions(objects: Objects, held: tuple[dict[RouteEntry, int], dict[RuleEntry, int]] | None = None) -> list[Op]:
     """Routes first (a rule never points into an empty table), then rules, in the plan's order;
     with `held` (reference counts), only the objects nobody holds yet."""
     routes, rules = objects
