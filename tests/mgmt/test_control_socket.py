@@ -8,6 +8,8 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from .conftest import ROOT, Daemon
 
@@ -86,12 +88,20 @@ def test_terminal_monitor_shows_log_lines_live(daemon: Daemon) -> None:
         assert 'policy-reloaded' in read_until(watcher, 'policy-reloaded')
 
 
-def test_cli_on_a_terminal_is_interactive(daemon: Daemon) -> None:
-    """On a terminal, `pmiprouter cli` goes raw: `?` is answered without Enter, `show users` marks us."""
+@contextmanager
+def cli_on_a_terminal(daemon: Daemon, rows: int | None = None) -> Iterator[tuple[int, subprocess.Popen[bytes], Callable[[str], str]]]:
+    """`pmiprouter cli` on a pseudo-terminal (`rows` high, when given): its master side, the
+    process, and `expect(text)`, which reads until `text` arrives and returns what was read.
+    The session must end by itself (`exit`); it is killed if it does not."""
+    import fcntl
     import pty
     import select
+    import struct
+    import termios
 
     master, slave = pty.openpty()
+    if rows is not None:
+        fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', rows, 120, 0, 0))
     process = subprocess.Popen(
         [sys.executable, '-m', 'pmiprouter', 'cli', '--socket', str(daemon.socket)],
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
@@ -109,6 +119,17 @@ def test_cli_on_a_terminal_is_interactive(daemon: Daemon) -> None:
         return data.decode()
 
     try:
+        yield master, process, expect
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        os.close(master)
+
+
+def test_cli_on_a_terminal_is_interactive(daemon: Daemon) -> None:
+    """On a terminal, `pmiprouter cli` goes raw: `?` is answered without Enter, `show users` marks us."""
+    with cli_on_a_terminal(daemon) as (master, process, expect):
         expect('lma1#')
         os.write(master, b'show ?')
         assert 'users' in expect('lma1#show ')
@@ -116,11 +137,6 @@ def test_cli_on_a_terminal_is_interactive(daemon: Daemon) -> None:
         assert '*   vty' in expect('lma1#')
         os.write(master, b'exit\r')
         assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        os.close(master)
 
 
 def test_control_filter_separates_resizes_from_keystrokes() -> None:
@@ -144,31 +160,11 @@ def test_control_filter_separates_resizes_from_keystrokes() -> None:
 def test_resized_terminal_pages_by_its_new_height(daemon: Daemon) -> None:
     """SIGWINCH on `pmiprouter cli` reaches the daemon: output pages by the new height."""
     import fcntl
-    import pty
-    import select
     import signal
     import struct
     import termios
 
-    master, slave = pty.openpty()
-    fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack('HHHH', 200, 120, 0, 0))
-    process = subprocess.Popen(
-        [sys.executable, '-m', 'pmiprouter', 'cli', '--socket', str(daemon.socket)],
-        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT,
-    )
-    os.close(slave)
-
-    def expect(text: str) -> str:
-        data = b''
-        deadline = time.monotonic() + 20
-        while text.encode() not in data and time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                data += os.read(master, 65536)
-        assert text.encode() in data, data
-        return data.decode()
-
-    try:
+    with cli_on_a_terminal(daemon, rows=200) as (master, process, expect):
         expect('lma1#')
         os.write(master, b'show running-config\r')
         assert '--More--' not in expect('\r\nend\r\nlma1#')  # 200 rows: one screen
@@ -181,8 +177,3 @@ def test_resized_terminal_pages_by_its_new_height(daemon: Daemon) -> None:
         expect('lma1#')
         os.write(master, b'exit\r')
         assert process.wait(20) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        os.close(master)
