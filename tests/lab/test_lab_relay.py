@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from pmiprouter.lab import runner, topology
+from pmiprouter.lab import runner
 from pmiprouter.lab.topology import Lab
+from tests.lab.running import running_lab
 
 pytestmark = [
     pytest.mark.slow,
@@ -24,22 +24,8 @@ pytestmark = [
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = dataclasses.replace(Lab(prefix='pmr-'), dhcp='relay')
-    saved = runner.RUN_DIR
-    runner.RUN_DIR = tmp_path_factory.mktemp('relay') / 'run'
-    topology.teardown(lab.prefix)
-    topology.build(lab)
-    try:
-        runner.start_routers(lab)
-        for mn in lab.mobile_nodes:
-            runner.in_ns(lab, mn.name, 'ip', 'link', 'set', 'eth0', 'up')
+    with running_lab(dataclasses.replace(Lab(prefix='pmr-'), dhcp='relay'), tmp_path_factory.mktemp('relay') / 'run') as lab:
         yield lab
-    finally:
-        runner.stop_routers()
-        time.sleep(0.5)
-        topology.teardown(lab.prefix)
-        runner.remove_files()
-        runner.RUN_DIR = saved
 
 
 def test_ipv4_mn_gets_its_home_address_through_the_relay_and_talks(lab: Lab) -> None:

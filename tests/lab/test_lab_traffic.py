@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from pmiprouter.core.persistence import entry_from_record
 from pmiprouter.lab import runner, topology
 from pmiprouter.lab.topology import Lab
+from tests.lab.running import running_lab
 
 pytestmark = [
     pytest.mark.slow,  # the full lab: run once, in the PyPI-versions run
@@ -40,20 +40,8 @@ def ping(lab: Lab, node: str, version: str, address: str) -> bool:
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    lab = Lab(prefix='pmx-')
-    runner.RUN_DIR = tmp_path_factory.mktemp('lab') / 'run'
-    topology.teardown(lab.prefix)
-    topology.build(lab)
-    try:
-        runner.start_routers(lab)
-        for mn in lab.mobile_nodes:
-            runner.in_ns(lab, mn.name, 'ip', 'link', 'set', 'eth0', 'up')
+    with running_lab(Lab(prefix='pmx-'), tmp_path_factory.mktemp('lab') / 'run') as lab:
         yield lab
-    finally:
-        runner.stop_routers()
-        time.sleep(0.5)
-        topology.teardown(lab.prefix)
-        runner.remove_files()
 
 
 def test_ipv6_only_mn_both_ways(lab: Lab) -> None:
