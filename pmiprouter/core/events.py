@@ -34,6 +34,18 @@ class MessageReceived:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageSent:
+    """`message` left for `dst`: the runtime handed it to its socket at `now`.
+
+    Fed back only for the messages a role asks about (the MAG: its PBUs), so that the engine
+    measures PBU -> PBA from the moment the PBU left, not from the moment it was decided.
+    """
+
+    dst: IPAddress
+    message: MobilityMessage
+
+
+@dataclass(frozen=True, slots=True)
 class MalformedReceived:
     """Bytes from `src` that did not decode; the engine counts them and may answer (RFC 6275 §9.2)."""
 
@@ -66,4 +78,4 @@ class DataplaneFailed:
     reason: str
 
 
-Event = MessageReceived | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed
+Event = MessageReceived | MessageSent | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed

@@ -15,7 +15,7 @@ from typing import Any
 from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer
 from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, BulState, Trigger
 from pmiprouter.core.responder import answer_heartbeat, answer_malformed
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, TimerFired
+from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, MessageSent, TimerFired
 from pmiprouter.core.mag_events import (
     AttachHint,
     AttachTrigger,
@@ -58,6 +58,7 @@ from pmiprouter.mh.messages import (
     BindingAcknowledgement,
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
+    BindingUpdate,
     Heartbeat,
 )
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
@@ -110,6 +111,8 @@ class MobileAccessGateway:
                 return self._on_discover(ifname, mac, now)
             case DhcpRelease(ifname=ifname, mac=mac):
                 return self._on_release(ifname, mac, now)
+            case MessageSent(message=BindingUpdate() as pbu):
+                return self.signalling.on_sent(pbu, now)
             case MessageReceived(message=BindingAcknowledgement() as pba):
                 self.stats.received['pba'] += 1
                 return self.signalling.on_pba(event, pba, now)

@@ -121,6 +121,15 @@ class Signalling:
 
     # ---- PBA (RFC 5213 §6.9.1.2) -------------------------------------------------------
 
+    def on_sent(self, pbu: BindingUpdate, now: float) -> list[Out]:
+        """The runtime sent `pbu` at `now`: its round trip runs from here (the engine decided it
+        earlier, at the event's `now`, and encoding and the system call took time since)."""
+        mn_id = pbu.option(MobileNodeIdentifier)
+        entry = self.bul.match(mn_id, pbu.sequence) if mn_id is not None else None
+        if entry is not None and entry.sequences and entry.sequences[-1] == pbu.sequence:
+            entry.sent_at = now
+        return []
+
     def on_pba(self, event: MessageReceived, pba: BindingAcknowledgement, now: float) -> list[Out]:
         mn_id = pba.option(MobileNodeIdentifier)
         entry = self.bul.match(mn_id, pba.sequence) if mn_id is not None else None

@@ -20,7 +20,7 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, TimerFired, Transport
+from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.errors import EncodeError
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, apply_changes
@@ -71,6 +71,7 @@ class EngineDriver:
         self.timers = TimerQueue(clock, self._fire)
         self.counters: Counter[str] = Counter()
         self.trace = False  # log every Mobility Header in and out (debug; costs time per message)
+        self.report_sent: frozenset[type] = frozenset()  # message types fed back as MessageSent once sent
         self.log_level = EngineDriver.process_log_level  # Log actions below this level are dropped unformatted
         self._formats: dict[tuple[str, tuple[str, ...]], str] = {}  # (event, field names) -> format string
 
@@ -146,6 +147,8 @@ class EngineDriver:
             self.log.warn('no {transport} socket to send from {src}', transport=action.transport.value, src=action.src)
             return
         self.counters['sent'] += 1
+        if type(action.message) in self.report_sent:
+            self.feed(MessageSent(action.dst, action.message))
 
     def _trace(self, what: str, message: object, peer: object) -> None:
         sequence = getattr(message, 'sequence', '')

@@ -62,7 +62,8 @@ class MagService(RoleService):
             for ifname in ('lo', *self.access.links):
                 if ifname not in dataplane.world.links:
                     dataplane.world.add_link(ifname, 'device')
-        self.start_driver(dataplane, extra=self.execute)
+        driver = self.start_driver(dataplane, extra=self.execute)
+        driver.report_sent = frozenset({BindingUpdate})  # PBU -> PBA runs from the PBU on the wire
         self.access.start()
         assert self.dhcp is not None
         self.dhcp.start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from pmiprouter.core.actions import SendMessage
 from pmiprouter.core.binding_update_list import TRANSITIONS, BulState, Trigger, advance
 from pmiprouter.core.errors import InternalInvariantError
-from pmiprouter.core.events import MessageReceived
+from pmiprouter.core.events import MessageReceived, MessageSent
 from pmiprouter.core.mag_events import DhcpDiscover, OfferIpv4, RouterSolicitationReceived
 from pmiprouter.mh import Heartbeat, RestartCounter
 from tests.core.harness import LMAA, MAG1, T0
@@ -118,3 +120,16 @@ def test_mn_registered_reports_the_pbu_to_pba_round_trip() -> None:
     actions = h.reply(now=T0 + 0.0042)
     (registered,) = [a for a in actions if getattr(a, 'event', None) == 'mn-registered']
     assert registered.fields['pbu_pba_ms'] == 4.2
+
+
+def test_round_trip_runs_from_the_moment_the_runtime_sent_the_pbu() -> None:
+    """MessageSent moves the start from the engine's decision to the PBU on the wire; a report
+    of an older PBU of the entry (a retransmission's predecessor) or of an unknown one does not."""
+    h = MagHarness()
+    h.attach(now=T0)
+    pbu = h.last
+    assert h.feed(MessageSent(LMAA, pbu), now=T0 + 0.0005) == []
+    assert h.feed(MessageSent(LMAA, replace(pbu, sequence=(pbu.sequence + 7) % 65536)), now=T0 + 0.001) == []
+    actions = h.reply(now=T0 + 0.0021)
+    (registered,) = [a for a in actions if getattr(a, 'event', None) == 'mn-registered']
+    assert registered.fields['pbu_pba_ms'] == 1.6

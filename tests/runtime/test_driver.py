@@ -7,10 +7,11 @@ from ipaddress import IPv4Address, IPv6Address
 
 from twisted.internet.task import Clock
 
-from pmiprouter.core.events import MessageReceived
+from pmiprouter.core.actions import SendMessage
+from pmiprouter.core.events import MessageReceived, MessageSent, TimerFired
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, TunnelSpec
-from pmiprouter.mh import BAStatus, BindingAcknowledgement, decode
+from pmiprouter.mh import BAStatus, BindingAcknowledgement, BindingUpdate, MobileNodeIdentifier, decode
 from pmiprouter.runtime.dataplane_worker import Inline
 from pmiprouter.runtime.driver import EngineDriver
 from tests.core.harness import LMAA, MAG1, T0, pbu, policy
@@ -166,3 +167,35 @@ def test_all_timers_share_one_reactor_call() -> None:
     assert len(clock.getDelayedCalls()) == 1
     clock.advance(40)
     assert not driver.timers and not driver.engine.cache.entries  # type: ignore[attr-defined]
+
+
+class SendsOnePbu:
+    """An engine that answers its first event with one PBU and records every event after."""
+
+    def __init__(self) -> None:
+        self.pbu = BindingUpdate.proxy(7, 300, (MobileNodeIdentifier.nai('mn@example.com'),))
+        self.events: list[tuple[object, float]] = []
+
+    def handle(self, event: object, now: float) -> list[SendMessage]:
+        self.events.append((event, now))
+        return [SendMessage(LMAA, MAG1, self.pbu)] if len(self.events) == 1 else []
+
+
+def test_sent_messages_of_the_reported_types_come_back_as_message_sent() -> None:
+    """The MAG measures PBU -> PBA from the PBU on the wire: the driver says when it sent it."""
+    engine, clock, sent = SendsOnePbu(), Clock(), Sent()
+    clock.advance(T0)
+    driver = EngineDriver(engine, clock, Inline(RecordingDataplane()), ipv6=sent)  # type: ignore[arg-type]
+    driver.report_sent = frozenset({BindingUpdate})
+    driver.feed(TimerFired(('any', 1)))
+    assert len(sent.packets) == 1
+    assert engine.events[1] == (MessageSent(LMAA, engine.pbu), T0)
+
+
+def test_unsent_or_unreported_messages_are_not_fed_back() -> None:
+    for report, socket in ((frozenset({BindingUpdate}), None), (frozenset(), Sent())):
+        engine, clock = SendsOnePbu(), Clock()
+        driver = EngineDriver(engine, clock, Inline(RecordingDataplane()), ipv6=socket)  # type: ignore[arg-type]
+        driver.report_sent = report
+        driver.feed(TimerFired(('any', 1)))
+        assert [type(event) for event, _ in engine.events] == [TimerFired]
