@@ -60,4 +60,25 @@ class Log:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+class Texts:
+    """A log field listing values as text, formatted only when the line is written.
+
+    The MN's RA waits behind everything the engine builds before it: turning prefixes into
+    text is not needed for that, and a line below the daemon's level never needs it at all.
+    """
+
+    __slots__ = ('values',)
+
+    def __init__(self, values: tuple[object, ...]) -> None:
+        self.values = values
+
+    def __str__(self) -> str:
+        return str([str(value) for value in self.values])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Texts) and other.values == self.values
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 Action = SendMessage | StartTimer | CancelTimer | ApplyDataplane | Log

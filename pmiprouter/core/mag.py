@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer
+from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer, Texts
 from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, BulState, Trigger
 from pmiprouter.core.responder import answer_heartbeat, answer_malformed
 from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, MessageSent, TimerFired
@@ -229,7 +229,7 @@ class MobileAccessGateway:
         self.stats.events['registered'] += 1
         # The signalling round trip (our PBU out -> its PBA in, reactor clock): the operator's
         # figure for the LMA's responsiveness, and the lab's PBU -> PBA without a debug trace.
-        fields = {'mn': entry.mn_id.text, 'hnps': [str(p) for p in entry.hnps], 'pbu_pba_ms': entry.pbu_to_pba_ms}
+        fields = {'mn': entry.mn_id.text, 'hnps': Texts(entry.hnps), 'pbu_pba_ms': entry.pbu_to_pba_ms}
         # What the MN waits for first, the log line after: a roaming host holds its packets
         # until the RA (its source link-layer address) or the gratuitous ARP re-resolves its
         # router, so writing the log first would delay its data by the cost of a log write.

@@ -106,7 +106,9 @@ class Forwarding:
         """RFC 5213 §6.9.5: min(tunnel MTU, access link MTU)."""
         interface = self.policy.interface(entry.ifname)
         link_mtu = interface.mtu if interface is not None else 1500
-        return min(self.tunnel(entry).effective_mtu, link_mtu)
+        # The installed route's tunnel is the entry's tunnel: no need to build the spec again.
+        tunnel = entry.route.tunnel if entry.route is not None else self.tunnel(entry)
+        return min(tunnel.effective_mtu, link_mtu)
 
     def source(self, entry: BulEntry) -> IPv6Address | None:
         """Our link-local address on the MN's link: the domain's fixed one or the LMA's."""

@@ -120,6 +120,7 @@ def test_mn_registered_reports_the_pbu_to_pba_round_trip() -> None:
     actions = h.reply(now=T0 + 0.0042)
     (registered,) = [a for a in actions if getattr(a, 'event', None) == 'mn-registered']
     assert registered.fields['pbu_pba_ms'] == 4.2
+    assert str(registered.fields['hnps']) == str([str(HNP1)])  # formatted when written, as before
 
 
 def test_round_trip_runs_from_the_moment_the_runtime_sent_the_pbu() -> None:
