@@ -194,8 +194,9 @@ class Statistics:
     - interruption: the longest silence between two ping answers around the move
       (2 ms IPv6 pings, answer times from `ping -D`);
     - resume after detection: from `mn-attached` to the answer that ends that silence;
-    - PBU -> PBA: the round trip the new MAG logs in its `mn-registered` line (`pbu_pba_ms`: its
-      PBU out to the PBA in, on its own clock, without the cost of a debug trace).
+    - PBU -> PBA: the round trip the new MAG logs in its `mn-registered` line (`pbu_pba_ms`: from
+      its PBU handed to the socket to the PBA read and decoded, on its reactor's clock, without
+      the cost of a debug trace).
     """
 
     handovers: int
