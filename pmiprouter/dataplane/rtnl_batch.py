@@ -1,5 +1,6 @@
 """Route and rule changes over rtnetlink, many messages in one ``sendmsg`` (one round trip);
-and single address additions (the MAG's access links) without pyroute2.
+and single address additions (the MAG's access links) and link state changes (the lab's
+radio) without pyroute2.
 
 pyroute2 costs about 1.5 ms per call (a message, a wait for its ACK, Python around both); a
 binding move is several routes and rules. Here every route/rule message of one change is
@@ -23,7 +24,10 @@ from ipaddress import IPv4Address, IPv6Address
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import IPNetwork, RouteEntry, RuleEntry
 
+RTM_NEWLINK = 16
 RTM_NEWADDR = 20
+IFLA_IFNAME = 3
+IFF_UP = 0x1
 RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWRULE, RTM_DELRULE = 24, 25, 32, 33
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
@@ -47,6 +51,7 @@ _NLMSGHDR = struct.Struct('=IHHII')
 _RTMSG = struct.Struct('=BBBBBBBBI')  # family dst_len src_len tos table protocol scope type flags
 _FIBHDR = struct.Struct('=BBBBBBBBI')  # family dst_len src_len tos table res1 res2 action flags
 _IFADDRMSG = struct.Struct('=BBBBI')  # family prefixlen flags scope index
+_IFINFOMSG = struct.Struct('=BxHiII')  # family type index flags change
 _RTATTR = struct.Struct('=HH')
 _U32 = struct.Struct('=I')
 _ERR = struct.Struct('=i')
@@ -114,6 +119,13 @@ def address_message(ifindex: int, address: IPv4Address | IPv6Address, prefixlen:
     body = _IFADDRMSG.pack(family, prefixlen, flags & 0xFF, RT_SCOPE_UNIVERSE, ifindex)
     attrs = _attr(IFA_LOCAL, address.packed) + _attr(IFA_ADDRESS, address.packed)
     return _message(RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, seq, body + attrs)
+
+
+def link_state_message(ifname: str, up: bool, seq: int) -> bytes:
+    """RTM_NEWLINK setting or clearing IFF_UP of the device named `ifname`, like `ip link set up/down`
+    (index 0: the kernel finds the device by its name)."""
+    body = _IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, IFF_UP if up else 0, IFF_UP)
+    return _message(RTM_NEWLINK, 0, seq, body + _attr(IFLA_IFNAME, ifname.encode() + b'\0'))
 
 
 def _message(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
@@ -196,8 +208,16 @@ class RtnlBatch:
         """Add an address to a device in one round trip; the outcome's errno (0: added,
         EEXIST: it was there already). A few dozen microseconds against ~2 ms for pyroute2's
         dump-then-add, on the reactor thread while a mobile node's first packets wait."""
-        seq = self._next_seq()
-        self.sock.send(address_message(ifindex, address, prefixlen, flags, seq))
+        return self._single(address_message(ifindex, address, prefixlen, flags, self._next_seq()))
+
+    def set_link_up(self, ifname: str, up: bool) -> int:
+        """Bring a device up or down in one round trip; the outcome's errno (0: done)."""
+        return self._single(link_state_message(ifname, up, self._next_seq()))
+
+    def _single(self, message: bytes) -> int:
+        """Send one request (numbered with the latest sequence number) and wait for its ACK."""
+        seq = self._seq
+        self.sock.send(message)
         self.round_trips += 1
         while True:
             for got, code in parse_acks(self.sock.recv(65536)):

@@ -8,10 +8,19 @@ so `down` finds everything it made and nothing else.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from ipaddress import ip_network
+from typing import TypeVar
+
+from pmiprouter.dataplane.probe import enter_netns
+from pmiprouter.dataplane.rtnl_batch import RtnlBatch
+
+_T = TypeVar('_T')
 
 PREFIX = 'pml-'
 VETH_INDEX_BASE = 1000
@@ -97,6 +106,41 @@ def ip(*args: str) -> None:
     run('ip', *args)
 
 
+def in_namespace(ns: str, make: Callable[[], _T]) -> _T:
+    """`make()` run on a thread inside namespace `ns`: a socket it creates stays in `ns`."""
+    made: list[_T] = []
+    failed: list[BaseException] = []
+
+    def inside() -> None:
+        try:
+            enter_netns(ns)
+            made.append(make())
+        except BaseException as exc:  # handed to the caller's thread below
+            failed.append(exc)
+
+    thread = threading.Thread(target=inside, name=f'netns-{ns}')
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return made[0]
+
+
+def set_link_up(ns: str, ifname: str, up: bool) -> float:
+    """Bring `ifname` in namespace `ns` up or down over netlink; the time right after the kernel
+    confirmed it. An `ip` command takes ~3.5 ms here and makes the change ~0.5 ms before it
+    exits: a handover's figures are measured from this moment, which must be known better."""
+    batch = in_namespace(ns, RtnlBatch)
+    try:
+        code = batch.set_link_up(ifname, up)
+        done = time.time()
+    finally:
+        batch.close()
+    if code:
+        raise OSError(code, f'{ifname} in {ns}: {os.strerror(code)}')
+    return done
+
+
 def sysctl(ns: str, key: str, value: str) -> None:
     run('ip', 'netns', 'exec', ns, 'sysctl', '-qw', f'{key}={value}')
 
@@ -176,11 +220,11 @@ def associate(lab: Lab, mn: str, old: str, new: str) -> float:
     interface loses its carrier and gets it back (it stays up and keeps its addresses and
     routes), the old MAG's access link loses its carrier, the new MAG's gets one.
 
-    Returns the time (epoch seconds) by which the radio was down: the link move.
+    Returns the time (epoch seconds) by which the radio was down, within the ~0.1 ms of one
+    netlink round trip: the link move.
     """
     air = lab.ns('air')
-    ip('-n', air, 'link', 'set', f'{mn}-radio', 'down')
-    moved_at = time.time()
+    moved_at = set_link_up(air, f'{mn}-radio', False)
     ip('-n', air, 'link', 'set', lab.air_port(old, mn), 'down')
     ip('-n', air, 'link', 'set', f'{mn}-radio', 'master', lab.air_bridge(new, mn))
     ip('-n', air, 'link', 'set', lab.air_port(new, mn), 'up')

@@ -213,3 +213,21 @@ print([{0: 'added', errno.EEXIST: 'there', errno.ENODEV: 'nodev'}.get(c, c) for 
     shown = subprocess.run(['ip', '-n', netns, 'addr', 'show', 'acc0'], capture_output=True, text=True).stdout
     assert 'inet 10.1.0.1/32 scope global acc0' in shown
     assert 'inet6 fe80::200:5eff:fe00:5213/64 scope link nodad' in shown
+
+
+@pytest.mark.needs_root
+@pytest.mark.skipif(not IS_ROOT, reason='needs root (network namespaces)')
+def test_link_brought_up_and_down_by_name(netns: str) -> None:
+    """`ip link set up/down` in one round trip (the lab's radio); a missing device: ENODEV."""
+    subprocess.run(['ip', '-n', netns, 'link', 'add', 'rad0', 'type', 'veth', 'peer', 'name', 'rad1'], check=True)
+    code = '''
+import errno, subprocess
+from pmiprouter.dataplane.rtnl_batch import RtnlBatch
+b = RtnlBatch()
+def flags():
+    return 'UP' in subprocess.run(['ip', 'link', 'show', 'rad0'], capture_output=True, text=True).stdout.split('>')[0]
+up = b.set_link_up('rad0', True), flags()
+down = b.set_link_up('rad0', False), flags()
+print(up, down, b.set_link_up('nosuch0', True) == errno.ENODEV)
+'''
+    assert run_in(netns, code).split() == ['(0,', 'True)', '(0,', 'False)', 'True']
