@@ -83,6 +83,12 @@ def show_mag_stats(inv: Invocation) -> str:
             counts = mag.stats.get(key, {})
             out.append(f'  {title}:')
             out += [f'    {name:<32} {counts[name]}' for name in sorted(counts)] or ['    none']
+        trips = mag.stats.get('round-trip-ms', {})
+        out.append('  PBU to PBA round trip (accepted registrations, PBU on the wire to PBA read):')
+        if trips:
+            out.append(f'    last {trips["last"]} ms, median {trips["median"]} ms, max {trips["max"]} ms over the last {trips["samples"]}')
+        else:
+            out.append('    none')
     return '\n'.join(out)
 
 

@@ -183,6 +183,7 @@ class Signalling:
         entry.lifetime_s, entry.expires_at = grant.lifetime_s, now + grant.lifetime_s
         entry.ever_accepted = True
         entry.pbu_to_pba_ms = round((now - entry.sent_at) * 1000, 2)
+        self.stats.round_trips_ms.append(entry.pbu_to_pba_ms)
         actions: list[Out] = [CancelTimer((PBU_TIMER, entry.entry_id))]
         if renewal and before == (entry.hnps, entry.ipv4, entry.use_gre, entry.gre_key_out, entry.udp):
             entry.advance(Trigger.RENEWED)

@@ -288,9 +288,7 @@ class ControlAPI:
         """Zero the message counters of every LMA (role 'lma') or MAG ('mag')."""
         kind = LmaService if role == 'lma' else MagService
         for service in (s for s in self.root if isinstance(s, kind)):
-            stats = service.engine.stats
-            for counter in (stats.received, stats.sent, stats.pba_status, stats.bra_status, stats.events):
-                counter.clear()
+            service.engine.stats.clear()
             if isinstance(service, MagService):
                 service.clear_access_drops()
 

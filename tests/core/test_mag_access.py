@@ -134,3 +134,17 @@ def test_round_trip_runs_from_the_moment_the_runtime_sent_the_pbu() -> None:
     actions = h.reply(now=T0 + 0.0021)
     (registered,) = [a for a in actions if getattr(a, 'event', None) == 'mn-registered']
     assert registered.fields['pbu_pba_ms'] == 1.6
+    assert h.mag.stats.snapshot()['round-trip-ms'] == {'last': 1.6, 'median': 1.6, 'max': 1.6, 'samples': 1}
+    h.mag.stats.clear()
+    assert h.mag.stats.snapshot()['round-trip-ms'] == {} and not h.mag.stats.received
+
+
+def test_round_trip_samples_are_bounded_and_summarised() -> None:
+    from pmiprouter.core.stats import ROUND_TRIP_SAMPLES, Stats
+
+    stats = Stats()
+    for ms in range(ROUND_TRIP_SAMPLES + 5):
+        stats.round_trips_ms.append(float(ms))
+    summary = stats.round_trip_summary()
+    assert summary['samples'] == ROUND_TRIP_SAMPLES and summary['last'] == summary['max'] == ROUND_TRIP_SAMPLES + 4.0
+    assert summary['median'] == (5 + ROUND_TRIP_SAMPLES + 4) / 2  # the oldest five were dropped

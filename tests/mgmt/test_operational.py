@@ -162,7 +162,8 @@ def _mag_control() -> FakeControl:
                     lma='LMA1')
     entry = MagEntryView(1, 'mn1@example.com', 'eth1', '00:11:22:33:44:55', 'registered', '2001:db8:1::1',
                          '2001:db8:2::1', ('2001:db8:aaaa::/64',), None, 600, 300)
-    stats = {'received': {'pba': 1}, 'sent': {'pbu': 1}, 'events': {}}
+    stats = {'received': {'pba': 1}, 'sent': {'pbu': 1}, 'events': {},
+             'round-trip-ms': {'last': 1.4, 'median': 1.62, 'max': 3.1, 'samples': 7}}
     return FakeControl(mag_views=[MagView(mag, ('eth1',), (entry,), stats)])
 
 
@@ -176,7 +177,9 @@ def test_mag_binding_interfaces_tunnel_stats() -> None:
     assert re.search(r'eth2\s+ieee-802.11\s+down\s+0', interfaces)
     assert re.search(r'2001:db8:1::1\s+2001:db8:2::1\s+1', session.feed('show ipv6 mobile pmipv6 mag tunnel'))
     assert 'LMA: LMA1' in session.feed('show ipv6 mobile pmipv6 mag globals')
-    assert re.search(r'pbu\s+1', session.feed('show ipv6 mobile pmipv6 mag stats'))
+    shown = session.feed('show ipv6 mobile pmipv6 mag stats')
+    assert re.search(r'pbu\s+1', shown)
+    assert 'last 1.4 ms, median 1.62 ms, max 3.1 ms over the last 7' in shown
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding all')
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding nai mn1@example.com')
     assert session.feed('clear ipv6 mobile pmipv6 mag binding nai x@y').startswith('% No binding')
