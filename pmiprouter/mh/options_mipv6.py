@@ -129,7 +129,10 @@ class PrefixOption(MobilityOption):
 
     @property
     def network(self) -> IPv6Network:
-        return IPv6Network((self.address, self.prefix_length), strict=False)
+        # From the integer, host bits cleared (strict=False's result): an IPv6Address in the
+        # tuple costs ipaddress ~14 µs, an int ~2 µs.
+        host_bits = 128 - self.prefix_length
+        return IPv6Network(((int(self.address) >> host_bits) << host_bits, self.prefix_length))
 
     @property
     def is_all_zero(self) -> bool:
@@ -182,6 +185,11 @@ class MobileNodeIdentifier(MobilityOption):
 
     subtype: MNIdentifierSubtype | int
     identifier: bytes
+
+    def __hash__(self) -> int:
+        # The LMA keys its bindings by MN-ID: hashing the identifier alone (its bytes cache their
+        # hash) agrees with equality and skips the Python-level hash of the subtype enum.
+        return hash(self.identifier)
 
     @classmethod
     def decode_body(cls, body: bytes) -> MobileNodeIdentifier:

@@ -117,6 +117,15 @@ def test_prefix_option_helpers() -> None:
     assert HomeNetworkPrefix(0, IPv6Address(0)).is_all_zero
     host_bits = HomeNetworkPrefix(64, IPv6Address('2001:db8::1'))
     assert decode(encode(BindingUpdate.proxy(1, 4, (host_bits,)))).options == (host_bits,)
+    assert str(host_bits.network) == '2001:db8::/64'  # host bits cleared, as strict=False does
+
+
+@pytest.mark.parametrize('length', [0, 1, 63, 64, 65, 127, 128])
+def test_prefix_network_clears_host_bits_at_every_length(length: int) -> None:
+    from ipaddress import IPv6Network
+
+    address = IPv6Address('2001:db8:aaaa:bbbb:cccc:dddd:eeee:ffff')
+    assert HomeNetworkPrefix(length, address).network == IPv6Network((address, length), strict=False)
 
 
 def test_pbu_helpers() -> None:
