@@ -18,7 +18,7 @@ import errno
 import os
 import socket
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from ipaddress import IPv4Address, IPv6Address
 
 from pmiprouter.dataplane.base import Op
@@ -55,6 +55,8 @@ _IFINFOMSG = struct.Struct('=BxHiII')  # family type index flags change
 _RTATTR = struct.Struct('=HH')
 _U32 = struct.Struct('=I')
 _ERR = struct.Struct('=i')
+_FLAGS = struct.Struct('=H')
+_FLAGS_AT = 6  # offset of nlmsg_flags in the header
 
 #: Outcomes that mean "already as wanted": an identical rule on add, a missing object on delete.
 ALREADY_THERE = {errno.EEXIST}
@@ -228,16 +230,24 @@ class RtnlBatch:
         self._seq = (self._seq + 1) & 0xFFFFFFFF or 1
         return self._seq
 
-    def _round_trip(self, datagram: Iterable[bytes], pending: dict[int, Op]) -> list[tuple[Op, int]]:
-        self.sock.send(b''.join(datagram))
+    def _round_trip(self, datagram: Sequence[bytes], pending: dict[int, Op]) -> list[tuple[Op, int]]:
+        # Only the last message asks for an ACK. The kernel reports every failure whether asked
+        # or not, and it executes a datagram in order: once the last one is answered, every
+        # error before it is already in our queue. One ACK to read instead of one per message.
+        data = bytearray(b''.join(datagram))
+        offset = 0
+        for message in datagram[:-1]:
+            (flags,) = _FLAGS.unpack_from(message, _FLAGS_AT)
+            _FLAGS.pack_into(data, offset + _FLAGS_AT, flags & ~NLM_F_ACK)
+            offset += len(message)
+        last = next(reversed(pending))
+        self.sock.send(data)
         self.round_trips += 1
         failures = []
-        while pending:
+        while True:
             for seq, code in parse_acks(self.sock.recv(65536)):
                 op = pending.pop(seq, None)
-                if op is None or code == 0:
-                    continue  # an ACK of an earlier, abandoned batch; or success
-                if (code in ALREADY_THERE and op.add) or (code in ALREADY_GONE and not op.add):
-                    continue
-                failures.append((op, code))
-        return failures
+                if op is not None and code and not ((code in ALREADY_THERE and op.add) or (code in ALREADY_GONE and not op.add)):
+                    failures.append((op, code))
+                if seq == last:  # anything else was an answer to an earlier, abandoned batch
+                    return failures
