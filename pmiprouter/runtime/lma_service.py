@@ -13,6 +13,7 @@ from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.persistence import entry_to_record
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
+from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
 from pmiprouter.runtime.state import StateFile
@@ -36,6 +37,7 @@ class LmaService(RoleService):
         self.saver: LoopingCall | None = None
         self.records: dict[int, str] = {}  # each binding's JSON, re-encoded only when it changed
         self.next_save = 0.0
+        self.heap = HeapSettler(lambda: len(self.engine.cache))
 
     def accepts(self, event: Any) -> bool:
         # A box that is LMA and MAG at once: PBAs and BRIs are the MAG's (the LMA only sends BRIs).
@@ -76,6 +78,7 @@ class LmaService(RoleService):
         repeated for 10 T: saving never takes more than a tenth of the daemon's time.
         """
         now = time.monotonic()
+        self.heap.check()  # once a second, with the save: a growing cache leaves the collector's walks
         if self.engine.revision == self.saved_revision or (now < self.next_save and not force):
             return
         entries = self.engine.cache.entries
