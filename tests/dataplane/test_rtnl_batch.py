@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import socket
 import subprocess
-import uuid
 from ipaddress import IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -143,16 +142,6 @@ def test_ensuring_a_held_tunnel_again_does_nothing() -> None:
 
 
 # -- on a real kernel ---------------------------------------------------------------------------
-
-@pytest.fixture
-def netns() -> Any:
-    name = f'pmt-rtnl-{uuid.uuid4().hex[:8]}'
-    subprocess.run(['ip', 'netns', 'add', name], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(['ip', 'netns', 'del', name], check=False)
-
 
 def run_in(ns: str, code: str) -> str:
     import sys

@@ -5,24 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from pmiprouter.lab.topology import set_link_up
 
 pytestmark = [pytest.mark.needs_root, pytest.mark.skipif(os.geteuid() != 0, reason='needs root (network namespaces)')]
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    name = f'pmt-radio-{uuid.uuid4().hex[:8]}'
-    subprocess.run(['ip', 'netns', 'add', name], check=True)
-    try:
-        yield name
-    finally:
-        subprocess.run(['ip', 'netns', 'del', name], check=False)
 
 
 def is_up(ns: str, ifname: str) -> bool:
