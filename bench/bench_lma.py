@@ -5,7 +5,7 @@ Each registration is a full PBU -> data-plane intent -> DataplaneApplied -> PBA 
 `LocalMobilityAnchor.handle`, unique MNs, one /64 and one IPv4 address each. Memory is the
 traced allocation growth divided by the number of bindings (or, with --rss, the growth of
 the resident set: faster at a million bindings, and it includes the allocator's overhead).
-Run: `.venv/bin/python bench/bench_lma.py [--bindings N ...] [--rss]`.
+Run: `.venv/bin/python bench/bench_lma.py [--bindings N ...] [--rss] [--daemon-path N] [--count-calls N]`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 import time
 import tracemalloc
 from collections.abc import Iterable
+from typing import Any
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from pmiprouter.core.actions import ApplyDataplane
@@ -77,9 +78,10 @@ def register(lma: LocalMobilityAnchor, events: Iterable[MessageReceived], now: f
             lma.dirty.clear()  # what the daemon's periodic save does (LmaService.save)
 
 
-def daemon_path(count: int) -> float:
+def daemon_path(count: int, profile: Any = None) -> float:
     """CPU seconds for `count` registrations through the daemon's own code without sockets:
-    PBU bytes -> MHPort -> EngineDriver -> engine -> memory data plane -> PBA bytes."""
+    PBU bytes -> MHPort -> EngineDriver -> engine -> memory data plane -> PBA bytes.
+    With `profile` (a cProfile.Profile), only the timed loop runs under it."""
     import socket
 
     from twisted.internet import reactor
@@ -109,10 +111,14 @@ def daemon_path(count: int) -> float:
     wires = [encode(pbu(i).message) for i in range(count)]
     source = str(MAG)
     settle_heap()  # as the daemon does once it has started
+    if profile is not None:
+        profile.enable()
     start = time.process_time()
     for wire in wires:
         port.handle((wire, ancillary, source))
     elapsed = time.process_time() - start
+    if profile is not None:
+        profile.disable()
     assert replies.count == count
     return elapsed
 
@@ -123,7 +129,20 @@ def main() -> int:
     parser.add_argument('--rate-sample', type=int, default=50_000)
     parser.add_argument('--daemon-path', type=int, metavar='N', help='also time N registrations through port, driver and memory data plane')
     parser.add_argument('--rss', action='store_true', help='measure memory as resident-set growth (fast) instead of tracemalloc')
+    parser.add_argument('--count-calls', type=int, metavar='N',
+                        help='count the Python function calls per registration on the daemon path (deterministic, '
+                             'unlike times on a shared machine)')
     args = parser.parse_args()
+
+    if args.count_calls:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        daemon_path(args.count_calls, profile)
+        calls = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+        print(f'daemon path: {calls / args.count_calls:.0f} Python function calls per registration '
+              f'({args.count_calls} unique MNs)')
 
     lma = make_lma(args.rate_sample)
     events = [pbu(i) for i in range(args.rate_sample)]

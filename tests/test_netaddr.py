@@ -1,10 +1,12 @@
-"""HomePrefix4: equal to and hashed like the plain network, so either finds the other in a dict."""
+"""HomePrefix4/HomePrefix6: equal to and hashed like the plain network, so either finds the other in a dict."""
 
 from __future__ import annotations
 
-from ipaddress import IPv4Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
-from pmiprouter.netaddr import HomePrefix4
+import pytest
+
+from pmiprouter.netaddr import HomePrefix4, HomePrefix6, ipv4_address
 
 
 def test_home_prefix_is_interchangeable_with_a_plain_network() -> None:
@@ -14,3 +16,46 @@ def test_home_prefix_is_interchangeable_with_a_plain_network() -> None:
     assert index == {four: 'home'} and index[IPv4Network('10.1.2.3/32')] == 'home'
     assert four != HomePrefix4('10.1.2.4/32') and str(four) == '10.1.2.3/32'
     assert repr(four) == "IPv4Network('10.1.2.3/32')"
+
+
+def test_host_builds_the_same_slash_32_without_parsing() -> None:
+    address = IPv4Address('192.0.2.77')
+    fast, parsed = HomePrefix4.host(address), IPv4Network('192.0.2.77/32')
+    assert fast == parsed and hash(fast) == hash(parsed) and str(fast) == '192.0.2.77/32'
+    assert fast.network_address is address  # shared, not copied
+    assert list(fast.hosts()) == list(parsed.hosts()) == [address]
+    assert fast.prefixlen == 32 and fast.num_addresses == 1 and address in fast
+    assert {parsed: 'x'}[fast] == 'x'
+
+
+def test_home_prefix6_is_interchangeable_with_a_plain_network() -> None:
+    for text in ('2001:db8:0:7::/64', '2001:db8::/48', '::/0', '2001:db8::4/126'):
+        plain = IPv6Network(text)
+        fast = HomePrefix6.of(int(plain.network_address), plain.prefixlen)
+        assert fast == plain and hash(fast) == hash(plain) and str(fast) == text
+        assert repr(fast) == f"IPv6Network('{text}')"
+        assert fast.num_addresses == plain.num_addresses and fast.broadcast_address == plain.broadcast_address
+        assert {plain: 1}[fast] == 1 and fast in {plain} and plain.network_address in fast
+
+
+def test_home_prefix6_falls_back_to_the_checking_constructor() -> None:
+    # /127 and /128 (the parser adds `hosts`), and bad input, go through IPv6Network's own checks.
+    assert HomePrefix6.of(1, 128) == IPv6Network('::1/128') and list(HomePrefix6.of(1, 128).hosts()) == [IPv6Address('::1')]
+    assert HomePrefix6.of(0, 127) == IPv6Network('::/127')
+    with pytest.raises(ValueError):
+        HomePrefix6.of(1, 64)  # host bits set
+    with pytest.raises(ValueError):
+        HomePrefix6.of(0, 129)
+    with pytest.raises(ValueError):
+        HomePrefix6.of(1 << 128, 64)
+
+
+def test_ipv4_address_builds_a_plain_address() -> None:
+    for value in (0, 1, 0x0A000005, 0xFFFFFFFF):
+        fast = ipv4_address(value)
+        assert type(fast) is IPv4Address and fast == IPv4Address(value) and hash(fast) == hash(IPv4Address(value))
+        assert str(fast) == str(IPv4Address(value)) and fast.packed == IPv4Address(value).packed
+    with pytest.raises(ValueError):
+        ipv4_address(1 << 32)  # out of range: the checking constructor's error
+    with pytest.raises(ValueError):
+        ipv4_address(-1)

@@ -8,8 +8,8 @@ none free: 130).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
+from typing import NamedTuple
 
 from pmiprouter.core.errors import Rejection
 from pmiprouter.core.policy import Ipv4HomeAddress, LmaPolicy, MobileNodeProfile
@@ -18,8 +18,9 @@ from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.mh.iana import BAStatus
 
 
-@dataclass(frozen=True, slots=True)
-class Addresses:
+class Addresses(NamedTuple):
+    """What a new session gets (a named tuple: one is built per registration)."""
+
     prefixes: tuple[IPv6Network, ...]
     ipv4: Ipv4HomeAddress | None
     ipv4_router: IPv4Address | None
@@ -69,8 +70,8 @@ class AddressAllocator:
             pool.reserve(address)
 
     def _prefixes(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[IPv6Network, ...]:
-        wanted = [h.network for h in request.non_zero_prefixes]
-        if wanted:
+        if request.non_zero_prefixes:
+            wanted = [h.network for h in request.non_zero_prefixes]
             for prefix in wanted:
                 owned = prefix in profile.home_prefixes or any(prefix in pool for pool in self.prefix_pools)
                 if not owned or prefix in self.bound_prefixes:
@@ -78,7 +79,7 @@ class AddressAllocator:
             for prefix in wanted:
                 self._take_prefix(prefix)
             return tuple(wanted)
-        static = [p for p in profile.home_prefixes if p not in self.bound_prefixes]
+        static = [p for p in profile.home_prefixes if p not in self.bound_prefixes] if profile.home_prefixes else None
         if static:
             self._take_prefix(static[0])
             return (static[0],)

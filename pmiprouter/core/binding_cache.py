@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import NamedTuple
 
 from pmiprouter.core.errors import InternalInvariantError, Rejection
 from pmiprouter.core.events import IPAddress, Transport
@@ -27,6 +28,10 @@ class BceState(enum.Enum):
     DEREGISTERED = 'deregistered'  # de-registered; held MinDelayBeforeBCEDelete, data dropped (§5.3.5)
     DELETED = 'deleted'
 
+    # Members are singletons compared by identity: the identity hash (C) agrees with equality
+    # and replaces Enum's Python-level one (TRANSITIONS is looked up on every state change).
+    __hash__ = object.__hash__
+
 
 class Trigger(enum.Enum):
     REGISTER = 'register'  # new mobility session accepted
@@ -40,6 +45,8 @@ class Trigger(enum.Enum):
     LIFETIME_EXPIRED = 'lifetime-expired'
     SELECTIVE = 'selective'  # RFC 5844 §3.1.2.5: only the IPv4 or only the IPv6 part removed
     REVOKED = 'revoked'  # RFC 5846: the MAG acknowledged the revocation, or never answered
+
+    __hash__ = object.__hash__  # as BceState's
 
 
 # Every allowed (state, trigger) pair; anything else is a bug (InternalInvariantError).
@@ -130,8 +137,9 @@ class LookupKind(enum.Enum):
     IGNORE = 'ignore'  # a de-registration that matches nothing: silently ignored (§5.3.5)
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup:
+class Lookup(NamedTuple):
+    """The outcome of a lookup (a named tuple: one is built per PBU)."""
+
     kind: LookupKind
     entry: BindingCacheEntry | None = None
 

@@ -48,15 +48,15 @@ def link_local(policy: LmaPolicy, request: ProxyRegistration, entry: BindingCach
 
 def grant_of(entry: BindingCacheEntry, policy: LmaPolicy, lifetime_s: int | None = None) -> Grant:
     """What the PBA tells the MAG about `entry` (lifetime 0 on a de-registration)."""
-    return Grant(
-        lifetime_s=entry.lifetime_s if lifetime_s is None else lifetime_s,
-        prefixes=entry.hnps,
-        ipv4=entry.ipv4,
-        ipv4_router=entry.ipv4_router,
-        link_local=entry.link_local,
-        gre_key_in=entry.gre_key_in,
-        use_gre=entry.use_gre,
-        tlv=entry.tlv,
-        udp=entry.udp and not entry.use_gre,
-        dhcp_server_mode=policy.dhcp_server_mode if entry.ipv4 is not None else None,
+    return Grant(  # positional, in Grant's field order (once per accepted PBA)
+        entry.lifetime_s if lifetime_s is None else lifetime_s,  # lifetime_s
+        entry.hnps,  # prefixes
+        entry.ipv4,
+        entry.ipv4_router,
+        entry.link_local,
+        entry.gre_key_in,
+        entry.use_gre,
+        entry.tlv,
+        entry.udp and not entry.use_gre,  # udp
+        policy.dhcp_server_mode if entry.ipv4 is not None else None,  # dhcp_server_mode
     )

@@ -68,7 +68,7 @@ class LocalMobilityAnchor:
         self.cache = BindingCache()
         self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
         self.stats = Stats()
-        self.revocations = Revocations()  # outstanding BRIs (RFC 5846)
+        self.revocations = Revocations(timing=policy.bri_timing)  # outstanding BRIs (RFC 5846)
         self.tunnel_users: dict[TunnelSpec, int] = {}  # how many bindings use each tunnel (entry.tunnel)
         self.parked: dict[int, Parked] = {}
         self._ids = itertools.count(1)
@@ -161,7 +161,10 @@ class LocalMobilityAnchor:
         assert request.mn_id is not None
         if request.is_deregistration:
             return []
-        status, use_gre, tlv = gre_decision(self.policy, request)
+        if request.gre_key is None:  # the usual case, without the call
+            status, use_gre, tlv = BAStatus.ACCEPTED, False, False
+        else:
+            status, use_gre, tlv = gre_decision(self.policy, request)
         granted = self.addresses.allocate(request, profile)
         lifetime = self._granted_lifetime(request)
         entry = BindingCacheEntry(
@@ -177,7 +180,7 @@ class LocalMobilityAnchor:
             hnps=granted.prefixes,
             ipv4=granted.ipv4,
             ipv4_router=granted.ipv4_router,
-            link_local=link_local(self.policy, request, None),
+            link_local=link_local(self.policy, request, None) if request.link_local is not None else None,
             lifetime_s=lifetime,
             expires_at=now + lifetime,
             timestamp=request.timestamp,
@@ -188,8 +191,7 @@ class LocalMobilityAnchor:
             udp=request.transport is Transport.UDP4 and request.force_udp,
             registered_at=now,
         )
-        entry.state = BceState.PROGRAMMING
-        self.cache.add(entry)
+        self.cache.add(entry)  # state: PROGRAMMING (the default) until the data plane reports
         self.dirty.add(entry.binding_id)
         self.stats.events['session-created'] += 1
         # Log lines after the data-plane change: with a synchronous change the PBA goes out
@@ -547,6 +549,7 @@ class LocalMobilityAnchor:
     def reconfigure(self, policy: LmaPolicy) -> list[Action]:
         """Adopt a new policy (SIGHUP); existing bindings keep their addresses until they end."""
         self.policy = policy
+        self.revocations.timing = policy.bri_timing  # BRIs already out keep theirs
         self.addresses = AddressAllocator(policy, self.cache.by_prefix, self.cache.by_ipv4)
         for entry in self.cache.entries.values():
             self.addresses.restore(entry.hnps, entry.ipv4)

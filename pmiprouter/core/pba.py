@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import NamedTuple
 
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
@@ -58,9 +58,8 @@ _REPLY_STATUS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Grant:
-    """What an accepted PBA tells the MAG."""
+class Grant(NamedTuple):
+    """What an accepted PBA tells the MAG (a named tuple: one is built per accepted PBA)."""
 
     lifetime_s: int
     prefixes: tuple[IPv6Network, ...]
@@ -74,6 +73,9 @@ class Grant:
     dhcp_server_mode: bool | None
 
 
+_STALE_TIMESTAMP = (BAStatus.TIMESTAMP_MISMATCH, BAStatus.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
+
+
 def build_pba(
     request: ProxyRegistration,
     status: BAStatus,
@@ -84,46 +86,55 @@ def build_pba(
     """The PBA answering `request` with `status`; `grant` is given when status < 128.
 
     `sequence` overrides the echoed sequence number (status 135 carries the last accepted one).
+    Options the PBU carried and the PBA echoes unchanged (MN-ID, link-layer ID, an unchanged
+    link-local address or timestamp) are the received option objects, not copies.
     """
-    accepted = status < 128 and grant is not None
-    options: list[MobilityOption] = [request.mn_id if request.mn_id is not None else ZERO_LENGTH_MN_ID]
-    if accepted and grant is not None:
-        options += [HomeNetworkPrefix.of(p) for p in grant.prefixes] if request.hnps else []
+    if status >= 128:
+        grant = None  # a rejection grants nothing, whatever the caller passed
+    mn_id = request.mn_id
+    options: list[MobilityOption] = [mn_id if mn_id is not None else ZERO_LENGTH_MN_ID]
+    if grant is not None:
+        if request.hnps:
+            options += [HomeNetworkPrefix(p.prefixlen, p.network_address) for p in grant.prefixes]
     elif request.hnps:
         options += request.hnps
     elif not request.ipv4_requests:
         options.append(ALL_ZERO_HNP)
-    options.append(_handoff(request.handoff or 0))
-    options.append(_access(request.att or 0))
+    handoff = request.handoff or 0
+    option = _HANDOFF.get(handoff)
+    options.append(option if option is not None else _handoff(handoff))
+    att = request.att or 0
+    option = _ACCESS.get(att)
+    options.append(option if option is not None else _access(att))
     if request.mn_ll_id_option is not None:
         options.append(request.mn_ll_id_option)
     if request.link_local is not None:
-        link_local = grant.link_local if accepted and grant is not None and grant.link_local else request.link_local
+        link_local = grant.link_local if grant is not None and grant.link_local else request.link_local
         options.append(LinkLocalAddress(link_local))
     if request.timestamp is not None:
-        stale = status in (BAStatus.TIMESTAMP_MISMATCH, BAStatus.TIMESTAMP_LOWER_THAN_PREV_ACCEPTED)
+        stale = status in _STALE_TIMESTAMP
         options.append(Timestamp(timestamp_from_seconds(now) if stale else request.timestamp))
-    options += _ipv4_options(request, status, grant if accepted else None)
-    if accepted and grant is not None and grant.use_gre and request.gre_key is not None:
-        options.append(GREKey(grant.gre_key_in if request.gre_key.key is not None else None))
-    if accepted and grant is not None and grant.udp:
-        options.append(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
+    if request.ipv4_requests:
+        options += _ipv4_options(request, status, grant)
+    if grant is not None:
+        if grant.use_gre and request.gre_key is not None:
+            options.append(GREKey(grant.gre_key_in if request.gre_key.key is not None else None))
+        if grant.udp:
+            options.append(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
     flags = PROXY_FLAGS if request.message.is_proxy else NO_FLAGS
-    if accepted and grant is not None and grant.tlv:
+    if grant is not None and grant.tlv:
         flags |= BAFlags.T
     return BindingAcknowledgement(
         status,
         flags,
         request.sequence if sequence is None else sequence,
-        grant.lifetime_s if accepted and grant is not None else 0,
+        grant.lifetime_s if grant is not None else 0,
         tuple(options),
     )
 
 
 def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | None) -> list[MobilityOption]:
-    asked = request.ipv4_request
-    if asked is None:
-        return []
+    asked = request.ipv4_requests[0]
     if grant is None:
         reply_status = _REPLY_STATUS.get(status, IPv4HomeAddressReplyStatus.FAILURE_REASON_UNSPECIFIED)
         return [IPv4HomeAddressReply(reply_status, asked.prefix_length, asked.address)]

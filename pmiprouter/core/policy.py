@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
+from pmiprouter.core.revocation import BriTiming
+
 IPAddress = IPv6Address | IPv4Address
 RFC6543_LINK_LOCAL = IPv6Address('fe80::200:5eff:fe00:5213')
 
@@ -105,6 +107,7 @@ class LmaPolicy:
     # RFC 6543's reserved address keeps the MN's default router the same on every MAG.
     link_local: IPv6Address = RFC6543_LINK_LOCAL
     dhcp_server_mode: bool | None = None  # RFC 5844 §3.3.4: tell MAGs to be DHCP server (True) or relay (False)
+    bri_timing: BriTiming = BriTiming()  # RFC 5846 §11: BRI retransmission (`bri delay`, `bri retries`)
 
     def profile(self, identifier: bytes) -> MobileNodeProfile | None:
         return self.profiles.get(identifier)

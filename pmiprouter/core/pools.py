@@ -11,6 +11,7 @@ from collections import deque
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.policy import Ipv4HomeAddress
+from pmiprouter.netaddr import HomePrefix6, ipv4_address
 
 
 class PoolExhausted(Exception):
@@ -65,6 +66,18 @@ class IndexPool:
         # Fresh values first; released ones only when none is left, oldest release first
         # (a prefix may still be cached by hosts or routers for a while).
         while self._next < self.size:
+            if not self._beyond:  # the usual case, inlined (once per registration): nothing reserved ahead
+                index = self._next
+                bits = self._bits
+                if index >> 3 >= len(bits):
+                    bits.append(0)
+                self._next = index + 1
+                bit = 1 << (index & 7)
+                if not bits[index >> 3] & bit:
+                    bits[index >> 3] |= bit
+                    self._count += 1
+                    return index
+                continue
             index = self._advance()
             if not self._used(index):
                 self._mark(index, True)
@@ -102,6 +115,7 @@ class PrefixPool:
         self.pool = pool
         self.prefix_length = prefix_length
         self._shift = 128 - prefix_length
+        self._base = int(pool.network_address)
         self._indexes = IndexPool(1 << (prefix_length - pool.prefixlen))
 
     def __contains__(self, prefix: IPv6Network) -> bool:
@@ -112,7 +126,8 @@ class PrefixPool:
 
     def allocate(self) -> IPv6Network:
         index = self._indexes.allocate()
-        return IPv6Network((int(self.pool.network_address) + (index << self._shift), self.prefix_length))
+        # A HomePrefix6: equal to the plain network, hashed at half the cost, built without parsing.
+        return HomePrefix6.of(self._base + (index << self._shift), self.prefix_length)
 
     def reserve(self, prefix: IPv6Network) -> bool:
         return prefix in self and self._indexes.reserve(self._index(prefix))
@@ -134,6 +149,7 @@ class IPv4Pool:
             raise ValueError(f'IPv4 pool {network} leaves no room for a router and hosts')
         self.network = network
         self.default_router = IPv4Address(int(network.network_address) + 1)
+        self._prefix_length = network.prefixlen
         self._first_host = int(network.network_address) + 2  # after the network address and the router
         self._indexes = IndexPool(network.num_addresses - 3)  # minus network, router, broadcast
 
@@ -142,7 +158,7 @@ class IPv4Pool:
 
     def allocate(self) -> Ipv4HomeAddress:
         index = self._indexes.allocate()
-        return Ipv4HomeAddress(IPv4Address(self._first_host + index), self.network.prefixlen)
+        return Ipv4HomeAddress(ipv4_address(self._first_host + index), self._prefix_length)
 
     def reserve(self, address: IPv4Address) -> bool:
         return address in self and self._indexes.reserve(int(address) - self._first_host)

@@ -6,8 +6,8 @@ original message stays available for echoing options into the PBA.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from ipaddress import IPv6Address
+from typing import NamedTuple
 
 from pmiprouter.core.events import IPAddress, MessageReceived, Transport
 from pmiprouter.mh.iana import BUFlags
@@ -24,9 +24,15 @@ from pmiprouter.mh.options_pmip import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ProxyRegistration:
-    """Everything the LMA decides on, taken from one PBU and the packet that carried it."""
+_new_tuple = tuple.__new__
+
+
+class ProxyRegistration(NamedTuple):
+    """Everything the LMA decides on, taken from one PBU and the packet that carried it.
+
+    A named tuple (immutable, built in one C call, fields read without Python code): one is
+    built for every PBU, where a frozen dataclass paid a Python-level store per field.
+    """
 
     src: IPAddress
     dst: IPAddress
@@ -44,6 +50,9 @@ class ProxyRegistration:
     timestamp: int | None
     ipv4_requests: tuple[IPv4HomeAddressRequest, ...]
     gre_key: GREKey | None
+    sequence: int  # the PBU's, copied: read several times per registration
+    lifetime_s: int
+    non_zero_prefixes: tuple[HomeNetworkPrefix, ...]  # the HNPs that name prefixes (not ALL_ZERO)
 
     @classmethod
     def parse(cls, received: MessageReceived) -> ProxyRegistration:
@@ -61,47 +70,40 @@ class ProxyRegistration:
                 ipv4_requests.append(option)  # type: ignore[arg-type]
             elif kind not in first:
                 first[kind] = option
-        acoa = first.get(AlternateCareofAddress)
-        hi = first.get(HandoffIndicatorOption)
-        att = first.get(AccessTechnologyTypeOption)
-        ll_id = first.get(MobileNodeLinkLayerIdentifier)
-        lla = first.get(LinkLocalAddress)
-        ts = first.get(Timestamp)
-        return cls(
-            src=received.src,
-            dst=received.dst,
-            transport=received.transport,
-            sport=received.sport,
-            message=pbu,
+        get = first.get
+        acoa = get(AlternateCareofAddress)
+        hi = get(HandoffIndicatorOption)
+        att = get(AccessTechnologyTypeOption)
+        ll_id = get(MobileNodeLinkLayerIdentifier)
+        lla = get(LinkLocalAddress)
+        ts = get(Timestamp)
+        transport = received.transport
+        return _new_tuple(cls, (  # every field, in order: skips the named tuple's Python-level constructor
+            received.src,
+            received.dst,
+            transport,
+            received.sport,
+            pbu,
             # RFC 5213 §6.9.1.5: an Alternate CoA option names the Proxy-CoA; over IPv4 it is the UDP source.
-            proxy_coa=acoa.address if acoa is not None and received.transport is Transport.IPV6 else received.src,  # type: ignore[attr-defined]
-            mn_id=first.get(MobileNodeIdentifier),  # type: ignore[arg-type]
-            hnps=tuple(hnps),
-            handoff=int(hi.indicator) if hi is not None else None,  # type: ignore[attr-defined]
-            att=int(att.access_technology) if att is not None else None,  # type: ignore[attr-defined]
-            mn_ll_id=ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,  # type: ignore[attr-defined]
-            mn_ll_id_option=ll_id,  # type: ignore[arg-type]
-            link_local=lla.address if lla is not None else None,  # type: ignore[attr-defined]
-            timestamp=ts.timestamp if ts is not None else None,  # type: ignore[attr-defined]
-            ipv4_requests=tuple(ipv4_requests),
-            gre_key=first.get(GREKey),  # type: ignore[arg-type]
-        )
-
-    @property
-    def sequence(self) -> int:
-        return self.message.sequence
-
-    @property
-    def lifetime_s(self) -> int:
-        return self.message.lifetime_s
+            acoa.address if acoa is not None and transport is Transport.IPV6 else received.src,  # type: ignore[attr-defined]
+            get(MobileNodeIdentifier),  # type: ignore[arg-type]
+            tuple(hnps),
+            int(hi.indicator) if hi is not None else None,  # type: ignore[attr-defined]
+            int(att.access_technology) if att is not None else None,  # type: ignore[attr-defined]
+            ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,  # type: ignore[attr-defined]
+            ll_id,  # type: ignore[arg-type]
+            lla.address if lla is not None else None,  # type: ignore[attr-defined]
+            ts.timestamp if ts is not None else None,  # type: ignore[attr-defined]
+            tuple(ipv4_requests),
+            get(GREKey),  # type: ignore[arg-type]
+            pbu.sequence,
+            pbu.lifetime_s,
+            tuple(h for h in hnps if not h.is_all_zero) if hnps else (),
+        ))
 
     @property
     def is_deregistration(self) -> bool:
-        return self.message.lifetime_s == 0
-
-    @property
-    def non_zero_prefixes(self) -> tuple[HomeNetworkPrefix, ...]:
-        return tuple(h for h in self.hnps if not h.is_all_zero)
+        return self.lifetime_s == 0
 
     @property
     def ipv4_request(self) -> IPv4HomeAddressRequest | None:

@@ -2,7 +2,7 @@
 
 The LMA revokes a binding by sending a Binding Revocation Indication (BRI) to the MAG that
 holds it, retransmitting it InitMINDelayBRIs later (doubling up to MAX_BRACK_TIMEOUT) at most
-BRIMaxRetriesNumber times. The binding is deleted when the MAG's Binding Revocation
+BRIMaxRetriesNumber times (RFC 5846 §11 defaults, or `bri delay min|max` and `bri retries`). The binding is deleted when the MAG's Binding Revocation
 Acknowledgement (BRA) arrives, or when the retries are used up (§8.1: the LMA cleans up
 anyway). `Revocations` keeps the outstanding BRIs; `LocalMobilityAnchor` owns one and
 deletes the bindings it hands back.
@@ -31,6 +31,24 @@ BRI_TIMER = 'bri-retransmit'  # key (BRI_TIMER, sequence)
 BRI_MAX_RETRIES = 1  # BRIMaxRetriesNumber
 INITIAL_BRI_DELAY_S = 1.0  # InitMINDelayBRIs (never below 0.5 s)
 MAX_BRACK_TIMEOUT_S = 2.0  # MAX_BRACK_TIMEOUT
+MIN_BRI_DELAY_S = 0.5  # §11: InitMINDelayBRIs is never set below 500 ms
+
+
+@dataclass(frozen=True, slots=True)
+class BriTiming:
+    """When BRIs are retransmitted (`bri delay min`, `bri delay max`, `bri retries`)."""
+
+    initial_delay_s: float = INITIAL_BRI_DELAY_S
+    max_delay_s: float = MAX_BRACK_TIMEOUT_S
+    max_retries: int = BRI_MAX_RETRIES
+
+    def __post_init__(self) -> None:
+        # §11's floor, and a maximum never below the first delay (a config validated elsewhere
+        # says so too; an engine fed directly still gets sane timers).
+        initial = max(self.initial_delay_s, MIN_BRI_DELAY_S)
+        object.__setattr__(self, 'initial_delay_s', initial)
+        object.__setattr__(self, 'max_delay_s', max(self.max_delay_s, initial))
+        object.__setattr__(self, 'max_retries', max(self.max_retries, 0))
 
 LAST_ASSIGNED_PER_MN = int(RevocationTrigger.POSSIBLE_OUT_OF_SYNC_BCE_STATE)
 FIRST_GLOBAL = int(RevocationTrigger.PER_PEER_POLICY)
@@ -81,6 +99,7 @@ class Outstanding:
     binding_ids: tuple[int, ...]
     retries_left: int
     timeout_s: float
+    max_timeout_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +114,8 @@ class Finished:
 class Revocations:
     """The LMA's outstanding BRIs, keyed by their Sequence # (unique among outstanding ones)."""
 
-    def __init__(self, initial_sequence: int = 0) -> None:
+    def __init__(self, initial_sequence: int = 0, timing: BriTiming = BriTiming()) -> None:
+        self.timing = timing  # the policy's; a BRI already out keeps the timing it started with
         self.outstanding: dict[int, Outstanding] = {}
         self.by_binding: dict[int, int] = {}  # binding id -> sequence of the BRI revoking it
         self._sequence = initial_sequence % SEQ_MODULUS
@@ -127,7 +147,8 @@ class Revocations:
         options += [HomeNetworkPrefix.of(prefix) for prefix in prefixes]
         global_ = classify(int(trigger)) is TriggerClass.GLOBAL
         bri = BindingRevocationIndication(trigger, sequence, proxy=True, global_=global_, options=tuple(options))
-        pending = Outstanding(sequence, peer, bri, binding_ids, BRI_MAX_RETRIES, INITIAL_BRI_DELAY_S)
+        timing = self.timing
+        pending = Outstanding(sequence, peer, bri, binding_ids, timing.max_retries, timing.initial_delay_s, timing.max_delay_s)
         self.outstanding[sequence] = pending
         for binding_id in binding_ids:
             self.by_binding[binding_id] = sequence
@@ -146,7 +167,7 @@ class Revocations:
         if pending.retries_left <= 0:
             return [], self._finish(pending, None)
         pending.retries_left -= 1
-        pending.timeout_s = min(pending.timeout_s * 2, MAX_BRACK_TIMEOUT_S)
+        pending.timeout_s = min(pending.timeout_s * 2, pending.max_timeout_s)
         return [self._send(pending), StartTimer((BRI_TIMER, sequence), now + pending.timeout_s)], None
 
     def on_bra(self, event: MessageReceived, bra: BindingRevocationAcknowledgement) -> tuple[list[CancelTimer], Finished | None]:

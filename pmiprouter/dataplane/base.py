@@ -134,22 +134,33 @@ class BaseDataplane(abc.ABC):
         addition fails, the displaced binding is put back and the error raised.
         """
         name = tunnel_ifname(spec.tunnel)
-        if name not in self._tunnels:
+        held = self._tunnels.get(name)
+        if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
-        objects = mn_objects(spec, name, self._tunnels[name][1])
+        objects = mn_objects(spec, name, held[1])
         new = spec not in self._mns
+        # The bindings this one replaces: holders of one of its prefixes (usually none). One
+        # lookup per prefix serves both that search and the indexing of a new spec.
+        by_prefix = self._by_prefix
+        displaced: dict[MnRouteSpec, Objects] = {}
+        for prefix in spec.prefixes:
+            holders = by_prefix.get(prefix)
+            if holders is None:
+                if new:
+                    by_prefix[prefix] = {spec}
+                continue
+            for old in holders:
+                if old != spec and old not in displaced and same_binding(old, spec):
+                    displaced[old] = self._mns[old]
+            if new:
+                holders.add(spec)
         # A new spec adds only what no other MN installed already (a handover between two
         # tunnels sharing a table changes nothing); ensuring a held spec again re-adds all.
-        ops = _additions(objects, (self._route_refs, self._rule_refs) if new else None)
-        by_prefix = self._by_prefix
-        candidates = [old for p in spec.prefixes for old in by_prefix.get(p, ())]
-        displaced = {old: self._mns[old] for old in candidates if old != spec and same_binding(old, spec)}
-        if new:
-            self._remember(spec, name, objects)
+        ops = self._count(spec, name, objects) if new else _additions(objects)
         for old in displaced:
             ops += self._forget(old)
         failures = self._apply_ops(ops)
-        if any(op.add for op, _error in failures):
+        if failures and any(op.add for op, _error in failures):
             self._undo_move(spec, new, displaced)
         self._changed()
         if failures:
@@ -234,13 +245,38 @@ class BaseDataplane(abc.ABC):
     # -- helpers ----------------------------------------------------------------------------
 
     def _remember(self, spec: MnRouteSpec, name: str, objects: Objects) -> None:
-        self._mns[spec] = objects
+        by_prefix = self._by_prefix
         for prefix in spec.prefixes:
-            self._by_prefix.setdefault(prefix, set()).add(spec)
-        for refs, items in ((self._route_refs, objects[0]), (self._rule_refs, objects[1])):
-            for item in items:
-                refs[item] = refs.get(item, 0) + 1
+            holders = by_prefix.get(prefix)
+            if holders is None:
+                by_prefix[prefix] = {spec}
+            else:
+                holders.add(spec)
+        self._count(spec, name, objects)
+
+    def _count(self, spec: MnRouteSpec, name: str, objects: Objects) -> list[Op]:
+        """Record `spec` (already in the prefix index) and its objects' users; return the additions
+        of the objects nobody held before, routes first (a rule never points into an empty table)."""
+        self._mns[spec] = objects
+        ops: list[Op] = []
+        refs: dict[Any, int] = self._route_refs
+        for route in objects[0]:
+            users = refs.get(route)
+            if users is None:
+                refs[route] = 1
+                ops.append(_new_tuple(Op, (True, route)))
+            else:
+                refs[route] = users + 1
+        refs = self._rule_refs
+        for rule in objects[1]:
+            users = refs.get(rule)
+            if users is None:
+                refs[rule] = 1
+                ops.append(_new_tuple(Op, (True, rule)))
+            else:
+                refs[rule] = users + 1
         self._tunnel_users[name] = self._tunnel_users.get(name, 0) + 1
+        return ops
 
     def _forget(self, spec: MnRouteSpec) -> list[Op]:
         """Drop one MN; return the deletions of the routes and rules no other MN still needs."""
@@ -265,11 +301,12 @@ class BaseDataplane(abc.ABC):
         """
         failures = []
         for op in ops:
+            add, obj = op
             try:
-                if isinstance(op.obj, RouteEntry):
-                    (self._add_route if op.add else self._del_route)(op.obj)
+                if isinstance(obj, RouteEntry):
+                    (self._add_route if add else self._del_route)(obj)  # type: ignore[arg-type]
                 else:
-                    (self._add_rule if op.add else self._del_rule)(op.obj)
+                    (self._add_rule if add else self._del_rule)(obj)  # type: ignore[arg-type]
             except DataplaneError as exc:
                 failures.append((op, exc))
         return failures
@@ -295,13 +332,12 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
-def _additions(objects: Objects, held: tuple[dict[RouteEntry, int], dict[RuleEntry, int]] | None = None) -> list[Op]:
-    """Routes first (a rule never points into an empty table), then rules, in the plan's order;
-    with `held` (reference counts), only the objects nobody holds yet."""
+_new_tuple = tuple.__new__  # a named tuple's own constructor is a Python function
+
+
+def _additions(objects: Objects) -> list[Op]:
+    """Every route, then every rule (a rule never points into an empty table), in the plan's order."""
     routes, rules = objects
-    if held is not None:
-        routes = tuple(route for route in routes if route not in held[0])
-        rules = tuple(rule for rule in rules if rule not in held[1])
     return [Op(True, route) for route in routes] + [Op(True, rule) for rule in rules]
 
 

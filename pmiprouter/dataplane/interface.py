@@ -186,9 +186,19 @@ class MnRouteSpec:
         if self.ipv4_hoa is not None and not self.tunnel.mode.carries_ipv4:
             raise DataplaneError(f'mode {self.tunnel.mode.value} cannot carry the IPv4 HoA')
         # Derived once: the data plane reads them, and hashes the spec, several times per change.
-        v4 = (HomePrefix4((int(self.ipv4_hoa), 32)),) if self.ipv4_hoa is not None else ()
-        object.__setattr__(self, 'prefixes', tuple(self.hnps) + v4)
-        fields = (self.role, self.tunnel, self.hnps, self.ipv4_hoa, self.access_ifname, self.realm_ifname)
+        # The hash is any function of the compared fields: the /32's and the tunnel's stored
+        # hashes stand for the IPv4 HoA and the tunnel, the role's value for the role (hashing
+        # any of those objects runs Python code).
+        if self.ipv4_hoa is not None:
+            v4 = HomePrefix4.host(self.ipv4_hoa)
+            object.__setattr__(self, 'prefixes', (*self.hnps, v4))
+            v4_hash = v4._hash
+        else:
+            object.__setattr__(self, 'prefixes', tuple(self.hnps))
+            v4_hash = 0
+        tunnel = self.tunnel
+        tunnel_hash = tunnel._hash if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
+        fields = (self.role.value, tunnel_hash, self.hnps, v4_hash, self.access_ifname, self.realm_ifname)
         object.__setattr__(self, '_hash', hash(fields))
 
     def __hash__(self) -> int:

@@ -71,6 +71,13 @@ def mn_objects(
     routes: list[RouteEntry] = []
     rules: list[RuleEntry] = []
     versions: list[int] = []
+    if spec.role is Role.LMA and not spec.realm_ifname:
+        # The LMA's usual case, on every registration: a route and a rule per prefix, no defaults.
+        for net in spec.prefixes:
+            fam = FAMILY_V6 if net.version == 6 else FAMILY_V4
+            routes.append(_new_tuple(RouteEntry, (table, net, dev)))
+            rules.append(_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, fam, None, net, spec.realm_ifname)))
+        return tuple(routes), tuple(rules)
     for net in spec.prefixes:
         version = net.version
         if version not in versions:
@@ -96,6 +103,11 @@ def mn_objects(
             routes.append(RouteEntry(table, default, spec.realm_ifname))
             rules.append(RuleEntry(PRIO_REALM_UP, table, fam, None, None, dev))
     return tuple(routes), tuple(rules)
+
+
+# A named tuple's constructor is a Python function; the LMA's loop builds its entries with the
+# tuple constructor directly (all fields given, in order).
+_new_tuple = tuple.__new__
 
 
 def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:

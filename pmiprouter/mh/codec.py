@@ -74,6 +74,7 @@ def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
 def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, ...]:
     """Decode the option TLVs in data[start:end]; Pad1/PadN are consumed, not returned."""
     options: list[MobilityOption] = []
+    shared = _decoded
     i = start
     while i < end:
         option_type = data[i]
@@ -86,29 +87,35 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
         if body_end > end:
             raise Truncated(i + 1, body_end - i, end - i, f'option type {option_type}')
         if option_type != PADN:
-            body = data[i + 2 : body_end]
-            kind = OPTIONS.get(option_type)
-            if kind is None:
-                options.append(UnknownOption(option_type, body))
-                i = body_end
-                continue
-            small = body_end - i <= MAX_SHARED_OPTION
-            wire = data[i:body_end] if small else b''
-            option = _decoded.get(wire) if small else None
-            if option is None:
-                try:
-                    option = kind.decode_body(body)
-                except DecodeError as exc:
-                    raise exc.shifted(i) from None
-                except _ENCODE_FAILURES as exc:
-                    raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
-                if small:
-                    if len(_decoded) >= SHARED_OPTIONS:
-                        _decoded.clear()
-                    _decoded[wire] = option
+            if body_end - i <= MAX_SHARED_OPTION:
+                # A small option seen before is the same frozen value: one slice and one lookup.
+                wire = data[i:body_end]
+                option = shared.get(wire)
+                if option is None:
+                    option = _decode_option(option_type, data, i, body_end)
+                    if type(option) is not UnknownOption:
+                        if len(shared) >= SHARED_OPTIONS:
+                            shared.clear()
+                        shared[wire] = option
+            else:
+                option = _decode_option(option_type, data, i, body_end)
             options.append(option)
         i = body_end
     return tuple(options)
+
+
+def _decode_option(option_type: int, data: bytes, i: int, body_end: int) -> MobilityOption:
+    """One option (not padding) whose TLV is data[i:body_end]; errors carry offsets from the MH start."""
+    body = data[i + 2 : body_end]
+    kind = OPTIONS.get(option_type)
+    if kind is None:
+        return UnknownOption(option_type, body)
+    try:
+        return kind.decode_body(body)
+    except DecodeError as exc:
+        raise exc.shifted(i) from None
+    except _ENCODE_FAILURES as exc:
+        raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
 
 
 def padding(length: int) -> bytes:
@@ -125,11 +132,18 @@ def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
     parts: list[bytes] = []
     cur = start
     for opt in options:
-        x, y = opt.alignment()
-        gap = (y - cur) % x
-        if gap:
-            parts.append(_PADDINGS[gap] if gap < 8 else padding(gap))
-            cur += gap
+        layout = _LAYOUTS.get(type(opt))
+        if layout is None:
+            layout = _layout(type(opt))
+        x, y, wire_type = layout
+        if x == 0:  # the instance decides (content-dependent alignment or wire type)
+            x, y = opt.alignment()
+            wire_type = opt.wire_type
+        if x != 1:
+            gap = (y - cur) % x
+            if gap:
+                parts.append(_PADDINGS[gap] if gap < 8 else padding(gap))
+                cur += gap
         try:
             body = opt.encode_body()
         except EncodeError:
@@ -139,11 +153,23 @@ def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
         size = len(body)
         if size > 255:
             raise EncodeError(f'{type(opt).__name__} body is {size} bytes, the Length field holds 255')
-        parts.append(bytes((opt.wire_type, size)))
-        parts.append(body)
+        parts.append(bytes((wire_type, size)) + body)
         cur += 2 + size
     parts.append(_PADDINGS[-cur % 8])
     return b''.join(parts)
+
+
+# Per option class: (x, y, wire type) when neither alignment() nor wire_type is overridden (both
+# are then class constants, read once instead of two calls per option), else (0, 0, 0): ask the
+# instance. One entry per option class: bounded by the registry.
+_LAYOUTS: dict[type, tuple[int, int, int]] = {}
+
+
+def _layout(kind: type[MobilityOption]) -> tuple[int, int, int]:
+    static = kind.alignment is MobilityOption.alignment and kind.wire_type is MobilityOption.wire_type
+    layout = (kind.ALIGN[0], kind.ALIGN[1], kind.TYPE) if static else (0, 0, 0)
+    _LAYOUTS[kind] = layout
+    return layout
 
 
 _PADDINGS = tuple(padding(n) for n in range(8))  # every gap an 8-octet alignment can leave

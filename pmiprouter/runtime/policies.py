@@ -11,6 +11,7 @@ from pmiprouter.config.model import ACCESS_TECHNOLOGIES, DomainConfig, LmaConfig
 from pmiprouter.core.events import Transport
 from pmiprouter.core.mag_policy import RFC6543_LINK_LAYER, AccessInterface, MagPolicy, MagProfile, parse_mac
 from pmiprouter.core.policy import RFC6543_LINK_LOCAL, GreMode, Ipv4HomeAddress, LmaPolicy, MobileNodeProfile, Service
+from pmiprouter.core.revocation import BriTiming
 
 GRE_ENCAPSULATIONS = ('gre-ipv6', 'gre-ipv4')
 
@@ -58,6 +59,7 @@ def lma_policy(config: RouterConfig, lma: LmaConfig) -> LmaPolicy:
         timestamp_window_s=domain.timestamp_window_ms / 1000,
         gre=GreMode.REQUIRED if domain.encap in GRE_ENCAPSULATIONS else GreMode.OPTIONAL,
         accept_forced_udp=domain.encap == 'udptunnel',
+        bri_timing=BriTiming(lma.bri_min_delay_ms / 1000, lma.bri_max_delay_ms / 1000, lma.bri_max_retries),
     )
 
 

@@ -53,3 +53,35 @@ def test_ipv4_pool_skips_network_router_and_broadcast() -> None:
     assert [str(pool.allocate().ip) for _ in range(5)] == [f'10.0.0.{i}' for i in range(2, 7)]
     with pytest.raises(PoolExhausted):
         pool.allocate()
+
+
+def test_index_pool_fresh_path_and_reservations_ahead_of_the_cursor() -> None:
+    """Sequential allocation (the inlined path), a reservation ahead of the cursor skipped when
+    the cursor reaches it, and released values handed out only after every fresh one."""
+    pool = IndexPool(12)
+    assert [pool.allocate() for _ in range(3)] == [0, 1, 2]
+    assert pool.reserve(5) and not pool.reserve(5) and pool.in_use == 4
+    assert [pool.allocate() for _ in range(3)] == [3, 4, 6]  # 5 was reserved
+    pool.release(1)
+    pool.release(5)
+    assert [pool.allocate() for _ in range(5)] == [7, 8, 9, 10, 11]
+    assert [pool.allocate(), pool.allocate()] == [1, 5]  # released ones, oldest release first
+    with pytest.raises(PoolExhausted):
+        pool.allocate()
+    assert pool.in_use == 12
+
+
+def test_prefix_pool_hands_out_home_prefixes_equal_to_plain_networks() -> None:
+    pool = PrefixPool(IPv6Network('2001:db8:5::/48'), 64)
+    prefixes = [pool.allocate() for _ in range(3)]
+    assert prefixes == [IPv6Network(f'2001:db8:5:{i}::/64') for i in range(3)]
+    assert {IPv6Network('2001:db8:5:1::/64'): 'x'}[prefixes[1]] == 'x'
+    pool.release(IPv6Network('2001:db8:5:1::/64'))  # a plain network releases a home prefix
+    assert pool.in_use == 2
+
+
+def test_ipv4_pool_addresses_are_plain_addresses() -> None:
+    pool = IPv4Pool(IPv4Network('10.9.0.0/24'))
+    home = pool.allocate()
+    assert home.ip == IPv4Address('10.9.0.2') and hash(home.ip) == hash(IPv4Address('10.9.0.2'))
+    assert home.prefix_length == 24 and home.ip in pool and str(home) == '10.9.0.2/24'
