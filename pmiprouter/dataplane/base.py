@@ -259,22 +259,15 @@ class BaseDataplane(abc.ABC):
         of the objects nobody held before, routes first (a rule never points into an empty table)."""
         self._mns[spec] = objects
         ops: list[Op] = []
-        refs: dict[Any, int] = self._route_refs
-        for route in objects[0]:
-            users = refs.get(route)
-            if users is None:
-                refs[route] = 1
-                ops.append(_new_tuple(Op, (True, route)))
-            else:
-                refs[route] = users + 1
-        refs = self._rule_refs
-        for rule in objects[1]:
-            users = refs.get(rule)
-            if users is None:
-                refs[rule] = 1
-                ops.append(_new_tuple(Op, (True, rule)))
-            else:
-                refs[rule] = users + 1
+        refs: dict[Any, int]
+        for refs, entries in ((self._route_refs, objects[0]), (self._rule_refs, objects[1])):
+            for entry in entries:
+                users = refs.get(entry)
+                if users is None:
+                    refs[entry] = 1
+                    ops.append(_new_tuple(Op, (True, entry)))
+                else:
+                    refs[entry] = users + 1
         self._tunnel_users[name] = self._tunnel_users.get(name, 0) + 1
         return ops
 
