@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from ipaddress import ip_network
 from typing import TypeVar
@@ -108,22 +108,13 @@ def ip(*args: str) -> None:
 
 def in_namespace(ns: str, make: Callable[[], _T]) -> _T:
     """`make()` run on a thread inside namespace `ns`: a socket it creates stays in `ns`."""
-    made: list[_T] = []
-    failed: list[BaseException] = []
 
-    def inside() -> None:
-        try:
-            enter_netns(ns)
-            made.append(make())
-        except BaseException as exc:  # handed to the caller's thread below
-            failed.append(exc)
+    def inside() -> _T:
+        enter_netns(ns)
+        return make()
 
-    thread = threading.Thread(target=inside, name=f'netns-{ns}')
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
-    return made[0]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f'netns-{ns}') as pool:
+        return pool.submit(inside).result()
 
 
 def set_link_up(ns: str, ifname: str, up: bool) -> float:

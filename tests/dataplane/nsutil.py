@@ -9,15 +9,13 @@ programs the namespace's kernel and nothing else.
 from __future__ import annotations
 
 import concurrent.futures
-import ctypes
 import json
-import os
 import subprocess
 import time
 import uuid
 from typing import Any, Callable
 
-CLONE_NEWNET = 0x40000000
+from pmiprouter.dataplane.probe import enter_netns
 
 
 def unique(prefix: str = 'pmt') -> str:
@@ -65,23 +63,12 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: flo
         time.sleep(interval)
 
 
-def _enter(ns: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(f'/run/netns/{ns}', os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f'setns({ns}): {os.strerror(err)}')
-    finally:
-        os.close(fd)
-
-
 class NsThread:
     """One worker thread inside a namespace; :meth:`call` runs a function there."""
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=_enter, initargs=(ns,))
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, initializer=enter_netns, initargs=(ns,))
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the namespace's thread and return (or raise) its result."""
