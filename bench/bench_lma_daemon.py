@@ -9,8 +9,12 @@ pinned to the other core. The daemon is timed from its readiness (sd_notify READ
 the config is loaded) and its own CPU time is read from /proc: registrations per daemon
 CPU-second is the honest "one core" figure, whatever else the machine is doing.
 
-Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W]`; with PROFILE_OUT=FILE
-the daemon runs under cProfile and writes its profile there.
+With --floor, `bench/mh_echo.py` stands in for the daemon: the same MH port and reactor answering
+each PBU with a fixed PBA, no registration work. Its figure is the part of a registration's CPU time
+that belongs to the sockets, the kernel and the reactor.
+
+Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor]`; with
+PROFILE_OUT=FILE the daemon runs under cProfile and writes its profile there.
 """
 
 from __future__ import annotations
@@ -127,6 +131,7 @@ def main() -> int:
     parser.add_argument('--mns', type=int, default=20000)
     parser.add_argument('--window', type=int, default=128)
     parser.add_argument('--no-pin', action='store_true', help='do not pin the daemon and the client to different cores')
+    parser.add_argument('--floor', action='store_true', help='time bench/mh_echo.py (socket and reactor only) instead of the daemon')
     parser.add_argument('--client', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -154,17 +159,19 @@ def main() -> int:
             cfg = Path(work) / 'startup-config'
             cfg.write_text(config(args.mns))
             loading = time.monotonic()
+            program = [str(ROOT / 'bench' / 'mh_echo.py')] if args.floor else [
+                *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg), '--dataplane', 'memory', '--state-dir',
+                str(Path(work) / 'state'), '--log-level', 'warn', '--control-socket', str(Path(work) / 'cli.sock')]
             daemon = subprocess.Popen(
-                [*daemon_pin, 'ip', 'netns', 'exec', lma_ns, sys.executable, *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg),
-                 '--dataplane', 'memory', '--state-dir', str(Path(work) / 'state'), '--log-level', 'warn',
-                 '--control-socket', str(Path(work) / 'cli.sock')],
+                [*daemon_pin, 'ip', 'netns', 'exec', lma_ns, sys.executable, *program],
                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT,
                 env={**os.environ, 'NOTIFY_SOCKET': str(Path(work) / 'notify')},
             )
             if not wait_ready(notify, daemon, 600):
                 print('the daemon did not become ready', file=sys.stderr)
                 return 1
-            print(f'daemon ready after {time.monotonic() - loading:.1f} s (startup-config with {args.mns} MN profiles)')
+            what = 'floor (bench/mh_echo.py)' if args.floor else f'daemon (startup-config with {args.mns} MN profiles)'
+            print(f'{what} ready after {time.monotonic() - loading:.1f} s')
             runner = subprocess.Popen(
                 [*client_pin, 'ip', 'netns', 'exec', mag_ns, sys.executable, __file__, '--client', '--mns', str(args.mns),
                  '--window', str(args.window)],

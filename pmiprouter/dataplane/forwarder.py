@@ -35,7 +35,7 @@ from pmiprouter.dataplane import encap
 from pmiprouter.dataplane.encap import HEADROOM, DecapError
 from pmiprouter.dataplane.interface import PMIP6_DATA_PORT
 from pmiprouter.dataplane.mmsg import U32_FLAGS, U32_LEN, U32_STRIDE, U64_CONTROLLEN, U64_STRIDE, MSG_TRUNC
-from pmiprouter.dataplane.mmsg import CBuffer, RecvBatch, SendBatch, Slots
+from pmiprouter.dataplane.mmsg import CBuffer, RecvBatch, SendBatch, Slots, control_message
 from pmiprouter.dataplane.tables import Tables, TunnelCtx
 
 #: Packets per batch (one sendmmsg / recvmmsg) and batches per readable event.
@@ -67,8 +67,7 @@ _ENCAP_ECN = tuple(encap.encap_ecn(e) for e in range(4))
 
 def _cmsg(level: int, kind: int, value: int) -> bytes:
     """A control message carrying one int, padded to CMSG_SPACE."""
-    head = struct.pack('@Nii', socket.CMSG_LEN(4), level, kind)
-    return (head + struct.pack('@i', value)).ljust(_CMSG_INT, b'\0')
+    return control_message(level, kind, struct.pack('@i', value))
 
 
 #: Control messages per outer ECN value. Not-ECT needs none (the sockets' default class is 0),

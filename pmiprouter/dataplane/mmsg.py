@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import socket
 import struct
 
 MSG_TRUNC = 0x20
@@ -49,6 +50,7 @@ _MSG_FIELDS = struct.Struct('@PIPNPN')
 _NAME = struct.Struct('@PI')  # name, namelen
 _CONTROL = struct.Struct('@PN')  # control, controllen
 _IOV = struct.Struct('@PN')
+_CMSG_HEADER = struct.Struct('@Nii')  # struct cmsghdr: length, level, type
 _OFF_CONTROL = _MsgHdr.control.offset
 _OFF_CONTROLLEN = _MsgHdr.controllen.offset
 _OFF_FLAGS = _MsgHdr.flags.offset
@@ -70,6 +72,12 @@ _recvmmsg.restype = ctypes.c_int
 _sendmmsg = _libc.sendmmsg
 _sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
 _sendmmsg.restype = ctypes.c_int
+
+
+def control_message(level: int, kind: int, value: bytes) -> bytes:
+    """One control message as the kernel reads it: cmsghdr, data, padding to CMSG_SPACE."""
+    head = _CMSG_HEADER.pack(socket.CMSG_LEN(len(value)), level, kind)
+    return (head + value).ljust(socket.CMSG_SPACE(len(value)), b'\0')
 
 
 def address_of(buf: bytearray) -> int:

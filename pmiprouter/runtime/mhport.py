@@ -4,10 +4,15 @@ The kernel fills in and verifies the MH checksum (IPV6_CHECKSUM = 4); IPV6_PKTIN
 the destination address of each packet and pins the source address of each reply, so a
 multi-homed LMA answers from the address the MAG used. Nothing raised while reading may
 escape `doRead`: Twisted would drop the descriptor (design.md).
+
+Replies made while a burst is being read (an LMA answering PBUs with a synchronous data plane)
+wait in an outbox and leave in one ``sendmmsg(2)`` at the end of the burst: under load that
+halves the system calls per registration; a lone PBU's reply goes out as soon as it is made.
 """
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections.abc import Callable
@@ -18,6 +23,7 @@ from twisted.internet.interfaces import IReactorFDSet
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
+from pmiprouter.dataplane.mmsg import CBuffer, SendBatch, Slots, control_message
 from pmiprouter.runtime.reader import SocketReader
 
 IPPROTO_MH = 135
@@ -25,6 +31,7 @@ MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
 READ_BATCH = 256  # packets per doRead before yielding to the reactor (every queued one under load)
 ADDRESS_CACHE = 4096  # distinct peer/local addresses remembered; the cache restarts when full
 _PKTINFO = struct.Struct('16sI')  # struct in6_pktinfo: address, ifindex
+_SOCKADDR_IN6 = struct.Struct('=HHI16sI')  # family, port (0: raw), flow info, address, scope id
 UNSPECIFIED = IPv6Address(0)
 
 
@@ -49,6 +56,11 @@ class MHPort(SocketReader):
         self._locals: dict[bytes, IPv6Address] = {}
         self._texts: dict[int, tuple[IPv6Address, str]] = {}  # id(peer) -> (peer, text), for replies
         self._ancillary: dict[int, tuple[IPv6Address, list[tuple[int, int, bytes]]]] = {}  # id(local) -> PKTINFO
+        # Only a real socket has a descriptor sendmmsg can use; a test's stand-in gets sendmsg.
+        self._batch = SendBatch(Slots(READ_BATCH, MAX_MH, 0)) if isinstance(self.sock, socket.socket) else None
+        self._outbox: list[tuple[IPv6Address, IPv6Address | None, bytes]] | None = None  # replies while reading
+        self._names: dict[int, tuple[IPv6Address, CBuffer]] = {}  # id(peer) -> sockaddr_in6 in C memory
+        self._controls: dict[int, tuple[IPv6Address | None, CBuffer]] = {}  # id(local) -> PKTINFO in C memory
 
     def _text(self, address: IPv6Address) -> str:
         """The socket-address text of a peer; formatting an IPv6 address costs more than the send."""
@@ -91,12 +103,29 @@ class MHPort(SocketReader):
         self.received += 1
         self.deliver(event)
 
-    def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
+    def doRead(self) -> None:
+        if self._batch is None:
+            super().doRead()
+            return
+        self._outbox = []
+        try:
+            super().doRead()
+        finally:
+            outbox, self._outbox = self._outbox, None
+            if outbox:
+                self._flush(outbox)
+
+    def _peer(self, src_text: str) -> IPv6Address:
+        """The sender's address, parsed once per peer."""
         src = self._sources.get(src_text)
         if src is None:
             if len(self._sources) >= ADDRESS_CACHE:
                 self._sources.clear()
             src = self._sources[src_text] = strip_scope(src_text)
+        return src
+
+    def _local(self, ancillary: list[tuple[int, int, bytes]]) -> IPv6Address:
+        """The address the packet was sent to (IPV6_PKTINFO), parsed once per address."""
         dst = UNSPECIFIED
         for level, kind, value in ancillary:
             if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _PKTINFO.size:
@@ -106,6 +135,11 @@ class MHPort(SocketReader):
                     if len(self._locals) >= ADDRESS_CACHE:
                         self._locals.clear()
                     dst = self._locals[packed] = IPv6Address(packed)
+        return dst
+
+    def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
+        src = self._peer(src_text)
+        dst = self._local(ancillary)
         try:
             return MessageReceived(src, dst, decode(data), Transport.IPV6)
         except DecodeError as error:
@@ -113,9 +147,52 @@ class MHPort(SocketReader):
             return MalformedReceived(src, dst, error, Transport.IPV6)
 
     def send(self, dst: IPv6Address, src: IPv6Address | None, wire: bytes) -> None:
-        """Send one Mobility Header; the kernel fills in the checksum."""
+        """Send one Mobility Header (at the end of the burst when reading one); the kernel fills in the checksum."""
+        outbox = self._outbox
+        if outbox is not None and len(wire) <= MAX_MH:
+            outbox.append((dst, src, wire))
+            if len(outbox) == READ_BATCH:  # one PBU may cause several replies: never more than the slots
+                self._outbox = []
+                self._flush(outbox)
+            return
         try:
             self.sock.sendmsg([wire], self._pktinfo(src), 0, (self._text(dst), 0))
         except OSError as exc:
             self.errors += 1
             self.log.warn('sending a Mobility Header to {dst} failed: {error}', dst=dst, error=exc)
+
+    def _flush(self, outbox: list[tuple[IPv6Address, IPv6Address | None, bytes]]) -> None:
+        """Send the replies of a burst with one sendmmsg; a failed one is counted and logged, the rest go."""
+        batch = self._batch
+        assert batch is not None
+        data, stride = batch.slots.data, batch.slots.stride
+        for i, (dst, src, wire) in enumerate(outbox):
+            start = i * stride
+            data[start:start + len(wire)] = wire
+            batch.set(i, start, len(wire), self._name(dst), self._control(src))
+        sent, error = batch.send(self.sock.fileno(), 0, len(outbox))
+        if sent < len(outbox):
+            self.errors += len(outbox) - sent
+            self.log.warn('sending {failed} of {count} Mobility Headers failed: {error}',
+                          failed=len(outbox) - sent, count=len(outbox), error=OSError(error, os.strerror(error)))
+
+    def _name(self, dst: IPv6Address) -> CBuffer:
+        known = self._names.get(id(dst))
+        if known is not None and known[0] is dst:
+            return known[1]
+        if len(self._names) >= ADDRESS_CACHE:
+            self._names.clear()
+        name = CBuffer(_SOCKADDR_IN6.pack(socket.AF_INET6, 0, 0, dst.packed, 0))
+        self._names[id(dst)] = (dst, name)  # holding `dst` keeps its id unique
+        return name
+
+    def _control(self, src: IPv6Address | None) -> CBuffer:
+        known = self._controls.get(id(src))
+        if known is not None and known[0] is src:
+            return known[1]
+        if len(self._controls) >= ADDRESS_CACHE:
+            self._controls.clear()
+        control = CBuffer(b''.join(control_message(level, kind, value) for level, kind, value in self._pktinfo(src)))
+        self._controls[id(src)] = (src, control)
+        return control
+
