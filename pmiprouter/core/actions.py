@@ -11,9 +11,11 @@ from typing import Any
 
 from pmiprouter.core.events import IPAddress, Transport
 from pmiprouter.dataplane.interface import MnRouteSpec, TunnelSpec
+from pmiprouter.frozen import quick_init
 from pmiprouter.mh.message import MobilityMessage
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SendMessage:
     """Send `message` from `src` to `dst` over `transport` (UDP: to port `dport`)."""
@@ -25,6 +27,7 @@ class SendMessage:
     dport: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire TimerFired(key) at absolute time `at`; starting a key again replaces the old deadline."""
@@ -33,11 +36,13 @@ class StartTimer:
     at: float
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CancelTimer:
     key: tuple[str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ApplyDataplane:
     """Make these changes in this order (tunnels, routes, removals), then report
@@ -51,6 +56,7 @@ class ApplyDataplane:
     remove_tunnels: tuple[TunnelSpec, ...] = ()
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Log:
     """A structured log line (engines never call a logger themselves)."""

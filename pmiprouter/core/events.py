@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from pmiprouter.frozen import quick_init
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.message import MobilityMessage
 
@@ -22,6 +23,7 @@ class Transport(enum.Enum):
     UDP4 = 'udp4'
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageReceived:
     """A decoded Mobility Header from `src` to `dst` (our address it was sent to)."""
@@ -33,6 +35,7 @@ class MessageReceived:
     sport: int | None = None  # UDP source port, where the answer goes (RFC 5844 §4.1.3.2)
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MessageSent:
     """`message` left for `dst`: the runtime handed it to its socket at `now`.
@@ -45,6 +48,7 @@ class MessageSent:
     message: MobilityMessage
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MalformedReceived:
     """Bytes from `src` that did not decode; the engine counts them and may answer (RFC 6275 §9.2)."""
@@ -56,6 +60,7 @@ class MalformedReceived:
     sport: int | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class TimerFired:
     """A timer started with StartTimer(key, at) came due."""
@@ -63,6 +68,7 @@ class TimerFired:
     key: tuple[str, int]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DataplaneApplied:
     """The data-plane changes of `ticket` are in place."""
@@ -70,6 +76,7 @@ class DataplaneApplied:
     ticket: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DataplaneFailed:
     """The data-plane changes of `ticket` could not be made."""
