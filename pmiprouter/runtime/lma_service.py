@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +14,9 @@ from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndi
 from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
-from pmiprouter.runtime.state import StateFile
+from pmiprouter.runtime.state import StateFile, StateJournal, encode, worker_thread
 
-SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are saved by the next tick
+SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are journaled by the next tick
 
 
 class LmaService(RoleService):
@@ -27,7 +25,8 @@ class LmaService(RoleService):
     def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str, state_dir: Path) -> None:
         self.lma_config = lma
         self.state = StateFile(state_dir / f'lma-{lma.name}.json')
-        restart_counter, self.saved = self.state.load()
+        restart_counter, saved, self.generation = self.state.load_keyed()
+        self.saved = list(saved.values())
         # A restart that restores its bindings loses no state; one that cannot, does (RFC 5847 §3.4).
         self.engine: LocalMobilityAnchor = LocalMobilityAnchor(
             lma_policy(config, lma), restart_counter if self.saved else restart_counter + 1
@@ -35,8 +34,7 @@ class LmaService(RoleService):
         super().__init__(reactor, set(self.engine.policy.lma_addresses), dataplane_kind)
         self.saved_revision = -1
         self.saver: LoopingCall | None = None
-        self.records: dict[int, str] = {}  # each binding's JSON, re-encoded only when it changed
-        self.next_save = 0.0
+        self.journal = StateJournal(self.state, worker_thread(reactor))
         self.heap = HeapSettler(lambda: len(self.engine.cache))
 
     def accepts(self, event: Any) -> bool:
@@ -49,6 +47,12 @@ class LmaService(RoleService):
         driver = self.start_driver(dataplane)
         for action in self.engine.restore(self.saved, self.reactor.seconds()):
             driver.execute(action)
+        bindings = {entry.binding_id: encode(entry_to_record(entry)) for entry in self.engine.bindings()}
+        try:
+            self.journal.start(self.engine.restart_counter, bindings, self.generation)
+        except OSError as exc:  # the daemon runs on; each save tick tries the journal again
+            self.log.error('cannot open state journal of {path}: {error}', path=self.state.path, error=exc)
+        self.engine.dirty.clear()  # the snapshot just written holds them
         self.saver = LoopingCall(self.save)
         self.saver.clock = self.reactor
         self.saver.start(SAVE_INTERVAL_S, now=True)
@@ -71,33 +75,26 @@ class LmaService(RoleService):
             if self.driver is not None:
                 self.driver.execute(action)
 
-    def save(self, force: bool = False) -> None:
-        """Write the state file when bindings changed since the last write.
-
-        Only changed bindings are re-encoded, and a write that took T seconds is not
-        repeated for 10 T: saving never takes more than a tenth of the daemon's time.
-        """
-        now = time.monotonic()
+    def save(self) -> None:
+        """Append the bindings changed since the last tick to the state journal (a line each)."""
         self.heap.check()  # once a second, with the save: a growing cache leaves the collector's walks
-        if self.engine.revision == self.saved_revision or (now < self.next_save and not force):
+        if self.engine.revision == self.saved_revision:
             return
         entries = self.engine.cache.entries
+        changes: dict[Any, str | None] = {}
         for binding_id in self.engine.dirty:
             entry = entries.get(binding_id)
-            if entry is None:
-                self.records.pop(binding_id, None)
-            else:
-                self.records[binding_id] = json.dumps(entry_to_record(entry))
+            changes[binding_id] = None if entry is None else encode(entry_to_record(entry))
         self.engine.dirty.clear()
         try:
-            self.state.save_encoded(self.engine.restart_counter, self.records.values())
+            self.journal.commit(changes, self.engine.restart_counter)
             self.saved_revision = self.engine.revision
         except OSError as exc:
-            self.log.error('cannot write state file {path}: {error}', path=self.state.path, error=exc)
-        self.next_save = now + 10 * (time.monotonic() - now)
+            self.log.error('cannot write state journal of {path}: {error}', path=self.state.path, error=exc)
 
     def stopService(self) -> Any:
         if self.saver is not None and self.saver.running:
             self.saver.stop()
-        self.save(force=True)
+        self.save()
+        self.journal.close()
         return super().stopService()

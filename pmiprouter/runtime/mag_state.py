@@ -1,15 +1,11 @@
 """The MAG's state file: its Binding Update List kept across daemon restarts.
 
-Same file format and atomic write as the LMA's (`StateFile`: temporary file, fsync,
-rename). Saving is incremental: a tick does nothing when the engine has not moved, an
-entry is re-encoded only when its fingerprint changed, the file is rewritten only when
-some record did, and a write that took T seconds is not repeated for 10 T.
+The same snapshot and journal as the LMA's (`runtime/state.py`). Each tick appends the entries
+whose fingerprint changed since the last one; a tick does nothing when the engine has not moved.
 """
 
 from __future__ import annotations
 
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +14,7 @@ from twisted.logger import Logger
 
 from pmiprouter.core.mag import MobileAccessGateway
 from pmiprouter.core.mag_persistence import entry_to_record, fingerprint, saved_state, signalling_record
-from pmiprouter.runtime.state import StateFile
+from pmiprouter.runtime.state import StateFile, StateJournal, encode, worker_thread
 
 SAVE_INTERVAL_S = 1.0
 SIGNALLING_KEY = -1  # the records' key of the sequence-number record (entry ids are positive)
@@ -31,12 +27,12 @@ class MagState:
 
     def __init__(self, path: Path) -> None:
         self.file = StateFile(path)
-        self.restart_counter, self.saved = self.file.load()
+        self.restart_counter, saved, self.generation = self.file.load_keyed()
+        self.saved = list(saved.values())
         self.engine: MobileAccessGateway | None = None
+        self.journal: StateJournal | None = None
         self.saved_revision = -1
-        self.records: dict[int, str] = {}  # entry id (or SIGNALLING_KEY) -> its JSON
         self.fingerprints: dict[int, tuple[Any, ...]] = {}
-        self.next_save = 0.0
         self.saver: LoopingCall | None = None
 
     def start_counter(self) -> int:
@@ -48,36 +44,37 @@ class MagState:
         """Restore the saved entries into `engine` (returns its actions) and save from now on."""
         self.engine = engine
         actions = engine.restore(self.saved, now)
+        self.journal = StateJournal(self.file, worker_thread(reactor))
+        records = {key: text for key, text in self._changes(engine).items() if text is not None}
+        try:
+            self.journal.start(engine.restart_counter, records, self.generation)
+        except OSError as exc:
+            self.log.error('cannot open state journal of {path}: {error}', path=self.file.path, error=exc)
+        self.saved_revision = engine.revision
         self.saver = LoopingCall(self.save)
         self.saver.clock = reactor
         self.saver.start(SAVE_INTERVAL_S, now=False)
         return actions
 
-    def save(self, force: bool = False) -> None:
-        engine = self.engine
-        if engine is None:
+    def save(self) -> None:
+        engine, journal = self.engine, self.journal
+        if engine is None or journal is None or engine.revision == self.saved_revision:
             return
-        now = time.monotonic()
-        if engine.revision == self.saved_revision or (now < self.next_save and not force):
+        try:
+            journal.commit(self._changes(engine), engine.restart_counter)
+        except OSError as exc:
+            self.log.error('cannot write state journal of {path}: {error}', path=self.file.path, error=exc)
             return
-        changed = self._refresh(engine)
-        if changed or force:
-            try:
-                self.file.save_encoded(engine.restart_counter, self.records.values())
-            except OSError as exc:
-                self.log.error('cannot write state file {path}: {error}', path=self.file.path, error=exc)
-                return
         self.saved_revision = engine.revision
-        self.next_save = now + 10 * (time.monotonic() - now)
 
-    def _refresh(self, engine: MobileAccessGateway) -> bool:
-        """Bring the encoded records up to date with the engine; True when any changed."""
+    def _changes(self, engine: MobileAccessGateway) -> dict[Any, str | None]:
+        """The records whose fingerprint changed since the last call: key -> JSON, or None when gone."""
+        changes: dict[Any, str | None] = {}
         signalling = engine.signalling
         counters = (signalling.sequence, signalling.last_timestamp)
-        changed = self.fingerprints.get(SIGNALLING_KEY) != counters
-        if changed:
+        if self.fingerprints.get(SIGNALLING_KEY) != counters:
             self.fingerprints[SIGNALLING_KEY] = counters
-            self.records[SIGNALLING_KEY] = json.dumps(signalling_record(*counters))
+            changes[SIGNALLING_KEY] = encode(signalling_record(*counters))
         kept = {SIGNALLING_KEY}
         for entry_id, entry in engine.bul.entries.items():
             if saved_state(entry) is None:
@@ -87,16 +84,16 @@ class MagState:
             if self.fingerprints.get(entry_id) != mark:
                 record = entry_to_record(entry)
                 assert record is not None  # saved_state said it is kept
-                self.records[entry_id] = json.dumps(record)
+                changes[entry_id] = encode(record)
                 self.fingerprints[entry_id] = mark
-                changed = True
-        for gone in self.records.keys() - kept:
-            del self.records[gone]
+        for gone in self.fingerprints.keys() - kept:
             del self.fingerprints[gone]
-            changed = True
-        return changed
+            changes[gone] = None
+        return changes
 
     def stop(self) -> None:
         if self.saver is not None and self.saver.running:
             self.saver.stop()
-        self.save(force=True)
+        self.save()
+        if self.journal is not None:
+            self.journal.close()

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from pmiprouter.runtime.state import StateFile
 from tests.integration.test_lma_netns import ROOT, ip, wait_for
 from tests.integration.test_mag_netns import mn_addresses, start, topology  # noqa: F401 - the fixture
 
@@ -87,7 +88,8 @@ def test_mag_restart_restores_and_renews_the_binding(topology: dict[str, Any], t
     mag = topology['processes'][1]
     mag.terminate()  # SIGTERM: the state file is written on the way out
     mag.wait(10)
-    assert '"kind": "entry"' in (tmp_path / 'mag-state' / 'mag-MAG1.json').read_text()
+    _counter, records = StateFile(tmp_path / 'mag-state' / 'mag-MAG1.json').load()  # snapshot and journal
+    assert [r['kind'] for r in records if r.get('kind') == 'entry'] == ['entry']
     again = start(topology['mag'], tmp_path / 'mag.conf', tmp_path / 'mag-state')
     topology['processes'][1] = again  # the fixture stops it
 

@@ -11,6 +11,7 @@ from pmiprouter.core.binding_update_list import BulState
 from pmiprouter.core.mag import MobileAccessGateway
 from pmiprouter.core.actions import ApplyDataplane
 from pmiprouter.runtime.mag_state import MagState
+from pmiprouter.runtime.state import StateFile
 from tests.core.harness import T0
 from tests.core.mag_harness import HNP1, MAC1, MagHarness, mag_policy
 
@@ -52,14 +53,15 @@ def test_unchanged_engine_is_not_rewritten(tmp_path: Path) -> None:
     h = registered_harness()
     state.start(h.mag, clock, T0)
     clock.advance(1.0)
-    written = path.stat().st_ino  # every write renames a new file into place
-    clock.advance(1.0)  # the engine did not move: no write
-    assert path.stat().st_ino == written
-    h.mag.clear(None, T0 + 5)  # moved: the entry now de-registering is written
-    state.next_save = 0.0
+    (journal,) = StateFile(path).journals().values()
+    size = journal.stat().st_size
+    clock.advance(1.0)  # the engine did not move: nothing appended
+    assert journal.stat().st_size == size
+    h.mag.clear(None, T0 + 5)  # moved: the entry now de-registering is appended
     clock.advance(1.0)
-    data = json.loads(path.read_text())
-    assert [r['state'] for r in data['bindings'] if r.get('kind') == 'entry'] == ['deregistering']
+    assert journal.stat().st_size > size
+    _counter, records = StateFile(path).load()
+    assert [r['state'] for r in records if r.get('kind') == 'entry'] == ['deregistering']
     state.stop()
 
 

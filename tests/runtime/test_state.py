@@ -23,3 +23,126 @@ def test_missing_and_damaged_files_start_fresh(tmp_path: Path) -> None:
     assert state.load() == (0, [])
     state.path.write_text('{"format": 99}')
     assert state.load() == (0, [])
+
+
+# ---- the journal ------------------------------------------------------------------------
+
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+from twisted.internet.defer import Deferred, succeed  # noqa: E402
+
+from pmiprouter.runtime import state as state_module  # noqa: E402
+from pmiprouter.runtime.state import StateJournal, encode  # noqa: E402
+
+
+class HeldThread:
+    """A worker thread under the test's control: jobs run when the test says."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Callable[[], None], Deferred[None]]] = []
+
+    def __call__(self, job: Callable[[], None]) -> Deferred[None]:
+        deferred: Deferred[None] = Deferred()
+        self.jobs.append((job, deferred))
+        return deferred
+
+    def run_all(self) -> None:
+        while self.jobs:
+            job, deferred = self.jobs.pop(0)
+            job()
+            deferred.callback(None)
+
+
+def inline(job: Callable[[], None]) -> Deferred[None]:
+    job()
+    return succeed(None)
+
+
+def rows(n: int, tag: str = 'a') -> dict[int, str]:
+    return {i: encode([i, tag]) for i in range(1, n + 1)}
+
+
+def test_changes_are_journaled_and_replayed_onto_the_snapshot(tmp_path: Path) -> None:
+    file = StateFile(tmp_path / 'lma.json')
+    journal = StateJournal(file, inline)
+    journal.start(4, rows(3), 0)
+    journal.commit({2: encode([2, 'b']), 3: None, 9: encode([9, 'new'])}, 4)
+    journal.commit({9: encode([9, 'newer'])}, 4)
+    journal.close()
+    assert file.load() == (4, [[1, 'a'], [2, 'b'], [9, 'newer']])
+    counter, records, generation = file.load_keyed()
+    assert sorted(records) == [1, 2, 9] and generation == 1  # the next start journals after this one
+
+
+def test_a_torn_last_line_loses_only_itself(tmp_path: Path) -> None:
+    file = StateFile(tmp_path / 'lma.json')
+    journal = StateJournal(file, inline)
+    journal.start(1, rows(1), 0)
+    journal.commit({2: encode([2, 'kept'])}, 1)
+    journal.close()
+    with file.journal_path(0).open('a') as handle:
+        handle.write('[3, [3, "cut sh')  # the crash came in the middle of a write
+    assert file.load() == (1, [[1, 'a'], [2, 'kept']])
+
+
+def test_compaction_rotates_first_so_changes_made_meanwhile_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(state_module, 'MIN_COMPACTION_BYTES', 0)
+    file = StateFile(tmp_path / 'lma.json')
+    thread = HeldThread()
+    journal = StateJournal(file, thread)
+    journal.start(2, rows(2), 0)
+    journal.commit({i: encode([i, 'x' * 100]) for i in range(1, 40)}, 2)  # the journal outgrows the snapshot
+    assert journal.compacting and journal.generation == 1 and len(thread.jobs) == 1
+    journal.commit({1: None, 50: encode([50, 'during'])}, 2)  # while the snapshot is being written
+    expected = (2, [[i, 'x' * 100] for i in range(2, 40)] + [[50, 'during']])
+    assert file.load() == expected  # a crash now: old snapshot + both journals
+    thread.run_all()
+    assert not journal.compacting and journal.compactions == 1
+    assert sorted(file.journals()) == [1]  # the snapshot covers journal 0: it is gone
+    assert file.load() == expected
+    journal.close()
+
+
+def test_a_new_start_makes_every_older_journal_stale(tmp_path: Path) -> None:
+    file = StateFile(tmp_path / 'lma.json')
+    journal = StateJournal(file, inline)
+    journal.start(1, rows(1), 0)
+    journal.commit({7: encode([7, 'old life'])}, 1)
+    journal.close()
+    file.path.unlink()  # the snapshot is lost, its journal is not
+    counter, records, generation = file.load_keyed()
+    assert (counter, records) == (0, {}) and generation == 1
+    fresh = StateJournal(file, inline)
+    fresh.start(1, {}, generation)
+    fresh.close()
+    assert file.load() == (1, []) and sorted(file.journals()) == [1]
+
+
+def test_a_snapshot_from_before_the_journal_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / 'lma.json'
+    path.write_text('{"format": 2, "restart_counter": 5, "bindings": [[1, "a"], [2, "b"]]}')
+    assert StateFile(path).load() == (5, [[1, 'a'], [2, 'b']])
+
+
+def test_the_journal_is_retried_when_it_could_not_be_opened(tmp_path: Path) -> None:
+    blocked = tmp_path / 'not-a-dir'
+    blocked.write_text('')
+    file = StateFile(blocked / 'lma.json')
+    journal = StateJournal(file, inline)
+    with pytest.raises(OSError):
+        journal.start(1, rows(1), 0)
+    assert file.load() == (0, [])  # a journal counts only on top of a snapshot that names it
+    blocked.unlink()
+    journal.commit({2: encode([2, 'b'])}, 1)  # the directory can be made now: journal, then the snapshot
+    journal.close()
+    assert journal.compactions == 1
+    assert file.load() == (1, [[1, 'a'], [2, 'b']])
+
+
+def test_encode_writes_what_json_dumps_writes() -> None:
+    import json
+
+    record: list[Any] = [1, 'x', None, True, 1.5, [[2**127, 64]], {'k': 'v'}]
+    assert encode(record) == json.dumps(record)
