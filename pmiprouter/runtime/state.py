@@ -210,14 +210,16 @@ class StateJournal:
         """
         if not changes:
             return
+        records = self.records
         lines = []
         for key, text in changes.items():
+            name = key if type(key) is int else encode(key)  # an int's text is its JSON
             if text is None:
-                self.records.pop(key, None)
-                lines.append(f'[{encode(key)}, null]\n')
+                records.pop(key, None)
+                lines.append(f'[{name}, null]\n')
             else:
-                self.records[key] = text
-                lines.append(f'[{encode(key)}, {text}]\n')
+                records[key] = text
+                lines.append(f'[{name}, {text}]\n')
         payload = ''.join(lines)
         if self._handle is None:  # it could not be opened at the start: try again
             self._open(self.generation, restart_counter)

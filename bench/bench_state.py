@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""What saving bindings costs the reactor: a full rewrite per tick against the journal (runtime/state.py).
+
+For N bindings, one tick's changes (--changes, ~a second of registrations) are saved both ways:
+- rewrite: the whole snapshot written again (what the daemon did before the journal);
+- journal: the changed rows appended and fsynced; the snapshot is rewritten in a worker thread
+  only when the journal has outgrown it, so that rewrite is reported apart, with how often it
+  comes (every snapshot-size / tick-size ticks).
+
+Rows are real binding rows (core/persistence.py) of a dual-stack binding. Run:
+`.venv/bin/python bench/bench_state.py [--bindings 100000 1000000] [--changes 5000] [--dir DIR]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from twisted.internet.defer import succeed
+
+from pmiprouter.runtime.state import StateFile, StateJournal, encode
+
+ROW = [123456, 16, '6d6e30303030303030304062656e63682e6578616d706c65', 3, '000000000001', 1, '2001:db8:12::1',
+       '2001:db8:12::2', 'ipv6', None, [[42540766411282592856903984951653826560, 64]], [167772162, 8], 167772161, None,
+       3600, 1790000000.125, None, 5, None, False, False, False, 'active', 1790000000.0]
+
+
+def row(i: int) -> str:
+    return encode([i, *ROW[1:]])
+
+
+def measure(bindings: int, changes: int, directory: Path) -> None:
+    records = {i: row(i) for i in range(bindings)}
+    file = StateFile(directory / f'lma-{bindings}.json')
+    start = time.perf_counter()
+    file.save_encoded(1, records.values(), records.keys(), 0)
+    rewrite = time.perf_counter() - start
+    size = file.path.stat().st_size
+    journal = StateJournal(file, lambda job: succeed(job()))
+    journal.start(1, records, 1)
+    tick = {i: row(i) for i in range(changes)}
+    start = time.perf_counter()
+    rounds = 20
+    for _ in range(rounds):
+        journal.commit(tick, 1)
+        journal.compacting = True  # the rewrite is timed above; here only the appends are
+    append = (time.perf_counter() - start) / rounds
+    per_tick = journal.journal_bytes / rounds
+    journal.close()
+    print(f'{bindings:>9,} bindings ({size / 1e6:.0f} MB snapshot), {changes:,} changed per tick:')
+    print(f'    rewrite every tick: {rewrite * 1e3:8.1f} ms of reactor time per tick')
+    print(f'    journal:            {append * 1e3:8.1f} ms per tick ({append / changes * 1e6:.1f} us per changed binding);'
+          f' the snapshot rewrite ({rewrite * 1e3:.0f} ms) moves to a worker thread, every ~{size / per_tick:.0f} ticks')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--bindings', type=int, nargs='+', default=[100_000, 1_000_000])
+    parser.add_argument('--changes', type=int, default=5_000)
+    parser.add_argument('--dir', type=Path, help='where to write (default: a temporary directory)')
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.dir) as work:
+        for bindings in args.bindings:
+            measure(bindings, args.changes, Path(work))
+    return 0
+
+
+if __name__ == '__main__':
+    raise SystemExit(main())
