@@ -13,7 +13,10 @@ With --floor, `bench/mh_echo.py` stands in for the daemon: the same MH port and 
 each PBU with a fixed PBA, no registration work. Its figure is the part of a registration's CPU time
 that belongs to the sockets, the kernel and the reactor.
 
-Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor]`; with
+With --renewals the MNs register first (not timed) and their renewals (the same PBU with the next
+Sequence #: a lifetime extension, most of an LMA's steady-state load) are timed.
+
+Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor] [--renewals]`; with
 PROFILE_OUT=FILE the daemon runs under cProfile and writes its profile there.
 """
 
@@ -77,22 +80,14 @@ def templates(mns: int) -> list[bytes]:
     return wires
 
 
-def client(mns: int, window: int) -> None:
-    """Runs inside the MAG namespace: send N PBUs, keep `window` outstanding, print the figures as JSON."""
-    wires = templates(mns)
-    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 135)
-    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 4)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    sock.bind((MAG, 0))
-    sock.setblocking(False)
+def exchange(sock: socket.socket, wires: list[bytes], window: int) -> dict[str, float]:
+    """Send every PBU, `window` outstanding at most; count the PBAs (and the accepting ones)."""
     send, recv, lma = sock.sendto, sock.recv, (LMA, 0)
     sent = answered = accepted = 0
-    print('go', flush=True)
-    sys.stdin.readline()  # the parent reads the daemon's CPU time, then lets us start
     start = time.perf_counter()
     deadline = start + 300
-    while answered < mns and time.perf_counter() < deadline:
-        while sent < mns and sent - answered < window:
+    while answered < len(wires) and time.perf_counter() < deadline:
+        while sent < len(wires) and sent - answered < window:
             send(wires[sent], lma)
             sent += 1
         if select.select([sock], [], [], 1.0)[0]:
@@ -104,8 +99,32 @@ def client(mns: int, window: int) -> None:
                 if data[2] == 6:
                     answered += 1
                     accepted += data[6] == 0
-    elapsed = time.perf_counter() - start
-    print(json.dumps({'answered': answered, 'accepted': accepted, 'elapsed': elapsed}), flush=True)
+    return {'answered': answered, 'accepted': accepted, 'elapsed': time.perf_counter() - start}
+
+
+def renewal(wire: bytes) -> bytes:
+    """The same PBU with the next Sequence #: a lifetime extension from the same MAG."""
+    sequence = (int.from_bytes(wire[6:8], 'big') + 1) % 65536
+    return wire[:6] + sequence.to_bytes(2, 'big') + wire[8:]
+
+
+def client(mns: int, window: int, renewals: bool) -> None:
+    """Runs inside the MAG namespace: send N PBUs, keep `window` outstanding, print the figures as JSON.
+
+    With `renewals`, the N MNs register first (not timed), then each one's renewal is timed.
+    """
+    wires = templates(mns)
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 135)
+    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 4)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.bind((MAG, 0))
+    sock.setblocking(False)
+    if renewals:
+        exchange(sock, wires, window)
+        wires = [renewal(wire) for wire in wires]
+    print('go', flush=True)
+    sys.stdin.readline()  # the parent reads the daemon's CPU time, then lets us start
+    print(json.dumps(exchange(sock, wires, window)), flush=True)
 
 
 def ip(*args: str) -> None:
@@ -132,10 +151,11 @@ def main() -> int:
     parser.add_argument('--window', type=int, default=128)
     parser.add_argument('--no-pin', action='store_true', help='do not pin the daemon and the client to different cores')
     parser.add_argument('--floor', action='store_true', help='time bench/mh_echo.py (socket and reactor only) instead of the daemon')
+    parser.add_argument('--renewals', action='store_true', help='register the MNs first, then time their renewals')
     parser.add_argument('--client', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        client(args.mns, args.window)
+        client(args.mns, args.window, args.renewals)
         return 0
     if os.geteuid() != 0:
         print('bench_lma_daemon: needs root (network namespaces, raw sockets)', file=sys.stderr)
@@ -174,7 +194,7 @@ def main() -> int:
             print(f'{what} ready after {time.monotonic() - loading:.1f} s')
             runner = subprocess.Popen(
                 [*client_pin, 'ip', 'netns', 'exec', mag_ns, sys.executable, __file__, '--client', '--mns', str(args.mns),
-                 '--window', str(args.window)],
+                 '--window', str(args.window), *(['--renewals'] if args.renewals else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, text=True,
             )
             assert runner.stdin is not None and runner.stdout is not None
@@ -188,9 +208,10 @@ def main() -> int:
             cpu = user + system
             runner.wait(30)
             answered, elapsed = result['answered'], result['elapsed']
+            what = 'renewals' if args.renewals else 'registrations'
             print(f"{answered}/{args.mns} PBAs ({result['accepted']} accepted) in {elapsed:.2f} s: "
-                  f'{answered / elapsed:,.0f} registrations/s wall clock')
-            print(f'daemon CPU {cpu:.2f} s: {answered / max(cpu, 1e-9):,.0f} registrations per daemon CPU-second '
+                  f'{answered / elapsed:,.0f} {what}/s wall clock')
+            print(f'daemon CPU {cpu:.2f} s: {answered / max(cpu, 1e-9):,.0f} {what} per daemon CPU-second '
                   f'({cpu / max(answered, 1) * 1e6:.0f} us each: {user / max(answered, 1) * 1e6:.0f} user, '
                   f'{system / max(answered, 1) * 1e6:.0f} system){" (daemon and client pinned to different cores)" if pin else ""}')
         finally:
