@@ -146,7 +146,9 @@ class LocalMobilityAnchor:
                 return self._deregister(request, entry, now)
             if entry.state is BceState.DEREGISTERED:
                 return self._update(request, entry, Trigger.REVIVE, now)
-            trigger = Trigger.RENEW if request.proxy_coa == entry.proxy_coa else Trigger.HANDOFF
+            # Interned addresses: the same MAG is usually the same object (ipaddress's == is Python code).
+            same_mag = request.proxy_coa is entry.proxy_coa or request.proxy_coa == entry.proxy_coa
+            trigger = Trigger.RENEW if same_mag else Trigger.HANDOFF
             return self._update(request, entry, trigger, now)
         except Rejection as rejection:
             return self._reject(request, rejection, now)
@@ -208,7 +210,7 @@ class LocalMobilityAnchor:
         entry.advance(trigger)
         self.dirty.add(entry.binding_id)
         lifetime = self._granted_lifetime(request)
-        moved = request.proxy_coa != entry.proxy_coa
+        moved = trigger is Trigger.HANDOFF or (trigger is Trigger.REVIVE and request.proxy_coa != entry.proxy_coa)
         entry.proxy_coa, entry.local = self._intern(request.proxy_coa), self._intern(request.dst)
         entry.transport, entry.sport = request.transport, request.sport
         entry.handoff, entry.att = request.handoff or 0, request.att or entry.att
@@ -221,7 +223,8 @@ class LocalMobilityAnchor:
         if request.gre_key is not None and entry.use_gre:
             entry.gre_key_out = request.gre_key.key
         actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
-        if trigger is Trigger.RENEW and self._tunnel(entry) != tunnel_before:
+        tunnel_after = self._tunnel(entry)
+        if trigger is Trigger.RENEW and tunnel_after is not tunnel_before and tunnel_after != tunnel_before:
             # Same MAG, other tunnel (another LMA address, transport or GRE key): reprogram, or the
             # installed routes would no longer match the entry (and outlive its deletion).
             entry.advance(Trigger.HANDOFF)  # to PROGRAMMING: the PBA waits for the new routes, as on a move

@@ -4,6 +4,9 @@ An LMA holds a lifetime timer per binding: one `callLater` each would cost a Del
 object (~400 bytes) and a reactor heap operation per registration, renewal and deletion.
 Here starting a timer is a dict store and a heap push, cancelling is a dict pop (the heap
 entry is skipped when it comes due), and the reactor sees one call at the earliest deadline.
+Moving a live timer later (a renewal) is only the dict store: when its old heap entry comes
+due, it is pushed again at the new deadline, so renewals neither grow the heap nor make it
+rebuilt.
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ class TimerQueue:
         return key in self.deadlines
 
     def start(self, key: Hashable, at: float) -> None:
-        self.deadlines[key] = at
+        deadlines = self.deadlines
+        before = deadlines.get(key)
+        deadlines[key] = at
+        if before is not None and before <= at:
+            return  # later than its heap entry: moved on when that entry comes due
         heapq.heappush(self._heap, (at, key))
         if len(self._heap) > 2 * len(self.deadlines) + COMPACT_SLACK:
             self._compact()
@@ -76,7 +83,12 @@ class TimerQueue:
         due: list[tuple[float, Any]] = []
         heap = self._heap
         while heap and heap[0][0] <= now:
-            due.append(heapq.heappop(heap))
+            at, key = heapq.heappop(heap)
+            live = self.deadlines.get(key)
+            if live is not None and live > at:  # moved later since this entry was pushed
+                heapq.heappush(heap, (live, key))
+            else:
+                due.append((at, key))
         self._running = True
         try:
             for at, key in due:
@@ -89,8 +101,14 @@ class TimerQueue:
             self._reschedule()
 
     def _reschedule(self) -> None:
+        """Schedule the reactor call for the first entry that is live with its own deadline."""
         heap, deadlines = self._heap, self.deadlines
-        while heap and deadlines.get(heap[0][1]) != heap[0][0]:
+        while heap:
+            at, key = heap[0]
+            live = deadlines.get(key)
+            if live == at:
+                self._schedule(at)
+                return
             heapq.heappop(heap)
-        if heap:
-            self._schedule(heap[0][0])
+            if live is not None and live > at:  # moved later: its entry goes where it now belongs
+                heapq.heappush(heap, (live, key))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -16,6 +15,7 @@ import pytest
 from pmiprouter.core.persistence import entry_from_record
 from pmiprouter.lab import runner, topology
 from pmiprouter.lab.topology import Lab
+from pmiprouter.runtime.state import StateFile
 from tests.lab.running import running_lab
 
 pytestmark = [
@@ -108,8 +108,8 @@ def test_detach_cleans_up_the_binding_routes_and_tunnel(lab: Lab) -> None:
     assert until(lambda: prefix not in routes('lma'), 5)
 
     def lma_binding() -> bool:
-        state = json.loads((runner.RUN_DIR / 'lma-state' / 'lma-LMA1.json').read_text())
-        return any(entry_from_record(record).mn_id.identifier.hex() == '020000000103' for record in state['bindings'])
+        _counter, records = StateFile(runner.RUN_DIR / 'lma-state' / 'lma-LMA1.json').load()  # snapshot and journal
+        return any(entry_from_record(record).mn_id.identifier.hex() == '020000000103' for record in records)
 
     assert lma_binding()  # held for MinDelayBeforeBCEDelete (10 s, RFC 5213 §9)...
     assert until(lambda: not lma_binding(), 15)  # ...then gone

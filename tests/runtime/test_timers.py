@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from hypothesis import given, strategies as st
 from twisted.internet.task import Clock
 
 from pmiprouter.runtime.timers import COMPACT_SLACK, TimerQueue
@@ -83,3 +86,51 @@ def test_stop_drops_every_timer_and_the_reactor_call() -> None:
     timers.stop()
     clock.advance(20)
     assert fired == [] and not clock.getDelayedCalls()
+
+
+def test_renewals_move_timers_later_without_growing_the_heap() -> None:
+    """A lifetime extension is a dict store: the heap keeps one entry per timer, and each fires at its new deadline."""
+    timers, clock, fired = make()
+    for key in range(1000):
+        timers.start(key, 100)
+    for renewal in range(1, 11):
+        for key in range(1000):
+            timers.start(key, 100 + renewal * 10)
+    assert len(timers._heap) == 1000
+    clock.advance(150)
+    assert fired == [] and len(timers._heap) == 1000  # the old entries came due and moved to 200
+    clock.advance(50)
+    assert sorted(fired) == list(range(1000)) and not timers
+
+
+@given(st.lists(st.tuples(st.sampled_from(['start', 'cancel', 'advance']), st.integers(0, 4), st.integers(0, 30)),
+                max_size=60))
+def test_the_queue_fires_what_one_call_later_per_key_would(ops: list[tuple[str, int, int]]) -> None:
+    """Against a reference: every key its own reactor call, replaced on start, cancelled on cancel."""
+    queue_clock, reference_clock = Clock(), Clock()
+    ours: list[tuple[float, int]] = []
+    theirs: list[tuple[float, int]] = []
+    timers = TimerQueue(queue_clock, lambda key: ours.append((queue_clock.seconds(), key)))
+    calls: dict[int, Any] = {}
+
+    def reference_fire(key: int) -> None:
+        del calls[key]
+        theirs.append((reference_clock.seconds(), key))
+
+    for op, key, amount in ops:
+        if op == 'start':
+            timers.start(key, queue_clock.seconds() + amount)
+            if key in calls:
+                calls.pop(key).cancel()
+            calls[key] = reference_clock.callLater(amount, reference_fire, key)
+        elif op == 'cancel':
+            timers.cancel(key)
+            if key in calls:
+                calls.pop(key).cancel()
+        else:
+            queue_clock.advance(amount)
+            reference_clock.advance(amount)
+            assert sorted(ours) == sorted(theirs)
+    queue_clock.advance(100)
+    reference_clock.advance(100)
+    assert sorted(ours) == sorted(theirs) and not timers
