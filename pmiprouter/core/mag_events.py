@@ -13,6 +13,8 @@ import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
+from pmiprouter.frozen import quick_init
+
 
 class AttachTrigger(enum.Enum):
     """What told us a mobile node is on an access link (issue 5: netlink, RS, DHCP)."""
@@ -43,6 +45,7 @@ class DetachReason(enum.Enum):
     ADMIN = 'admin'
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MobileNodeAttached:
     """A mobile node was detected on `ifname`.
@@ -57,6 +60,7 @@ class MobileNodeAttached:
     hint: AttachHint | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MobileNodeDetached:
     """The mobile node left `ifname` (link down, NUD failure, admin)."""
@@ -66,6 +70,7 @@ class MobileNodeDetached:
     reason: DetachReason = DetachReason.LINK_DOWN
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RouterSolicitationReceived:
     """An RS from `mac` on `ifname` (RFC 4861 §6.2.6; RFC 5213 §6.9.2)."""
@@ -74,6 +79,7 @@ class RouterSolicitationReceived:
     mac: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class NeighbourReachable:
     """The MN answered the probe asked for by ProbeNeighbour (RFC 4861 §7.3)."""
@@ -82,6 +88,7 @@ class NeighbourReachable:
     mac: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DhcpDiscover:
     """A DHCPv4 DISCOVER (or DHCPv6 SOLICIT) from `mac` (RFC 5844 §3.4.1)."""
@@ -90,6 +97,7 @@ class DhcpDiscover:
     mac: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class DhcpRelease:
     """A DHCPRELEASE: IPv4-only de-registration, never the IPv6 prefixes (RFC 5844 §3.4)."""
@@ -103,6 +111,7 @@ MagEvent = (
 )
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SendRouterAdvertisement:
     """Send an RA to `mac` on `ifname` (RFC 5213 §6.6, §6.7; RFC 4861 §4.2).
@@ -127,6 +136,7 @@ class SendRouterAdvertisement:
     source_mac: bytes | None = None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetLinkLocal:
     """Use `address` as our link-local address on `ifname` (RFC 5213 §6.9.1.2: no DAD needed)."""
@@ -135,6 +145,7 @@ class SetLinkLocal:
     address: IPv6Address
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ProbeNeighbour:
     """Check with NUD that `mac` is still on `ifname`; answer NeighbourReachable or MobileNodeDetached."""
@@ -143,6 +154,7 @@ class ProbeNeighbour:
     mac: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class OfferIpv4:
     """The DHCPv4 server may lease `address` to `mac` (RFC 5844 §3.4.1: Subnet Mask, Router, MTU).
@@ -160,6 +172,7 @@ class OfferIpv4:
     relay: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RevokeIpv4:
     """The DHCPv4 server must stop serving `mac` (no IPv4 service any more)."""

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from pmiprouter.core.revocation import BriTiming
+from pmiprouter.frozen import quick_init
 
 IPAddress = IPv6Address | IPv4Address
 RFC6543_LINK_LOCAL = IPv6Address('fe80::200:5eff:fe00:5213')
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ipv4HomeAddress:
     """An IPv4 home address and the prefix length of its home network (RFC 5844 §3.3.2).
