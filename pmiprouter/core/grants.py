@@ -48,15 +48,20 @@ def link_local(policy: LmaPolicy, request: ProxyRegistration, entry: BindingCach
 
 def grant_of(entry: BindingCacheEntry, policy: LmaPolicy, lifetime_s: int | None = None) -> Grant:
     """What the PBA tells the MAG about `entry` (lifetime 0 on a de-registration)."""
-    return Grant(  # positional, in Grant's field order (once per accepted PBA)
+    use_gre = entry.use_gre
+    ipv4 = entry.ipv4
+    return _new_tuple(Grant, (  # every field in Grant's order: skips the named tuple's Python-level __new__
         entry.lifetime_s if lifetime_s is None else lifetime_s,  # lifetime_s
         entry.hnps,  # prefixes
-        entry.ipv4,
+        ipv4,
         entry.ipv4_router,
         entry.link_local,
         entry.gre_key_in,
-        entry.use_gre,
+        use_gre,
         entry.tlv,
-        entry.udp and not entry.use_gre,  # udp
-        policy.dhcp_server_mode if entry.ipv4 is not None else None,  # dhcp_server_mode
-    )
+        entry.udp and not use_gre,  # udp
+        policy.dhcp_server_mode if ipv4 is not None else None,  # dhcp_server_mode
+    ))
+
+
+_new_tuple = tuple.__new__

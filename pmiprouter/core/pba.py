@@ -8,7 +8,8 @@ from typing import NamedTuple
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import timestamp_from_seconds
-from pmiprouter.mh.iana import BAFlags, BAStatus, IPv4HomeAddressReplyStatus, MNIdentifierSubtype
+from pmiprouter.mh.codec import share, unshare
+from pmiprouter.mh.iana import BAFlags, BAStatus, BUFlags, IPv4HomeAddressReplyStatus, MNIdentifierSubtype
 from pmiprouter.mh.messages import BindingAcknowledgement
 from pmiprouter.mh.option import MobilityOption
 from pmiprouter.mh.options_ipv4 import (
@@ -27,10 +28,12 @@ from pmiprouter.mh.options_pmip import (
     Timestamp,
 )
 
-ZERO_LENGTH_MN_ID = MobileNodeIdentifier(MNIdentifierSubtype.NAI, b'')
-ALL_ZERO_HNP = HomeNetworkPrefix(0, IPv6Address(0))
-PROXY_FLAGS = BAFlags.P  # IntFlag arithmetic is slow: the two common flag values are built once
+# Constant options are shared (codec.share): their wire bytes are computed once, not per PBA.
+ZERO_LENGTH_MN_ID = share(MobileNodeIdentifier(MNIdentifierSubtype.NAI, b''))
+ALL_ZERO_HNP = share(HomeNetworkPrefix(0, IPv6Address(0)))
+PROXY_FLAGS = BAFlags.P  # IntFlag arithmetic is slow: the few flag values are built once
 NO_FLAGS = BAFlags(0)
+NAT_DETECTION_UDP = share(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
 
 # Options are frozen values: the few Handoff Indicator and Access Technology Type values a
 # PBA echoes are built once and shared by every PBA.
@@ -41,15 +44,39 @@ _ACCESS: dict[int, AccessTechnologyTypeOption] = {}
 def _handoff(value: int) -> HandoffIndicatorOption:
     option = _HANDOFF.get(value)
     if option is None:
-        option = _HANDOFF[value] = HandoffIndicatorOption(value)
+        option = _HANDOFF[value] = share(HandoffIndicatorOption(value))
     return option
 
 
 def _access(value: int) -> AccessTechnologyTypeOption:
     option = _ACCESS.get(value)
     if option is None:
-        option = _ACCESS[value] = AccessTechnologyTypeOption(value)
+        option = _ACCESS[value] = share(AccessTechnologyTypeOption(value))
     return option
+
+
+# Address options whose address is one object shared by many bindings (the IPv4 default
+# router of a pool, the LMA's link-local address, a decoded link-local address): one option,
+# encoded once, per address object. Keyed by id(address); the entry holds the address, so the
+# id cannot be reused while it is here. Bounded: cleared when full.
+SHARED_ADDRESS_OPTIONS = 1024
+_BY_ADDRESS: dict[tuple[type, int], tuple[object, MobilityOption]] = {}
+
+
+def _address_option(kind: type[LinkLocalAddress] | type[IPv4DefaultRouterAddress], address: object) -> MobilityOption:
+    entry = _BY_ADDRESS.get((kind, id(address)))
+    if entry is not None:
+        return entry[1]
+    if len(_BY_ADDRESS) >= SHARED_ADDRESS_OPTIONS:
+        for _, dropped in _BY_ADDRESS.values():
+            unshare(dropped)
+        _BY_ADDRESS.clear()
+    option = share(kind(address))  # type: ignore[arg-type]
+    _BY_ADDRESS[kind, id(address)] = (address, option)
+    return option
+
+
+_DHCP_SUPPORT = {mode: share(IPv4DHCPSupportMode(mode)) for mode in (False, True)}
 
 # RFC 5844 §3.1.2.2: the IPv4 HoA Reply status that goes with a PBA rejection.
 _REPLY_STATUS = {
@@ -91,46 +118,59 @@ def build_pba(
     """
     if status >= 128:
         grant = None  # a rejection grants nothing, whatever the caller passed
-    mn_id = request.mn_id
+    message, mn_id, hnps, handoff, att = request.message, request.mn_id, request.hnps, request.handoff, request.att
+    ll_id_option, link_local, timestamp = request.mn_ll_id_option, request.link_local, request.timestamp
+    ipv4_requests, gre_key, request_sequence = request.ipv4_requests, request.gre_key, request.sequence
     options: list[MobilityOption] = [mn_id if mn_id is not None else ZERO_LENGTH_MN_ID]
+    append = options.append
     if grant is not None:
-        if request.hnps:
-            options += [HomeNetworkPrefix(p.prefixlen, p.network_address) for p in grant.prefixes]
-    elif request.hnps:
-        options += request.hnps
-    elif not request.ipv4_requests:
-        options.append(ALL_ZERO_HNP)
-    handoff = request.handoff or 0
-    option = _HANDOFF.get(handoff)
-    options.append(option if option is not None else _handoff(handoff))
-    att = request.att or 0
-    option = _ACCESS.get(att)
-    options.append(option if option is not None else _access(att))
-    if request.mn_ll_id_option is not None:
-        options.append(request.mn_ll_id_option)
-    if request.link_local is not None:
-        link_local = grant.link_local if grant is not None and grant.link_local else request.link_local
-        options.append(LinkLocalAddress(link_local))
-    if request.timestamp is not None:
-        stale = status in _STALE_TIMESTAMP
-        options.append(Timestamp(timestamp_from_seconds(now) if stale else request.timestamp))
-    if request.ipv4_requests:
+        if hnps:
+            for prefix in grant.prefixes:  # a loop, not a comprehension: usually one prefix
+                append(HomeNetworkPrefix(prefix.prefixlen, prefix.network_address))
+    elif hnps:
+        options += hnps
+    elif not ipv4_requests:
+        append(ALL_ZERO_HNP)
+    option = _HANDOFF.get(handoff or 0)
+    append(option if option is not None else _handoff(handoff or 0))
+    option = _ACCESS.get(att or 0)
+    append(option if option is not None else _access(att or 0))
+    if ll_id_option is not None:
+        append(ll_id_option)
+    if link_local is not None:
+        if grant is not None and grant.link_local:
+            link_local = grant.link_local
+        append(_address_option(LinkLocalAddress, link_local))
+    if timestamp is not None:
+        append(Timestamp(timestamp_from_seconds(now) if status in _STALE_TIMESTAMP else timestamp))
+    if ipv4_requests:
         options += _ipv4_options(request, status, grant)
-    if grant is not None:
-        if grant.use_gre and request.gre_key is not None:
-            options.append(GREKey(grant.gre_key_in if request.gre_key.key is not None else None))
+    # P echoes the PBU's P flag; T when the TLV-header GRE format was granted (RFC 5845 §5.2).
+    flags = _P_ECHO.get(message.flags)
+    if flags is None:
+        flags = _p_echo(message.flags)
+    if grant is None:
+        lifetime = 0
+    else:
+        if grant.use_gre and gre_key is not None:
+            append(GREKey(grant.gre_key_in if gre_key.key is not None else None))
         if grant.udp:
-            options.append(NATDetection(True, 0))  # F=1: use IPv4-UDP encapsulation (RFC 5844 §4.2.2)
-    flags = PROXY_FLAGS if request.message.is_proxy else NO_FLAGS
-    if grant is not None and grant.tlv:
-        flags |= BAFlags.T
-    return BindingAcknowledgement(
-        status,
-        flags,
-        request.sequence if sequence is None else sequence,
-        grant.lifetime_s if grant is not None else 0,
-        tuple(options),
-    )
+            append(NAT_DETECTION_UDP)
+        if grant.tlv:
+            flags = _WITH_T[flags]
+        lifetime = grant.lifetime_s
+    return BindingAcknowledgement(status, flags, request_sequence if sequence is None else sequence, lifetime, tuple(options))
+
+
+# The BA flags that echo a PBU's flags value (P or nothing), and the same with T: IntFlag
+# arithmetic runs Python code, these lookups do not. Bounded: one entry per 16-bit flags value.
+_P_ECHO: dict[int, BAFlags] = {}
+_WITH_T = {NO_FLAGS: BAFlags.T, PROXY_FLAGS: BAFlags.P | BAFlags.T}
+
+
+def _p_echo(bu_flags: int) -> BAFlags:
+    flags = _P_ECHO[bu_flags] = PROXY_FLAGS if int(bu_flags) & BUFlags.P.value else NO_FLAGS
+    return flags
 
 
 def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | None) -> list[MobilityOption]:
@@ -144,7 +184,8 @@ def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | N
         IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.prefix_length, grant.ipv4.ip)
     ]
     if grant.ipv4_router is not None:
-        options.append(IPv4DefaultRouterAddress(grant.ipv4_router))
+        options.append(_address_option(IPv4DefaultRouterAddress, grant.ipv4_router))
     if grant.dhcp_server_mode is not None:
-        options.append(IPv4DHCPSupportMode(grant.dhcp_server_mode))
+        mode = _DHCP_SUPPORT.get(grant.dhcp_server_mode)
+        options.append(mode if mode is not None else IPv4DHCPSupportMode(grant.dhcp_server_mode))
     return options

@@ -26,6 +26,24 @@ from pmiprouter.mh.options_pmip import (
 
 _new_tuple = tuple.__new__
 
+# Where `parse` files the first option of each class it reads: one dict lookup per option. A
+# PBU may carry several HNPs and IPv4 requests (the last two); it usually carries one at most,
+# and a second one sends parse through the options again for all of them.
+_FIRST_OF = {
+    MobileNodeIdentifier: 0,
+    HandoffIndicatorOption: 1,
+    AccessTechnologyTypeOption: 2,
+    MobileNodeLinkLayerIdentifier: 3,
+    LinkLocalAddress: 4,
+    Timestamp: 5,
+    AlternateCareofAddress: 6,
+    GREKey: 7,
+    HomeNetworkPrefix: 8,
+    IPv4HomeAddressRequest: 9,
+}
+_MANY_ALLOWED = 8  # from this index on, every option of the class counts
+_NONE_FOUND = (None,) * len(_FIRST_OF)
+
 
 class ProxyRegistration(NamedTuple):
     """Everything the LMA decides on, taken from one PBU and the packet that carried it.
@@ -58,25 +76,32 @@ class ProxyRegistration(NamedTuple):
     def parse(cls, received: MessageReceived) -> ProxyRegistration:
         pbu = received.message
         assert isinstance(pbu, BindingUpdate)
-        # One pass over the options: the first of each kind, all HNPs and IPv4 requests.
-        first: dict[type, object] = {}
-        hnps: list[HomeNetworkPrefix] = []
-        ipv4_requests: list[IPv4HomeAddressRequest] = []
-        for option in pbu.options:
-            kind = type(option)
-            if kind is HomeNetworkPrefix:
-                hnps.append(option)  # type: ignore[arg-type]
-            elif kind is IPv4HomeAddressRequest:
-                ipv4_requests.append(option)  # type: ignore[arg-type]
-            elif kind not in first:
-                first[kind] = option
-        get = first.get
-        acoa = get(AlternateCareofAddress)
-        hi = get(HandoffIndicatorOption)
-        att = get(AccessTechnologyTypeOption)
-        ll_id = get(MobileNodeLinkLayerIdentifier)
-        lla = get(LinkLocalAddress)
-        ts = get(Timestamp)
+        # One pass over the options: the first of each kind (and whether an HNP or IPv4 request repeats).
+        options = pbu.options
+        found: list[object] = list(_NONE_FOUND)
+        first_of = _FIRST_OF
+        repeated = False
+        for option in options:
+            at = first_of.get(type(option))
+            if at is not None:
+                if found[at] is None:
+                    found[at] = option
+                elif at >= _MANY_ALLOWED:
+                    repeated = True
+        mn_id, hi, att, ll_id, lla, ts, acoa, gre, hnp, ipv4_request = found
+        if repeated:
+            all_hnps: tuple[HomeNetworkPrefix, ...] = tuple([o for o in options if type(o) is HomeNetworkPrefix])  # type: ignore[misc]
+            ipv4_requests: tuple[IPv4HomeAddressRequest, ...] = tuple(
+                [o for o in options if type(o) is IPv4HomeAddressRequest]  # type: ignore[misc]
+            )
+            non_zero: tuple[HomeNetworkPrefix, ...] = tuple([h for h in all_hnps if not h.is_all_zero])
+        else:  # the usual PBU: one HNP or IPv4 request at most, no comprehension
+            ipv4_requests = (ipv4_request,) if ipv4_request is not None else ()  # type: ignore[assignment]
+            if hnp is None:
+                all_hnps = non_zero = ()
+            else:
+                all_hnps = (hnp,)  # type: ignore[assignment]
+                non_zero = () if hnp.is_all_zero else all_hnps  # type: ignore[attr-defined]
         transport = received.transport
         return _new_tuple(cls, (  # every field, in order: skips the named tuple's Python-level constructor
             received.src,
@@ -86,19 +111,20 @@ class ProxyRegistration(NamedTuple):
             pbu,
             # RFC 5213 §6.9.1.5: an Alternate CoA option names the Proxy-CoA; over IPv4 it is the UDP source.
             acoa.address if acoa is not None and transport is Transport.IPV6 else received.src,  # type: ignore[attr-defined]
-            get(MobileNodeIdentifier),  # type: ignore[arg-type]
-            tuple(hnps),
+            mn_id,
+            all_hnps,
             int(hi.indicator) if hi is not None else None,  # type: ignore[attr-defined]
             int(att.access_technology) if att is not None else None,  # type: ignore[attr-defined]
-            ll_id.identifier if ll_id is not None and any(ll_id.identifier) else None,  # type: ignore[attr-defined]
-            ll_id,  # type: ignore[arg-type]
+            # An all-zero identifier counts as none: lstrip leaves nothing of it (cheaper than any()).
+            ll_id.identifier if ll_id is not None and ll_id.identifier.lstrip(b'\0') else None,  # type: ignore[attr-defined]
+            ll_id,
             lla.address if lla is not None else None,  # type: ignore[attr-defined]
             ts.timestamp if ts is not None else None,  # type: ignore[attr-defined]
-            tuple(ipv4_requests),
-            get(GREKey),  # type: ignore[arg-type]
+            ipv4_requests,
+            gre,
             pbu.sequence,
             pbu.lifetime_s,
-            tuple(h for h in hnps if not h.is_all_zero) if hnps else (),
+            non_zero,
         ))
 
     @property

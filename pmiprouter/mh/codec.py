@@ -14,25 +14,28 @@ import struct
 from pmiprouter.mh import messages as _messages  # noqa: F401  (registers the messages)
 from pmiprouter.mh import options_ipv4 as _options_ipv4  # noqa: F401  (registers the options)
 from pmiprouter.mh import options_pmip as _options_pmip  # noqa: F401
+from pmiprouter.mh import shared_options
 from pmiprouter.mh.checksum import mh_checksum
 from pmiprouter.mh.errors import BadHeaderLength, BadPayloadProto, DecodeError, EncodeError, Truncated, UnknownMHType
 from pmiprouter.mh.message import MESSAGES, MobilityMessage
 from pmiprouter.mh.option import OPTIONS, MobilityOption, UnknownOption
+from pmiprouter.mh.shared_options import (
+    CODEC_FAILURES,
+    MAX_SHARED_OPTION,
+    PAD1,
+    PADN,
+    decode_option,
+    share_decoded,
+)
 
 IPPROTO_NONE = 59
 HEADER = struct.Struct('!BBBBH')  # payload proto, header len, MH type, reserved, checksum
 HEADER_LENGTH = HEADER.size
-PAD1 = 0
-PADN = 1
-_ENCODE_FAILURES = (struct.error, OverflowError, ValueError, TypeError, AttributeError)
 
-# Options are frozen values, and most of a PBU's small ones (Handoff Indicator, Access
-# Technology Type, an ALL_ZERO prefix, a 0.0.0.0 IPv4 request) are the same in every PBU: a
-# decoded small option is shared by every later identical one (type, length and body). Bounded,
-# so a spray of distinct options cannot grow it.
-MAX_SHARED_OPTION = 20  # bytes of type + length + body
-SHARED_OPTIONS = 4096
-_decoded: dict[bytes, MobilityOption] = {}
+# The encoding of a shared option, computed once: id(option) -> (option, x, y, TLV bytes). The
+# entry holds the option, so the id cannot be reused by another object while it is here. Filled
+# by `share` (the PBA's constant options and shared address options), emptied by `unshare`.
+_encoded: dict[int, tuple[MobilityOption, int, int, bytes]] = {}
 
 
 def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
@@ -45,20 +48,23 @@ def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
     Raises:
         DecodeError: any subclass, with the offset of the fault.
     """
-    data = bytes(data)
-    if len(data) < 8:
-        raise Truncated(0, 8, len(data), 'Mobility Header')
-    payload_proto, header_len, mh_type, _, _ = HEADER.unpack_from(data)
+    if type(data) is not bytes:
+        data = bytes(data)
+    size = len(data)
+    if size < 8:
+        raise Truncated(0, 8, size, 'Mobility Header')
+    header_len = data[1]
+    mh_type = data[2]
     total = (header_len + 1) * 8
-    if len(data) < total:
-        raise Truncated(1, total, len(data), f'header length {header_len}')
-    if len(data) > total:
-        raise BadHeaderLength(1, f'header length {header_len} covers {total} bytes, packet has {len(data)}')
+    if size != total:
+        if size < total:
+            raise Truncated(1, total, size, f'header length {header_len}')
+        raise BadHeaderLength(1, f'header length {header_len} covers {total} bytes, packet has {size}')
     kind = MESSAGES.get(mh_type)
     if kind is None:
         raise UnknownMHType(mh_type)
-    if payload_proto != IPPROTO_NONE:
-        raise BadPayloadProto(payload_proto)
+    if data[0] != IPPROTO_NONE:
+        raise BadPayloadProto(data[0])
     options_start = HEADER_LENGTH + kind.FIXED_LENGTH
     if options_start > total:
         raise BadHeaderLength(1, f'header length {header_len} is below the {kind.__name__} fixed part')
@@ -67,14 +73,17 @@ def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
         return kind.decode_fixed(data[HEADER_LENGTH:options_start], options)
     except DecodeError:
         raise
-    except _ENCODE_FAILURES as exc:  # a decoder bug must still surface as the codec's own error
+    except CODEC_FAILURES as exc:  # a decoder bug must still surface as the codec's own error
         raise DecodeError(HEADER_LENGTH, f'{kind.__name__}: {exc}') from exc
 
 
 def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, ...]:
     """Decode the option TLVs in data[start:end]; Pad1/PadN are consumed, not returned."""
     options: list[MobilityOption] = []
-    shared = _decoded
+    append = options.append
+    shared = shared_options.decoded
+    shareable = _SHAREABLE
+    known = OPTIONS
     i = start
     while i < end:
         option_type = data[i]
@@ -86,36 +95,68 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
         body_end = i + 2 + data[i + 1]
         if body_end > end:
             raise Truncated(i + 1, body_end - i, end - i, f'option type {option_type}')
-        if option_type != PADN:
-            if body_end - i <= MAX_SHARED_OPTION:
-                # A small option seen before is the same frozen value: one slice and one lookup.
-                wire = data[i:body_end]
-                option = shared.get(wire)
-                if option is None:
-                    option = _decode_option(option_type, data, i, body_end)
-                    if type(option) is not UnknownOption:
-                        if len(shared) >= SHARED_OPTIONS:
-                            shared.clear()
-                        shared[wire] = option
+        if option_type in shareable and body_end - i <= MAX_SHARED_OPTION:
+            # A small option seen before is the same frozen value: one slice and one lookup.
+            wire = data[i:body_end]
+            option = shared.get(wire)
+            if option is None:
+                option = decode_option(option_type, data, i, body_end)
+                share_decoded(wire, option)
+            append(option)
+        elif option_type != PADN:
+            kind = known.get(option_type)
+            if kind is None:
+                append(UnknownOption(option_type, data[i + 2 : body_end]))
             else:
-                option = _decode_option(option_type, data, i, body_end)
-            options.append(option)
+                try:
+                    append(kind.decode_body(data[i + 2 : body_end]))
+                except DecodeError as exc:
+                    raise exc.shifted(i) from None
+                except CODEC_FAILURES as exc:
+                    raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
         i = body_end
     return tuple(options)
 
 
-def _decode_option(option_type: int, data: bytes, i: int, body_end: int) -> MobilityOption:
-    """One option (not padding) whose TLV is data[i:body_end]; errors carry offsets from the MH start."""
-    body = data[i + 2 : body_end]
-    kind = OPTIONS.get(option_type)
-    if kind is None:
-        return UnknownOption(option_type, body)
+MAX_ENCODED = 8192  # cached encodings of shared options; a safety bound, the callers bound their own
+
+
+def share(option: MobilityOption) -> MobilityOption:
+    """Encode `option` once, now, for every later message that carries this same object; returns it.
+
+    For long-lived constant options (the PBA's Handoff Indicator, ALL_ZERO prefix...): the cache
+    keeps the option alive until `unshare`. An option that does not encode is left to `encode`
+    (which raises the error where it is used).
+    """
+    if id(option) not in _encoded:
+        try:
+            x, y, tlv = _option_layout(option)
+        except EncodeError:
+            return option
+        if len(_encoded) >= MAX_ENCODED:
+            _encoded.clear()
+        _encoded[id(option)] = (option, x, y, tlv)
+    return option
+
+
+def unshare(option: MobilityOption) -> None:
+    """Forget the cached encoding of `option` (a caller dropping it from its own table)."""
+    entry = _encoded.get(id(option))
+    if entry is not None and entry[0] is option:
+        del _encoded[id(option)]
+
+
+def _option_layout(opt: MobilityOption) -> tuple[int, int, bytes]:
+    """(x, y, TLV) of one option: its alignment xn+y and its Type, Length and body."""
+    layout = opt.STATIC_ALIGN
+    x, y = opt.alignment() if layout is None else layout  # None: the instance decides
     try:
-        return kind.decode_body(body)
-    except DecodeError as exc:
-        raise exc.shifted(i) from None
-    except _ENCODE_FAILURES as exc:
-        raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
+        tlv = opt.encode_tlv()
+    except EncodeError:
+        raise
+    except CODEC_FAILURES as exc:
+        raise EncodeError(f'{type(opt).__name__}: {exc}') from exc
+    return x, y, tlv
 
 
 def padding(length: int) -> bytes:
@@ -130,49 +171,46 @@ def padding(length: int) -> bytes:
 def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
     """Lay out `options` from MH offset `start`, aligned, then pad the whole MH to 8 octets."""
     parts: list[bytes] = []
-    cur = start
-    for opt in options:
-        layout = _LAYOUTS.get(type(opt))
-        if layout is None:
-            layout = _layout(type(opt))
-        x, y, wire_type = layout
-        if x == 0:  # the instance decides (content-dependent alignment or wire type)
-            x, y = opt.alignment()
-            wire_type = opt.wire_type
-        if x != 1:
-            gap = (y - cur) % x
-            if gap:
-                parts.append(_PADDINGS[gap] if gap < 8 else padding(gap))
-                cur += gap
-        try:
-            body = opt.encode_body()
-        except EncodeError:
-            raise
-        except _ENCODE_FAILURES as exc:
-            raise EncodeError(f'{type(opt).__name__}: {exc}') from exc
-        size = len(body)
-        if size > 255:
-            raise EncodeError(f'{type(opt).__name__} body is {size} bytes, the Length field holds 255')
-        parts.append(bytes((wire_type, size)) + body)
-        cur += 2 + size
-    parts.append(_PADDINGS[-cur % 8])
+    _lay_out(options, start, parts)
     return b''.join(parts)
 
 
-# Per option class: (x, y, wire type) when neither alignment() nor wire_type is overridden (both
-# are then class constants, read once instead of two calls per option), else (0, 0, 0): ask the
-# instance. One entry per option class: bounded by the registry.
-_LAYOUTS: dict[type, tuple[int, int, int]] = {}
-
-
-def _layout(kind: type[MobilityOption]) -> tuple[int, int, int]:
-    static = kind.alignment is MobilityOption.alignment and kind.wire_type is MobilityOption.wire_type
-    layout = (kind.ALIGN[0], kind.ALIGN[1], kind.TYPE) if static else (0, 0, 0)
-    _LAYOUTS[kind] = layout
-    return layout
+def _lay_out(options: tuple[MobilityOption, ...], start: int, parts: list[bytes]) -> int:
+    """Append the options' TLVs and padding to `parts` from MH offset `start`; returns the padded end."""
+    cur = start
+    encoded = _encoded
+    append = parts.append
+    for opt in options:
+        key = id(opt)
+        if key in encoded:
+            _, x, y, tlv = encoded[key]
+        else:  # _option_layout, inlined: this runs for every option that is not shared
+            layout = opt.STATIC_ALIGN
+            if layout is None:  # the instance decides (content-dependent alignment)
+                x, y = opt.alignment()
+            else:
+                x, y = layout
+            try:
+                tlv = opt.encode_tlv()
+            except EncodeError:
+                raise
+            except CODEC_FAILURES as exc:
+                raise EncodeError(f'{type(opt).__name__}: {exc}') from exc
+        if x != 1:
+            gap = (y - cur) % x
+            if gap:
+                append(_PADDINGS[gap] if gap < 8 else padding(gap))
+                cur += gap
+        append(tlv)
+        cur += len(tlv)
+    gap = -cur % 8
+    if gap:
+        append(_PADDINGS[gap])
+    return cur + gap
 
 
 _PADDINGS = tuple(padding(n) for n in range(8))  # every gap an 8-octet alignment can leave
+_SHAREABLE = shared_options.shareable_types()
 
 
 def encode(message: MobilityMessage, src: object = None, dst: object = None) -> bytes:
@@ -189,14 +227,15 @@ def encode(message: MobilityMessage, src: object = None, dst: object = None) -> 
         fixed = message.encode_fixed()
     except EncodeError:
         raise
-    except _ENCODE_FAILURES as exc:
+    except CODEC_FAILURES as exc:
         raise EncodeError(f'{type(message).__name__}: {exc}') from exc
-    start = HEADER_LENGTH + len(fixed)
-    options = encode_options(message.options, start)
-    header_len = (start + len(options)) // 8 - 1
+    parts = [b'', fixed]  # the header goes first once the length is known
+    end = _lay_out(message.options, HEADER_LENGTH + len(fixed), parts)
+    header_len = end // 8 - 1
     if header_len > 255:
-        raise EncodeError(f'message is {(header_len + 1) * 8} bytes; a Mobility Header holds at most 2048')
-    wire = HEADER.pack(IPPROTO_NONE, header_len, message.TYPE, 0, 0) + fixed + options
+        raise EncodeError(f'message is {end} bytes; a Mobility Header holds at most 2048')
+    parts[0] = HEADER.pack(IPPROTO_NONE, header_len, message.TYPE, 0, 0)
+    wire = b''.join(parts)
     if src is not None and dst is not None:
         wire = wire[:4] + mh_checksum(src, dst, wire).to_bytes(2, 'big') + wire[6:]
     return wire

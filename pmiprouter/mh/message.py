@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeVar
 
+from pmiprouter.frozen import quick_init
 from pmiprouter.mh.option import MobilityOption
 
 MESSAGES: dict[int, type[MobilityMessage]] = {}
@@ -17,10 +18,10 @@ O = TypeVar('O', bound=MobilityOption)
 
 
 def register_message(cls: M) -> M:
-    """Class decorator: make `cls` the decoder of its MH type."""
+    """Class decorator: make `cls` the decoder of its MH type (a frozen, slotted dataclass gets `quick_init`)."""
     if cls.TYPE in MESSAGES:
         raise TypeError(f'MH type {cls.TYPE} registered twice: {MESSAGES[cls.TYPE].__name__}, {cls.__name__}')
-    MESSAGES[cls.TYPE] = cls
+    MESSAGES[cls.TYPE] = quick_init(cls)
     return cls
 
 

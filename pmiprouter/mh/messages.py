@@ -27,6 +27,7 @@ from pmiprouter.mh.iana import (
     UPAStatus,
     UPNReason,
 )
+from pmiprouter.frozen import quick_init
 from pmiprouter.mh.message import MobilityMessage, register_message
 from pmiprouter.mh.option import MobilityOption, coerce, seconds_to_units
 
@@ -45,6 +46,16 @@ def _flags(kind: type[F], known: dict[int, F], value: int) -> F:
     if flags is None:
         flags = known[value] = kind(value)
     return flags
+
+
+_BA_STATUSES = BAStatus._value2member_map_  # what `coerce` reads, without its call
+
+
+def _lifetime_units(seconds: int) -> int:
+    """A BU/BA lifetime in 4-second units; the common case without seconds_to_units' divmod."""
+    if type(seconds) is int and not seconds & 3 and 0 <= seconds <= 0x3FFFC:
+        return seconds >> 2
+    return seconds_to_units(seconds, 'lifetime')
 
 
 @register_message
@@ -163,11 +174,12 @@ class BindingUpdate(MobilityMessage):
 
     @classmethod
     def decode_fixed(cls, fixed: bytes, options: Options) -> BindingUpdate:
-        sequence, flags, lifetime = cls._FIXED.unpack(fixed)
-        return cls(sequence, _flags(BUFlags, _BU_FLAGS, flags), lifetime * 4, options)
+        sequence, bits, lifetime = cls._FIXED.unpack(fixed)
+        flags = _BU_FLAGS.get(bits)
+        return cls(sequence, _flags(BUFlags, _BU_FLAGS, bits) if flags is None else flags, lifetime * 4, options)
 
     def encode_fixed(self) -> bytes:
-        return self._FIXED.pack(self.sequence, self.flags, seconds_to_units(self.lifetime_s, 'lifetime'))
+        return self._FIXED.pack(self.sequence, self.flags, _lifetime_units(self.lifetime_s))
 
     @classmethod
     def proxy(cls, sequence: int, lifetime_s: int, options: Options, flags: BUFlags = BUFlags(0)) -> BindingUpdate:
@@ -196,12 +208,17 @@ class BindingAcknowledgement(MobilityMessage):
 
     @classmethod
     def decode_fixed(cls, fixed: bytes, options: Options) -> BindingAcknowledgement:
-        status, flags, sequence, lifetime = cls._FIXED.unpack(fixed)
-        return cls(coerce(BAStatus, status), _flags(BAFlags, _BA_FLAGS, flags), sequence, lifetime * 4, options)
+        status, bits, sequence, lifetime = cls._FIXED.unpack(fixed)
+        flags = _BA_FLAGS.get(bits)
+        if flags is None:
+            flags = _flags(BAFlags, _BA_FLAGS, bits)
+        return cls(_BA_STATUSES.get(status, status), flags, sequence, lifetime * 4, options)  # type: ignore[arg-type]
 
     def encode_fixed(self) -> bytes:
-        lifetime = seconds_to_units(self.lifetime_s, 'lifetime')
-        return self._FIXED.pack(self.status, self.flags, self.sequence, lifetime)
+        lifetime = self.lifetime_s
+        if type(lifetime) is int and not lifetime & 3 and 0 <= lifetime <= 0x3FFFC:  # once per PBA: no call
+            return self._FIXED.pack(self.status, self.flags, self.sequence, lifetime >> 2)
+        return self._FIXED.pack(self.status, self.flags, self.sequence, _lifetime_units(lifetime))
 
     @property
     def is_proxy(self) -> bool:
@@ -304,6 +321,7 @@ class BindingRevocation(MobilityMessage):
 register_message(BindingRevocation)  # one MH type, two message kinds
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BindingRevocationIndication(BindingRevocation):
     """Binding Revocation Indication (RFC 5846 §5.1)."""
@@ -325,6 +343,7 @@ class BindingRevocationIndication(BindingRevocation):
         return self.trigger
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class BindingRevocationAcknowledgement(BindingRevocation):
     """Binding Revocation Acknowledgement (RFC 5846 §5.2); copies sequence and P/V/G from the BRI."""

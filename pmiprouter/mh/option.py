@@ -15,16 +15,18 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar, TypeVar
 
 from pmiprouter.mh.errors import BadOptionLength, BadOptionValue, EncodeError
+from pmiprouter.frozen import quick_init
 
 OPTIONS: dict[int, type[MobilityOption]] = {}
 
 O = TypeVar('O', bound='type[MobilityOption]')
 
 def register_option(cls: O) -> O:
-    """Class decorator: make `cls` the decoder of its wire type."""
+    """Class decorator: make `cls` (a frozen, slotted dataclass) the decoder of its wire type."""
     if cls.TYPE in OPTIONS:
         raise TypeError(f'option type {cls.TYPE} registered twice: {OPTIONS[cls.TYPE].__name__}, {cls.__name__}')
-    OPTIONS[cls.TYPE] = cls
+    OPTIONS[cls.TYPE] = quick_init(cls)  # the cheaper constructor: several options per PBU and PBA
+    cls.STATIC_ALIGN = cls.ALIGN if cls.alignment is MobilityOption.alignment else None
     return cls
 
 class MobilityOption:
@@ -38,6 +40,12 @@ class MobilityOption:
     __slots__ = ()
     TYPE: ClassVar[int]
     ALIGN: ClassVar[tuple[int, int]] = (1, 0)
+    # Whether identical small options decoded from different messages may be one shared object
+    # (codec.py); False for per-MN and per-message values, which would only churn the table.
+    SHAREABLE: ClassVar[bool] = True
+    # ALIGN when alignment() is not overridden (set by register_option), else None: the encoder
+    # then reads a class attribute instead of calling a method per option.
+    STATIC_ALIGN: ClassVar[tuple[int, int] | None] = None
 
     @property
     def wire_type(self) -> int:
@@ -57,6 +65,18 @@ class MobilityOption:
         """The option's body (without Type and Length)."""
         raise NotImplementedError
 
+    def encode_tlv(self) -> bytes:
+        """Type, Length and body, as the codec lays them out.
+
+        Options on the registration path override this with a single `struct` pack (and derive
+        `encode_body` from it); the others get their body framed here.
+        """
+        body = self.encode_body()
+        if len(body) > 255:
+            raise body_too_long(self, len(body))
+        return bytes((self.wire_type, len(body))) + body
+
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UnknownOption(MobilityOption):
     """An option type this codec does not model: skipped by the engines (RFC 6275 §6.2.1),
@@ -86,6 +106,9 @@ class IPv6AddressOption(MobilityOption):
         expect_length(cls.TYPE, body, 16)
         return cls(IPv6Address(body))  # type: ignore[call-arg]
 
+    def encode_tlv(self) -> bytes:
+        return _IPV6_TLV.pack(self.TYPE, 16, self.address.packed)
+
     def encode_body(self) -> bytes:
         return self.address.packed
 
@@ -103,8 +126,20 @@ class IPv4AddressOption(MobilityOption):
         expect_length(cls.TYPE, body, cls._BODY.size)
         return cls(IPv4Address(cls._BODY.unpack(body)[0]))  # type: ignore[call-arg]
 
+    def encode_tlv(self) -> bytes:
+        return _IPV4_TLV.pack(self.TYPE, 6, self.address.packed)
+
     def encode_body(self) -> bytes:
         return self._BODY.pack(self.address.packed)
+
+
+_IPV6_TLV = struct.Struct('!BB16s')  # type, length, IPv6 address
+_IPV4_TLV = struct.Struct('!BB2x4s')  # type, length, reserved, IPv4 address
+
+
+def body_too_long(option: MobilityOption, size: int) -> EncodeError:
+    """The error for a body the 8-bit Length field cannot count."""
+    return EncodeError(f'{type(option).__name__} body is {size} bytes, the Length field holds 255')
 
 
 def expect_length(option_type: int, body: bytes, *sizes: int) -> None:

@@ -28,6 +28,9 @@ from pmiprouter.mh.option import (
 _BB4 = struct.Struct('!BB4s')  # two one-byte fields, then an IPv4 address
 _H = struct.Struct('!H')
 _HI = struct.Struct('!HI')
+_BB4_TLV = struct.Struct('!BBBB4s')  # type, length 6, then the body above
+_GRE_KEY_TLV = struct.Struct('!BB2xI')
+_GRE_NO_KEY_TLV = struct.Struct('!BB2x')
 
 
 @register_option
@@ -72,8 +75,11 @@ class IPv4AddressAcknowledgement(MobilityOption):
         status, second, raw = _BB4.unpack(body)
         return cls(coerce(IPv4AddressAckStatus, status), prefix_length_6bits(cls.TYPE, second, 3), IPv4Address(raw))
 
+    def encode_tlv(self) -> bytes:
+        return _BB4_TLV.pack(self.TYPE, 6, self.status, ipv4_prefix_length_byte(self.prefix_length), self.address.packed)
+
     def encode_body(self) -> bytes:
-        return _BB4.pack(self.status, ipv4_prefix_length_byte(self.prefix_length), self.address.packed)
+        return self.encode_tlv()[2:]
 
 
 @register_option
@@ -127,8 +133,11 @@ class GREKey(MobilityOption):
         expect_length(cls.TYPE, body, 2, 6)
         return cls(None if len(body) == 2 else _HI.unpack(body)[1])
 
+    def encode_tlv(self) -> bytes:
+        return _GRE_NO_KEY_TLV.pack(self.TYPE, 2) if self.key is None else _GRE_KEY_TLV.pack(self.TYPE, 6, self.key)
+
     def encode_body(self) -> bytes:
-        return b'\0\0' if self.key is None else _HI.pack(0, self.key)
+        return self.encode_tlv()[2:]
 
 
 @register_option
@@ -185,8 +194,11 @@ class IPv4HomeAddressRequest(MobilityOption):
         first, _, raw = _BB4.unpack(body)
         return cls(prefix_length_6bits(cls.TYPE, first, 2), IPv4Address(raw))
 
+    def encode_tlv(self) -> bytes:
+        return _BB4_TLV.pack(self.TYPE, 6, ipv4_prefix_length_byte(self.prefix_length), 0, self.address.packed)
+
     def encode_body(self) -> bytes:
-        return _BB4.pack(ipv4_prefix_length_byte(self.prefix_length), 0, self.address.packed)
+        return self.encode_tlv()[2:]
 
 
 @register_option
@@ -209,8 +221,11 @@ class IPv4HomeAddressReply(MobilityOption):
             coerce(IPv4HomeAddressReplyStatus, status), prefix_length_6bits(cls.TYPE, second, 3), IPv4Address(raw)
         )
 
+    def encode_tlv(self) -> bytes:
+        return _BB4_TLV.pack(self.TYPE, 6, self.status, ipv4_prefix_length_byte(self.prefix_length), self.address.packed)
+
     def encode_body(self) -> bytes:
-        return _BB4.pack(self.status, ipv4_prefix_length_byte(self.prefix_length), self.address.packed)
+        return self.encode_tlv()[2:]
 
 
 @register_option

@@ -17,6 +17,7 @@ from pmiprouter.mh.errors import BadOptionValue, EncodeError
 from pmiprouter.mh.iana import AuthSubtype, MNIdentifierSubtype, OptionType
 from pmiprouter.mh.option import (
     IPv6AddressOption,
+    body_too_long,
     MobilityOption,
     coerce,
     expect_length,
@@ -29,6 +30,9 @@ _H = struct.Struct('!H')
 _HH = struct.Struct('!HH')
 _Q = struct.Struct('!Q')
 _PREFIX = struct.Struct('!xB16s')  # reserved, prefix length, prefix
+_PREFIX_TLV = struct.Struct('!BBxB16s')  # type, length 18, then the body above
+_MN_ID_HEAD = struct.Struct('!BBB')  # type, length, subtype; the identifier follows
+_MN_ID_SUBTYPES = MNIdentifierSubtype._value2member_map_
 
 # RFC 4285 §6 timestamps are NTP: seconds since 1900, the Unix epoch is this many seconds later.
 NTP_UNIX_OFFSET = 2_208_988_800
@@ -122,10 +126,14 @@ class PrefixOption(MobilityOption):
             raise BadOptionValue(cls.TYPE, f'prefix length {length} > 128', 3)
         return cls(length, IPv6Address(raw))  # type: ignore[call-arg]
 
+    def encode_tlv(self) -> bytes:
+        length = self.prefix_length
+        if not 0 <= length <= 128:
+            raise EncodeError(f'prefix length {length} out of 0..128')
+        return _PREFIX_TLV.pack(self.TYPE, 18, length, self.address.packed)
+
     def encode_body(self) -> bytes:
-        if not 0 <= self.prefix_length <= 128:
-            raise EncodeError(f'prefix length {self.prefix_length} out of 0..128')
-        return _PREFIX.pack(self.prefix_length, self.address.packed)
+        return self.encode_tlv()[2:]
 
     @property
     def network(self) -> IPv6Network:
@@ -182,6 +190,7 @@ class MobileNodeIdentifier(MobilityOption):
     """Mobile Node Identifier (RFC 4283 §3). Length 1 = the zero-length identifier of RFC 5213 §5.3.1."""
 
     TYPE: ClassVar[int] = OptionType.MN_ID
+    SHAREABLE: ClassVar[bool] = False  # one per MN
 
     subtype: MNIdentifierSubtype | int
     identifier: bytes
@@ -193,11 +202,19 @@ class MobileNodeIdentifier(MobilityOption):
 
     @classmethod
     def decode_body(cls, body: bytes) -> MobileNodeIdentifier:
-        expect_min_length(cls.TYPE, body, 1)
-        return cls(coerce(MNIdentifierSubtype, body[0]), bytes(body[1:]))
+        if not body:
+            expect_min_length(cls.TYPE, body, 1)
+        subtype = body[0]
+        return cls(_MN_ID_SUBTYPES.get(subtype, subtype), bytes(body[1:]))  # type: ignore[arg-type]
+
+    def encode_tlv(self) -> bytes:
+        identifier = self.identifier
+        if len(identifier) > 254:
+            raise body_too_long(self, 1 + len(identifier))
+        return _MN_ID_HEAD.pack(self.TYPE, 1 + len(identifier), self.subtype) + identifier
 
     def encode_body(self) -> bytes:
-        return bytes((self.subtype,)) + self.identifier
+        return self.encode_tlv()[2:]
 
     @classmethod
     def nai(cls, nai: str) -> MobileNodeIdentifier:
@@ -254,6 +271,7 @@ class MobilityMessageReplayProtection(MobilityOption):
 
     TYPE: ClassVar[int] = OptionType.MESG_ID
     ALIGN: ClassVar[tuple[int, int]] = (8, 2)
+    SHAREABLE: ClassVar[bool] = False  # a new value in every message
 
     timestamp: int
 

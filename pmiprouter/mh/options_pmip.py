@@ -14,12 +14,23 @@ from typing import ClassVar
 
 from pmiprouter.mh.errors import BadOptionValue, EncodeError
 from pmiprouter.mh.iana import AccessTechnologyType, HandoffIndicator, LMAAddressCode, OptionType
-from pmiprouter.mh.option import IPv6AddressOption, MobilityOption, coerce, expect_length, expect_min_length, register_option
+from pmiprouter.mh.option import (
+    IPv6AddressOption,
+    MobilityOption,
+    body_too_long,
+    coerce,
+    expect_length,
+    expect_min_length,
+    register_option,
+)
 from pmiprouter.mh.options_mipv6 import PrefixOption
 
 _I = struct.Struct('!I')
 _Q = struct.Struct('!Q')
 _RESERVED_BYTE = struct.Struct('!xB')  # reserved, value
+_RESERVED_BYTE_TLV = struct.Struct('!BBxB')  # type, length 2, then the body above
+_LL_ID_HEAD = struct.Struct('!BB2x')  # type, length, reserved; the identifier follows
+_TIMESTAMP_TLV = struct.Struct('!BBQ')
 
 
 @register_option
@@ -47,6 +58,9 @@ class HandoffIndicatorOption(MobilityOption):
         expect_length(cls.TYPE, body, 2)
         return cls(coerce(HandoffIndicator, body[1]))
 
+    def encode_tlv(self) -> bytes:
+        return _RESERVED_BYTE_TLV.pack(self.TYPE, 2, self.indicator)
+
     def encode_body(self) -> bytes:
         return _RESERVED_BYTE.pack(self.indicator)
 
@@ -65,6 +79,9 @@ class AccessTechnologyTypeOption(MobilityOption):
         expect_length(cls.TYPE, body, 2)
         return cls(coerce(AccessTechnologyType, body[1]))
 
+    def encode_tlv(self) -> bytes:
+        return _RESERVED_BYTE_TLV.pack(self.TYPE, 2, self.access_technology)
+
     def encode_body(self) -> bytes:
         return _RESERVED_BYTE.pack(self.access_technology)
 
@@ -80,13 +97,21 @@ class MobileNodeLinkLayerIdentifier(MobilityOption):
 
     TYPE: ClassVar[int] = OptionType.MOBILE_NODE_LINK_LAYER_IDENTIFIER
     ALIGN: ClassVar[tuple[int, int]] = (4, 0)
+    SHAREABLE: ClassVar[bool] = False  # one per MN
 
     identifier: bytes
 
     @classmethod
     def decode_body(cls, body: bytes) -> MobileNodeLinkLayerIdentifier:
-        expect_min_length(cls.TYPE, body, 2)
+        if len(body) < 2:
+            expect_min_length(cls.TYPE, body, 2)
         return cls(bytes(body[2:]))
+
+    def encode_tlv(self) -> bytes:
+        identifier = self.identifier
+        if len(identifier) > 253:
+            raise body_too_long(self, 2 + len(identifier))
+        return _LL_ID_HEAD.pack(self.TYPE, 2 + len(identifier)) + identifier
 
     def encode_body(self) -> bytes:
         return b'\0\0' + self.identifier
@@ -119,13 +144,18 @@ class Timestamp(MobilityOption):
 
     TYPE: ClassVar[int] = OptionType.TIMESTAMP
     ALIGN: ClassVar[tuple[int, int]] = (8, 2)
+    SHAREABLE: ClassVar[bool] = False  # a new value in every PBU
 
     timestamp: int
 
     @classmethod
     def decode_body(cls, body: bytes) -> Timestamp:
-        expect_length(cls.TYPE, body, 8)
+        if len(body) != 8:
+            expect_length(cls.TYPE, body, 8)
         return cls(_Q.unpack(body)[0])
+
+    def encode_tlv(self) -> bytes:
+        return _TIMESTAMP_TLV.pack(self.TYPE, 8, self.timestamp)
 
     def encode_body(self) -> bytes:
         return _Q.pack(self.timestamp)

@@ -54,3 +54,13 @@ def test_deregistration_alternate_coa_and_missing_options() -> None:
     assert request.is_deregistration and request.proxy_coa == other
     assert request.mn_id is None and request.hnps == () and request.non_zero_prefixes == ()
     assert request.handoff is None and request.att is None and not request.wants_ipv4
+
+
+def test_repeated_prefixes_and_ipv4_requests_are_all_kept_in_wire_order() -> None:
+    hnps = (HomeNetworkPrefix.of('2001:db8:1::/64'), HomeNetworkPrefix.of('::/0'), HomeNetworkPrefix.of('2001:db8:2::/64'))
+    v4 = (IPv4HomeAddressRequest(0, IPv4Address(0)), IPv4HomeAddressRequest(24, IPv4Address('10.0.0.5')))
+    request = parse((hnps[0], v4[0], MobileNodeIdentifier.nai('mn@x'), hnps[1], v4[1], hnps[2]))
+    assert request.hnps == hnps and request.non_zero_prefixes == (hnps[0], hnps[2])
+    assert request.ipv4_requests == v4 and request.mn_id == MobileNodeIdentifier.nai('mn@x')
+    single = parse((v4[1], hnps[1]))
+    assert single.ipv4_requests == (v4[1],) and single.hnps == (hnps[1],) and single.non_zero_prefixes == ()

@@ -1,8 +1,8 @@
-"""The encoder's per-class layout table and the decoder's shared-option path (codec.py)."""
+"""The encoder's static alignments and the decoder's shared options (codec.py, shared_options.py)."""
 
 from __future__ import annotations
 
-from pmiprouter.mh import codec
+from pmiprouter.mh import shared_options
 from pmiprouter.mh.codec import decode, encode
 from pmiprouter.mh.iana import AuthSubtype, MNIdentifierSubtype
 from pmiprouter.mh.messages import BindingUpdate
@@ -12,16 +12,13 @@ from pmiprouter.mh.options_pmip import HandoffIndicatorOption, HomeNetworkPrefix
 from tests.mh.samples import OPTION_SAMPLES
 
 
-def test_layouts_hold_class_constants_or_defer_to_the_instance() -> None:
+def test_static_alignment_is_a_class_constant_unless_the_instance_decides() -> None:
     for option in OPTION_SAMPLES:
-        encode(BindingUpdate.proxy(1, 4, (option,)))
-    encode(BindingUpdate.proxy(1, 4, (UnknownOption(200, b'ab'),)))
-    assert set(codec._LAYOUTS) <= set(OPTIONS.values()) | {UnknownOption}  # one entry per class: bounded
-    assert codec._LAYOUTS[HomeNetworkPrefix] == (8, 4, HomeNetworkPrefix.TYPE)
-    assert codec._LAYOUTS[HandoffIndicatorOption] == (1, 0, HandoffIndicatorOption.TYPE)
-    # Content-dependent alignment and wire type are asked of each instance.
-    assert codec._LAYOUTS[MobilityMessageAuthentication] == (0, 0, 0)
-    assert codec._LAYOUTS[UnknownOption] == (0, 0, 0)
+        assert option.STATIC_ALIGN in (None, option.ALIGN)
+        assert (option.STATIC_ALIGN is None) == (type(option).alignment is not MobilityOption.alignment)
+    assert HomeNetworkPrefix.STATIC_ALIGN == (8, 4) and HandoffIndicatorOption.STATIC_ALIGN == (1, 0)
+    # Content-dependent alignment is asked of each instance.
+    assert MobilityMessageAuthentication.STATIC_ALIGN is None and UnknownOption.STATIC_ALIGN is None
 
 
 def test_instance_alignment_and_wire_type_still_apply() -> None:
@@ -39,12 +36,12 @@ def test_instance_alignment_and_wire_type_still_apply() -> None:
 
 
 def test_small_unknown_options_are_not_shared() -> None:
-    codec._decoded.clear()
+    shared_options.decoded.clear()
     wire = encode(BindingUpdate.proxy(1, 4, (UnknownOption(202, b'zz'), HandoffIndicatorOption(1))))
     first, second = decode(wire), decode(wire)
     assert first.options[0] == second.options[0] and first.options[0] is not second.options[0]
     assert first.options[1] is second.options[1]
-    assert all(type(option) is not UnknownOption for option in codec._decoded.values())
+    assert all(type(option) is not UnknownOption for option in shared_options.decoded.values())
 
 
 def test_mn_identifier_hash_agrees_with_equality() -> None:
@@ -70,3 +67,22 @@ def test_decoded_flags_are_shared_values_keyed_by_their_bits() -> None:
     assert pba.flags == BAFlags.P | BAFlags.T and isinstance(pba.flags, BAFlags)  # type: ignore[attr-defined]
     assert len(messages._BU_FLAGS) <= 1 << 16 and len(messages._BA_FLAGS) <= 1 << 8
     assert messages._BU_FLAGS[int(proxy.flags)] is proxy.flags  # type: ignore[attr-defined]
+
+
+def test_registered_options_and_messages_get_the_cheaper_constructor() -> None:
+    """register_option/register_message apply pmiprouter.frozen.quick_init; the values stay frozen."""
+    import dataclasses
+
+    import pytest
+
+    from pmiprouter.mh.message import MESSAGES
+    from pmiprouter.mh.messages import BindingRevocationAcknowledgement, BindingRevocationIndication
+
+    kinds = [*OPTIONS.values(), UnknownOption, BindingRevocationIndication, BindingRevocationAcknowledgement]
+    kinds += [kind for kind in MESSAGES.values() if dataclasses.is_dataclass(kind)]
+    for kind in kinds:
+        assert kind.__init__.__code__.co_filename == '<string>', kind.__name__  # type: ignore[misc]
+    option = HandoffIndicatorOption(1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        option.indicator = 2  # type: ignore[misc]
+    assert dataclasses.replace(BindingUpdate.proxy(1, 4, ()), sequence=2).sequence == 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pmiprouter.mh import codec
+from pmiprouter.mh import shared_options
 from pmiprouter.mh.codec import decode, encode
 from pmiprouter.mh.messages import BindingUpdate
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
@@ -23,8 +23,8 @@ def test_identical_small_options_are_one_object_and_different_ones_are_not() -> 
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(codec, 'SHARED_OPTIONS', 4)
-    codec._decoded.clear()
+    monkeypatch.setattr(shared_options, 'SHARED_OPTIONS', 4)
+    shared_options.decoded.clear()
     for handoff in range(1, 10):
         assert decode(pbu(handoff)).options[1] == HandoffIndicatorOption(handoff)
-        assert len(codec._decoded) <= 4
+        assert len(shared_options.decoded) <= 4
