@@ -11,6 +11,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
@@ -79,7 +80,10 @@ class LocalMobilityAnchor:
         self.revision = 0  # bumped on every event: the daemon saves state when it moves
         self.dirty: set[int] = set()  # bindings changed (or removed) since the daemon last saved them
         self._addresses: dict[IPAddress, IPAddress] = {}  # one object per peer address, shared by its bindings
-        self._identities: dict[int, tuple[IPAddress, IPAddress]] = {}  # id(address) -> (address, interned)
+        # One object per peer address, found by identity first: the ports reuse one object per peer,
+        # and hashing an ip_address runs Python code (it formats the integer).
+        interned = self._addresses
+        self._intern = ByIdentity[IPAddress, IPAddress](lambda address: interned.setdefault(address, address), 1024)
         self._lifetimes: dict[int, int] = {}
         self._shared_tunnels: dict[tuple[IPAddress, IPAddress, TunnelMode], TunnelSpec] = {}
         self._last_tunnel: tuple[IPAddress, IPAddress, TunnelMode, TunnelSpec] | None = None
@@ -446,18 +450,6 @@ class LocalMobilityAnchor:
         ]
 
     # ---- helpers -----------------------------------------------------------------------
-
-    def _intern(self, address: IPAddress) -> IPAddress:
-        # Hashing an ip_address is slow (it formats the integer): a repeat of the same object
-        # (the ports reuse one object per peer) is recognised by identity first.
-        known = self._identities.get(id(address))
-        if known is not None and known[0] is address:
-            return known[1]
-        interned = self._addresses.setdefault(address, address)
-        if len(self._identities) >= 1024:
-            self._identities.clear()
-        self._identities[id(address)] = (address, interned)  # holding `address` keeps its id unique
-        return interned
 
     def _granted_lifetime(self, request: ProxyRegistration) -> int:
         lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)

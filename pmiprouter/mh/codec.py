@@ -184,18 +184,8 @@ def _lay_out(options: tuple[MobilityOption, ...], start: int, parts: list[bytes]
         key = id(opt)
         if key in encoded:
             _, x, y, tlv = encoded[key]
-        else:  # _option_layout, inlined: this runs for every option that is not shared
-            layout = opt.STATIC_ALIGN
-            if layout is None:  # the instance decides (content-dependent alignment)
-                x, y = opt.alignment()
-            else:
-                x, y = layout
-            try:
-                tlv = opt.encode_tlv()
-            except EncodeError:
-                raise
-            except CODEC_FAILURES as exc:
-                raise EncodeError(f'{type(opt).__name__}: {exc}') from exc
+        else:
+            x, y, tlv = _option_layout(opt)
         if x != 1:
             gap = (y - cur) % x
             if gap:

@@ -20,6 +20,7 @@ from ipaddress import IPv6Address
 
 from twisted.internet.interfaces import IReactorFDSet
 
+from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
@@ -54,37 +55,18 @@ class MHPort(SocketReader):
         # (and our own addresses) are parsed once. Bounded, so a spray of sources cannot grow it.
         self._sources: dict[str, IPv6Address] = {}
         self._locals: dict[bytes, IPv6Address] = {}
-        self._texts: dict[int, tuple[IPv6Address, str]] = {}  # id(peer) -> (peer, text), for replies
-        self._ancillary: dict[int, tuple[IPv6Address, list[tuple[int, int, bytes]]]] = {}  # id(local) -> PKTINFO
+        # Formatting an IPv6 address costs more than the send: each peer's text, PKTINFO and C
+        # socket address are made once per address object (the ports reuse one per peer).
+        self._text = ByIdentity[IPv6Address, str](str, ADDRESS_CACHE)
+        self._pktinfo = ByIdentity[IPv6Address | None, list[tuple[int, int, bytes]]](_pktinfo, ADDRESS_CACHE)
+        self._name = ByIdentity[IPv6Address, CBuffer](_sockaddr, ADDRESS_CACHE)
+        self._control = ByIdentity[IPv6Address | None, CBuffer](self._control_message, ADDRESS_CACHE)
         # Only a real socket has a descriptor sendmmsg can use; a test's stand-in gets sendmsg.
         self._batch = SendBatch(Slots(READ_BATCH, MAX_MH, 0)) if isinstance(self.sock, socket.socket) else None
         self._outbox: list[tuple[IPv6Address, IPv6Address | None, bytes]] | None = None  # replies while reading
-        self._names: dict[int, tuple[IPv6Address, CBuffer]] = {}  # id(peer) -> sockaddr_in6 in C memory
-        self._controls: dict[int, tuple[IPv6Address | None, CBuffer]] = {}  # id(local) -> PKTINFO in C memory
 
-    def _text(self, address: IPv6Address) -> str:
-        """The socket-address text of a peer; formatting an IPv6 address costs more than the send."""
-        known = self._texts.get(id(address))
-        if known is not None and known[0] is address:
-            return known[1]
-        if len(self._texts) >= ADDRESS_CACHE:
-            self._texts.clear()
-        text = str(address)
-        self._texts[id(address)] = (address, text)  # holding `address` keeps its id unique
-        return text
-
-    def _pktinfo(self, src: IPv6Address | None) -> list[tuple[int, int, bytes]]:
-        """IPV6_PKTINFO pinning the reply's source address (none for the unspecified address)."""
-        if src is None:
-            return []
-        known = self._ancillary.get(id(src))
-        if known is not None and known[0] is src:
-            return known[1]
-        if len(self._ancillary) >= ADDRESS_CACHE:
-            self._ancillary.clear()
-        ancillary = [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, _PKTINFO.pack(src.packed, 0))] if int(src) else []
-        self._ancillary[id(src)] = (src, ancillary)
-        return ancillary
+    def _control_message(self, src: IPv6Address | None) -> CBuffer:
+        return CBuffer(b''.join(control_message(level, kind, value) for level, kind, value in self._pktinfo(src)))
 
     @staticmethod
     def open_socket() -> socket.socket:
@@ -176,23 +158,14 @@ class MHPort(SocketReader):
             self.log.warn('sending {failed} of {count} Mobility Headers failed: {error}',
                           failed=len(outbox) - sent, count=len(outbox), error=OSError(error, os.strerror(error)))
 
-    def _name(self, dst: IPv6Address) -> CBuffer:
-        known = self._names.get(id(dst))
-        if known is not None and known[0] is dst:
-            return known[1]
-        if len(self._names) >= ADDRESS_CACHE:
-            self._names.clear()
-        name = CBuffer(_SOCKADDR_IN6.pack(socket.AF_INET6, 0, 0, dst.packed, 0))
-        self._names[id(dst)] = (dst, name)  # holding `dst` keeps its id unique
-        return name
 
-    def _control(self, src: IPv6Address | None) -> CBuffer:
-        known = self._controls.get(id(src))
-        if known is not None and known[0] is src:
-            return known[1]
-        if len(self._controls) >= ADDRESS_CACHE:
-            self._controls.clear()
-        control = CBuffer(b''.join(control_message(level, kind, value) for level, kind, value in self._pktinfo(src)))
-        self._controls[id(src)] = (src, control)
-        return control
+def _pktinfo(src: IPv6Address | None) -> list[tuple[int, int, bytes]]:
+    """IPV6_PKTINFO pinning a reply's source address (none for no or the unspecified address)."""
+    if src is None or not int(src):
+        return []
+    return [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, _PKTINFO.pack(src.packed, 0))]
 
+
+def _sockaddr(dst: IPv6Address) -> CBuffer:
+    """struct sockaddr_in6 of a peer, in C memory for sendmmsg."""
+    return CBuffer(_SOCKADDR_IN6.pack(socket.AF_INET6, 0, 0, dst.packed, 0))
