@@ -19,6 +19,11 @@ userspace/kernel (goal >= 0.25).
 Caveat: the sender is Python too, so the "kernel" figure is min(kernel forwarding, sender rate);
 the JSON shows the sender's rate so the reader can tell. Needs root. Run:
 ``make bench-dataplane`` or ``.venv/bin/python bench/bench_dataplane.py [--seconds S]``.
+
+``--changes N`` instead times the control side (no root): the CPU microseconds of one binding
+change through the memory backend, the LMA's case (one /64 and an IPv4 HoA per MN, shared
+tunnels): a new MN, the same spec again, a handover to another tunnel, a removal; the median
+of ``--runs`` rounds of N MNs each.
 """
 
 from __future__ import annotations
@@ -167,6 +172,48 @@ def median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+def time_changes(count: int, runs: int) -> dict[str, float]:
+    """Median CPU microseconds per binding change through the memory backend (see the docstring)."""
+    import gc
+    from ipaddress import IPv4Address, IPv6Address
+
+    from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelSpec
+    from pmiprouter.dataplane.memory import MemoryDataplane
+    from pmiprouter.netaddr import HomePrefix6
+
+    lmaa = IPv6Address('2001:db8:2::1')
+    tunnels = [TunnelSpec(lmaa, IPv6Address(f'2001:db8:1::{i}'), TunnelMode.IP6_ANY) for i in (1, 2)]
+
+    def spec(i: int, tunnel: TunnelSpec) -> MnRouteSpec:
+        hnp = HomePrefix6.of((0x20010DB8 << 96) | (i << 64), 64)
+        return MnRouteSpec(Role.LMA, tunnel, (hnp,), IPv4Address(0x0A000000 + i), label=f'mn{i}')
+
+    figures: dict[str, list[float]] = {}
+    for _ in range(runs):
+        dp = MemoryDataplane()
+        for tunnel in tunnels:
+            dp.ensure_tunnel(tunnel)
+        first = [spec(i, tunnels[0]) for i in range(count)]
+        moved = [spec(i, tunnels[1]) for i in range(count)]
+        gc.disable()
+        try:
+            for name, call, batch in (('build spec', None, None), ('new MN', dp.ensure_mn_routes, first),
+                                      ('same spec again', dp.ensure_mn_routes, first),
+                                      ('handover', dp.ensure_mn_routes, moved), ('remove', dp.remove_mn_routes, moved)):
+                start = time.process_time()
+                if call is None:
+                    for i in range(count):
+                        spec(i, tunnels[0])
+                else:
+                    for one in batch:  # type: ignore[union-attr]
+                        call(one)
+                figures.setdefault(name, []).append((time.process_time() - start) / count * 1e6)
+        finally:
+            gc.enable()
+        assert not dp.snapshot().routes
+    return {name: median(values) for name, values in figures.items()}
+
+
 def main() -> int:
     """Run the measurements ``--runs`` times (kernel and userspace alternate) and print the medians."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -174,7 +221,13 @@ def main() -> int:
     parser.add_argument('--runs', type=int, default=3, help='repetitions; the medians are reported')
     parser.add_argument('--sender', choices=('batched', 'plain'), default='batched',
                         help='sendmmsg bursts (default) or one send() per datagram')
+    parser.add_argument('--changes', type=int, metavar='N',
+                        help='time binding changes (memory backend, N MNs per run) instead of packets')
     args = parser.parse_args()
+    if args.changes:
+        for name, micros in time_changes(args.changes, args.runs).items():
+            print(f'{name:<16} {micros:7.2f} us per MN (CPU, median of {args.runs} runs of {args.changes})')
+        return 0
     global SENDER
     SENDER = args.sender
     if os.geteuid() != 0:

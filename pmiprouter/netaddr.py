@@ -6,14 +6,17 @@ and the data plane key their indexes (binding cache, route and rule tables, per-
 by a mobile node's prefixes, hashing each several times per registration.
 
 - `HomePrefix4`: an IPv4 prefix (a home address as a /32) with its hash stored at
-  construction (the route spec builds one per registration; it is not kept per binding by
-  the engine).
+  construction (the route spec builds one per registration, `HomePrefix4(address)`, without
+  parsing; it is not kept per binding by the engine).
 - `HomePrefix6`: an IPv6 prefix (an allocated HNP) whose hash reads the two integers directly
   instead of calling `int()` twice: half the cost, and no stored hash, so not one byte more per
   binding (a stored hash, an int object, would add ~36 bytes to every binding).
 
 Both are equal to, and hash like, the plain network of the same value, so either finds the
-other in a dict. The fast constructors rely on the attributes `ipaddress` sets in its own
+other in a dict; comparing one with a network reads the integers too (the data plane compares a
+new route spec's prefixes with the held ones' when bindings overlap or go).
+
+The fast constructors and comparisons rely on the attributes `ipaddress` sets in its own
 constructors; `_layout_ok` checks them once at import and falls back to the parser if a
 Python version ever lays networks out differently.
 """
@@ -30,11 +33,28 @@ class HomePrefix4(IPv4Network):
     __slots__ = ('_hash',)
 
     def __init__(self, address: Any, strict: bool = True) -> None:
+        if type(address) is IPv4Address and _FAST4:
+            # An address alone is its /32 (as for IPv4Network): sharing the address object, no
+            # text or tuple parsing. (Set here, not by a classmethod around object.__new__:
+            # the class call allocates for less; the route spec builds one per registration.)
+            self.network_address = address
+            self.netmask = _HOST_MASK4
+            self._prefixlen = 32
+            self._hash = hash(address._ip ^ 0xFFFFFFFF)  # IPv4Network.__hash__: address xor netmask
+            return
         super().__init__(address, strict)
         self._hash = super().__hash__()
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        # IPv4Network.__eq__'s answer (version, address, netmask) without its calls: the data
+        # plane's indexes compare a new route spec's /32 with the held one's on every change.
+        if isinstance(other, IPv4Network):
+            return (self.network_address._ip == other.network_address._ip
+                    and self._prefixlen == other._prefixlen)
+        return super().__eq__(other)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f'IPv4Network({str(self)!r})'  # what it stands for, in logs and test output
@@ -46,14 +66,7 @@ class HomePrefix4(IPv4Network):
     @classmethod
     def host(cls, address: IPv4Address) -> HomePrefix4:
         """`address` as a /32, sharing the address object (no text or tuple parsing)."""
-        if not _FAST4 or type(address) is not IPv4Address:
-            return cls((int(address), 32))
-        prefix = object.__new__(cls)
-        prefix.network_address = address
-        prefix.netmask = _HOST_MASK4
-        prefix._prefixlen = 32
-        prefix._hash = hash(address._ip ^ 0xFFFFFFFF)  # IPv4Network.__hash__: address xor netmask
-        return prefix
+        return cls(address if type(address) is IPv4Address else (int(address), 32))
 
 
 class HomePrefix6(IPv6Network):
@@ -63,6 +76,13 @@ class HomePrefix6(IPv6Network):
 
     def __hash__(self) -> int:
         return hash(self.network_address._ip ^ self.netmask._ip)
+
+    def __eq__(self, other: object) -> bool:
+        # IPv6Network.__eq__'s answer without its calls (as HomePrefix4's).
+        if isinstance(other, IPv6Network):
+            return (self.network_address._ip == other.network_address._ip
+                    and self._prefixlen == other._prefixlen)
+        return super().__eq__(other)  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return f'IPv6Network({str(self)!r})'
@@ -119,5 +139,8 @@ def _layout_ok(fast: Any, slow: Any) -> bool:
 _FAST4 = _FAST6 = True
 _FAST4 = _layout_ok(HomePrefix4.host(ipv4_address(0xC0000201)), IPv4Network('192.0.2.1/32'))
 _FAST6 = _layout_ok(HomePrefix6.of(0x20010DB8 << 96, 64), IPv6Network('2001:db8::/64'))
-if not _FAST6:  # the short hash reads the same internals
+if not _FAST4:  # the short comparison reads the same internals
+    HomePrefix4.__eq__ = IPv4Network.__eq__  # type: ignore[method-assign]
+if not _FAST6:  # the short hash and comparison read the same internals
     HomePrefix6.__hash__ = IPv6Network.__hash__  # type: ignore[method-assign]
+    HomePrefix6.__eq__ = IPv6Network.__eq__  # type: ignore[method-assign]

@@ -5,16 +5,21 @@ a route or a rule, observe what is there); this class decides *which* primitives
 three backends behave the same by construction and the behavioural suite checks the primitives.
 
 Invariants kept here: a route spec needs its tunnel (ensured first); a tunnel with mobile nodes
-on it cannot be removed; an object shared by several mobile nodes (a table's default route) is
-deleted only with the last of them; a handover installs the new objects before it removes the
-old ones (make before break), and never touches the tunnel.
+on it cannot be removed; an object shared by several mobile nodes (a table's default route, or
+a prefix's route while two bindings overlap) is deleted only with the last of them; a handover
+installs the new objects before it removes the old ones (make before break), and never touches
+the tunnel.
+
+Cost: this runs for every registration of an LMA. A new mobile node whose prefixes nobody else
+holds (the usual case) costs one index lookup per prefix and no reference counting (see
+`_join`); the memory backend then takes the objects without building operation objects.
 """
 
 from __future__ import annotations
 
 import abc
 import logging
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, Union
 
 from pmiprouter.dataplane.interface import (
     DataplaneError,
@@ -26,18 +31,23 @@ from pmiprouter.dataplane.interface import (
     TunnelSpec,
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
-from pmiprouter.dataplane.plan import mn_objects, same_binding
+from pmiprouter.dataplane.plan import MnObjects, mn_objects, mn_plan, same_context
 
 log = logging.getLogger(__name__)
 
-Objects = tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]  # mn_objects(): unique, in install order
+Objects = MnObjects  # mn_plan(): (routes, rules) naming a home prefix, then the shared ones
+Entry = Union[RouteEntry, RuleEntry]
+Displaced = dict[MnRouteSpec, Objects]  # bindings a change replaces, with their objects
 
 
 class Op(NamedTuple):
-    """One route or rule to add (a route: add or replace) or to delete (a named tuple: cheap to build)."""
+    """One route or rule to add (a route: add or replace) or to delete."""
 
     add: bool
     obj: RouteEntry | RuleEntry
+
+
+Failures = list[tuple[Op, DataplaneError]]  # the operations that failed, with the reason
 
 
 class BaseDataplane(abc.ABC):
@@ -50,12 +60,19 @@ class BaseDataplane(abc.ABC):
         self._tunnels: dict[str, tuple[TunnelSpec, str]] = {}  # name -> (spec, device)
         self._mns: dict[MnRouteSpec, Objects] = {}
         # Indexes so that no operation scans every mobile node (an LMA holds a million):
-        self._by_prefix: dict[object, set[MnRouteSpec]] = {}  # home prefix -> MNs routing it
-        # How many MNs need each route / rule, and are on each tunnel (plain dicts: Counter's
-        # item deletion is written in Python, and these change on every binding change).
+        # home prefix -> the MN routing it, or a tuple of them while bindings overlap (a
+        # handover, for a moment): a set per prefix would be some 200 bytes per prefix.
+        self._by_prefix: dict[object, Holders] = {}
+        # How many MNs need each shared route / rule (see `_join`), and are on each tunnel
+        # (plain dicts: Counter's item deletion is written in Python).
         self._route_refs: dict[RouteEntry, int] = {}
         self._rule_refs: dict[RuleEntry, int] = {}
         self._tunnel_users: dict[str, int] = {}  # tunnel name -> MNs on it
+        # The last tunnel named, by identity: the LMA hands over the same shared spec object
+        # for every MN of a MAG, and tunnel_ifname's cache would hash it (Python code) each time.
+        self._last_named: tuple[object, str] = (None, '')
+        # Whether `_changed` does anything (it is called on every binding change).
+        self._notify_changes = type(self)._changed is not BaseDataplane._changed
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -102,6 +119,17 @@ class BaseDataplane(abc.ABC):
     def _changed(self) -> None:
         """Hook: the registered specs changed (the userspace forwarder rebuilds its tables)."""
 
+    def _apply_changes(self, additions: list[Entry], deletions: list[Entry]) -> Failures:
+        """Add (a route: add or replace) `additions`, then delete `deletions`, in order; return
+        the operations that failed (all are tried). The lists come in install order: routes
+        before rules among additions, rules before routes among each MN's deletions.
+
+        One list of operations for :meth:`_apply_ops`; the memory backend overrides this to
+        spare the operation objects.
+        """
+        return self._apply_ops([_new_tuple(Op, (True, entry)) for entry in additions]
+                               + [_new_tuple(Op, (False, entry)) for entry in deletions])
+
     # -- the Dataplane protocol -------------------------------------------------------------
 
     def ensure_tunnel(self, spec: TunnelSpec) -> str:
@@ -133,55 +161,58 @@ class BaseDataplane(abc.ABC):
         operations (one netlink round trip), additions first: make before break. If an
         addition fails, the displaced binding is put back and the error raised.
         """
-        name = tunnel_ifname(spec.tunnel)
+        tunnel = spec.tunnel
+        last = self._last_named
+        if last[0] is tunnel:
+            name = last[1]
+        else:
+            name = tunnel_ifname(tunnel)
+            self._last_named = (tunnel, name)
         held = self._tunnels.get(name)
         if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
-        objects = mn_objects(spec, name, held[1])
-        new = spec not in self._mns
-        # The bindings this one replaces: holders of one of its prefixes (usually none). One
-        # lookup per prefix serves both that search and the indexing of a new spec.
-        by_prefix = self._by_prefix
-        displaced: dict[MnRouteSpec, Objects] = {}
-        for prefix in spec.prefixes:
-            holders = by_prefix.get(prefix)
-            if holders is None:
-                if new:
-                    by_prefix[prefix] = {spec}
-                continue
-            for old in holders:
-                if old != spec and old not in displaced and same_binding(old, spec):
-                    displaced[old] = self._mns[old]
-            if new:
-                holders.add(spec)
-        # A new spec adds only what no other MN installed already (a handover between two
-        # tunnels sharing a table changes nothing); ensuring a held spec again re-adds all.
-        ops = self._count(spec, name, objects) if new else _additions(objects)
+        objects = mn_plan(spec, name, held[1])
+        mns = self._mns
+        size = len(mns)
+        mns.setdefault(spec, objects)  # one lookup: records a new spec, leaves a held one alone
+        # The bindings this one replaces: holders of one of its prefixes (usually none).
+        displaced: Displaced = {}
+        if len(mns) != size:
+            # A new spec adds only what no other MN installed already (a handover between two
+            # tunnels sharing a table changes nothing).
+            new = True
+            additions = self._join(spec, name, objects, displaced)
+        else:
+            new = False
+            self._find_displaced(spec, displaced)
+            additions = _everything(objects)  # ensuring a held spec again re-adds all
+        deletions: list[Entry] = []
         for old in displaced:
-            ops += self._forget(old)
-        failures = self._apply_ops(ops)
-        if failures and any(op.add for op, _error in failures):
+            deletions += self._forget(old)
+        failures = self._apply_changes(additions, deletions)
+        if failures and any(op[0] for op, _error in failures):
             self._undo_move(spec, new, displaced)
-        self._changed()
+        if self._notify_changes:
+            self._changed()
         if failures:
             raise failures[0][1]
 
-    def _undo_move(self, spec: MnRouteSpec, new: bool, displaced: dict[MnRouteSpec, Objects]) -> None:
+    def _undo_move(self, spec: MnRouteSpec, new: bool, displaced: Displaced) -> None:
         """An addition failed: the displaced bindings come back; objects only `spec` needed go."""
-        ops: list[Op] = []
+        additions: list[Entry] = []
         for old, objects in displaced.items():
             self._remember(old, tunnel_ifname(old.tunnel), objects)
-            ops += _additions(objects)
-        if new:
-            ops += self._forget(spec)
-        for op, error in self._apply_ops(ops):
+            additions += _everything(objects)
+        deletions = self._forget(spec) if new else []
+        for op, error in self._apply_changes(additions, deletions):
             log.warning('undoing a failed binding change: %s %s: %s', 'add' if op.add else 'delete', op.obj, error)
 
     def remove_mn_routes(self, spec: MnRouteSpec) -> None:
         """Remove one MN's routes and rules (nothing happens if they are not installed)."""
         if spec in self._mns:
-            failures = self._apply_ops(self._forget(spec))
-            self._changed()
+            failures = self._apply_changes([], self._forget(spec))
+            if self._notify_changes:
+                self._changed()
             if failures:
                 raise failures[0][1]
 
@@ -244,47 +275,147 @@ class BaseDataplane(abc.ABC):
 
     # -- helpers ----------------------------------------------------------------------------
 
+    # Who needs what. An object naming a home prefix (mn_plan's first two groups) can only be
+    # needed by the MNs holding that prefix -- the shared objects name none, and a prefix is
+    # never one of them unless it has length 0 -- so it is needed while one of the prefix's
+    # holders lists it: the prefix index answers that without a count, and in the usual case
+    # (the prefix has one holder) without looking. The shared objects, and those of a prefix
+    # of length 0, are counted, as the tunnels' users are.
+
+    def _join(self, spec: MnRouteSpec, name: str, objects: Objects, displaced: Displaced) -> list[Entry]:
+        """Index a new spec (recorded in `_mns` already) under its prefixes and count its shared
+        objects; note the bindings it displaces; return the objects nobody held before,
+        routes first (a rule never points into an empty table)."""
+        routes, rules, shared_routes, shared_rules = objects
+        by_prefix = self._by_prefix
+        overlaps: dict[int, Holders | None] | None = None  # prefix index -> its holders before `spec`
+        for index, prefix in enumerate(spec.prefixes):
+            size = len(by_prefix)
+            holders = by_prefix.setdefault(prefix, spec)
+            if len(by_prefix) == size or not prefix._prefixlen:  # type: ignore[attr-defined]
+                if overlaps is None:
+                    overlaps = {}
+                overlaps[index] = holders if len(by_prefix) == size else None
+        users = self._tunnel_users
+        users[name] = users.get(name, 0) + 1
+        if overlaps is None and not shared_routes and not shared_rules:
+            return [*routes, *rules]  # the usual case: every prefix is new, nothing is shared
+        if overlaps is not None:
+            routes, rules = self._join_overlapping(spec, objects, overlaps, displaced)
+        return [*routes, *_counted_in(self._route_refs, shared_routes),
+                *rules, *_counted_in(self._rule_refs, shared_rules)]
+
+    def _join_overlapping(
+        self, spec: MnRouteSpec, objects: Objects, overlaps: dict[int, Holders | None], displaced: Displaced
+    ) -> tuple[list[RouteEntry], list[RuleEntry]]:
+        """`_join` for a spec with prefixes held by other MNs or of length 0 (at `overlaps`, with
+        the holders before it; None: nobody): return its prefix objects nobody held before."""
+        prefixes, by_prefix = spec.prefixes, self._by_prefix
+        others: dict[MnRouteSpec, Objects] = {}  # every other holder of a prefix of `spec`
+        for index, holders in overlaps.items():
+            if holders is not None:
+                held = _as_tuple(holders)
+                by_prefix[prefixes[index]] = (*held, spec)
+                for old in held:
+                    if old not in others:
+                        others[old] = self._mns[old]
+        for old, held_objects in others.items():  # a handover: the MN's binding elsewhere
+            if same_context(old, spec):  # (they share a prefix)
+                displaced.setdefault(old, held_objects)
+        return self._unshared(spec, objects, overlaps, others, _counted_in)
+
+    def _unshared(
+        self, spec: MnRouteSpec, objects: Objects | tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]],
+        overlaps: dict[int, Any], others: dict[MnRouteSpec, Objects], count: Any,
+    ) -> tuple[list[RouteEntry], list[RuleEntry]]:
+        """The prefix objects of `spec` that no MN in `others` lists, in order. A prefix of
+        length 0 (in `overlaps`) is counted instead, with `count` (_counted_in or _released_from)."""
+        routes, rules = objects[0], objects[1]
+        per = len(rules) // len(routes)
+        # Whoever else lists an object naming a prefix holds that prefix: one look through the
+        # objects of all of them serves every prefix (usually one other MN, one or two prefixes).
+        listed_routes: tuple[RouteEntry, ...] = ()
+        listed_rules: tuple[RuleEntry, ...] = ()
+        for held_objects in others.values():
+            listed_routes += held_objects[0]
+            listed_rules += held_objects[1]
+        kept_routes: list[RouteEntry] = []
+        kept_rules: list[RuleEntry] = []
+        for index, prefix in enumerate(spec.prefixes):
+            own_routes, own_rules = routes[index:index + 1], rules[index * per:index * per + per]
+            if index in overlaps and not prefix._prefixlen:  # type: ignore[attr-defined]
+                kept_routes += count(self._route_refs, own_routes)
+                kept_rules += count(self._rule_refs, own_rules)
+                continue
+            for route in own_routes:
+                if route not in listed_routes:
+                    kept_routes.append(route)
+            for rule in own_rules:
+                if rule not in listed_rules:
+                    kept_rules.append(rule)
+        return kept_routes, kept_rules
+
+    def _find_displaced(self, spec: MnRouteSpec, displaced: Displaced) -> None:
+        """Note the bindings a held spec displaces (ensured again after a failure, or by reconcile)."""
+        for prefix in spec.prefixes:
+            for old in _as_tuple(self._by_prefix.get(prefix)):
+                if old is not spec and old != spec and old not in displaced and same_context(old, spec):
+                    displaced[old] = self._mns[old]
+
     def _remember(self, spec: MnRouteSpec, name: str, objects: Objects) -> None:
+        """Record a spec again whose objects are about to be added again (undoing a move)."""
+        self._mns[spec] = objects
+        self._join(spec, name, objects, {})
+
+    def _forget(self, spec: MnRouteSpec) -> list[Entry]:
+        """Drop one MN; return the routes and rules no other MN still needs, rules first (a rule
+        never points into a table emptied before it)."""
+        routes, rules, shared_routes, shared_rules = self._mns.pop(spec)
+        by_prefix = self._by_prefix
+        overlaps: dict[int, None] | None = None  # indexes of prefixes held by others or of length 0
+        others: dict[MnRouteSpec, Objects] = {}  # the other holders of a prefix of `spec`
+        for index, prefix in enumerate(spec.prefixes):
+            holders = by_prefix.pop(prefix, None)
+            if type(holders) is tuple:
+                # `spec` and others (the index holds every spec under each of its prefixes, so a
+                # lone holder of a prefix of `spec` can only be `spec`).
+                at = holders.index(spec) if spec in holders else len(holders)
+                rest = holders[:at] + holders[at + 1:]
+                if rest:
+                    by_prefix[prefix] = rest[0] if len(rest) == 1 else rest
+                for old in rest:
+                    if old not in others:
+                        others[old] = self._mns[old]
+            elif prefix._prefixlen:  # type: ignore[attr-defined]
+                continue  # the usual case: nobody else holds the prefix, its objects go
+            if overlaps is None:
+                overlaps = {}
+            overlaps[index] = None
+        self._release(self._tunnel_users, self._tunnel_name(spec.tunnel))
+        if overlaps is None and not shared_routes and not shared_rules:
+            return [*rules, *routes]
+        if overlaps is not None:
+            kept = self._unshared(spec, (routes, rules), overlaps, others, _released_from)
+            routes, rules = kept  # type: ignore[assignment]
+        return [*rules, *_released_from(self._rule_refs, shared_rules),
+                *routes, *_released_from(self._route_refs, shared_routes)]
+
+    def _sharing(self, spec: MnRouteSpec) -> set[MnRouteSpec]:
+        """`spec` and every MN holding one of its prefixes (those a change of `spec` may displace)."""
+        touched = {spec}
         by_prefix = self._by_prefix
         for prefix in spec.prefixes:
-            holders = by_prefix.get(prefix)
-            if holders is None:
-                by_prefix[prefix] = {spec}
-            else:
-                holders.add(spec)
-        self._count(spec, name, objects)
+            touched.update(_as_tuple(by_prefix.get(prefix)))
+        return touched
 
-    def _count(self, spec: MnRouteSpec, name: str, objects: Objects) -> list[Op]:
-        """Record `spec` (already in the prefix index) and its objects' users; return the additions
-        of the objects nobody held before, routes first (a rule never points into an empty table)."""
-        self._mns[spec] = objects
-        ops: list[Op] = []
-        refs: dict[Any, int]
-        for refs, entries in ((self._route_refs, objects[0]), (self._rule_refs, objects[1])):
-            for entry in entries:
-                users = refs.get(entry)
-                if users is None:
-                    refs[entry] = 1
-                    ops.append(_new_tuple(Op, (True, entry)))
-                else:
-                    refs[entry] = users + 1
-        self._tunnel_users[name] = self._tunnel_users.get(name, 0) + 1
-        return ops
-
-    def _forget(self, spec: MnRouteSpec) -> list[Op]:
-        """Drop one MN; return the deletions of the routes and rules no other MN still needs."""
-        routes, rules = self._mns.pop(spec)
-        for prefix in spec.prefixes:
-            holders = self._by_prefix.get(prefix)
-            if holders is not None:
-                holders.discard(spec)
-                if not holders:
-                    del self._by_prefix[prefix]
-        name = tunnel_ifname(spec.tunnel)
-        self._release(self._tunnel_users, name)
-        # Rules first: a rule never points into a table emptied before it.
-        return [Op(False, rule) for rule in rules if self._release(self._rule_refs, rule)] + [
-            Op(False, route) for route in routes if self._release(self._route_refs, route)]
+    def _tunnel_name(self, tunnel: TunnelSpec) -> str:
+        """tunnel_ifname(tunnel), remembering the last tunnel asked about by identity."""
+        last = self._last_named
+        if last[0] is tunnel:
+            return last[1]
+        name = tunnel_ifname(tunnel)
+        self._last_named = (tunnel, name)
+        return name
 
     def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
         """Carry out route/rule operations in order; return those that failed (all are tried).
@@ -307,11 +438,10 @@ class BaseDataplane(abc.ABC):
     @staticmethod
     def _release(refs: dict[Any, int], item: Any) -> bool:
         """Count one user less; True when nobody needs `item` any more (it is forgotten)."""
-        users = refs.get(item, 0) - 1
+        users = refs.pop(item, 0) - 1  # one lookup for the usual last user
         if users > 0:
             refs[item] = users
             return False
-        refs.pop(item, None)
         return True
 
     def holds_tunnel(self, spec: TunnelSpec) -> bool:
@@ -328,10 +458,38 @@ class BaseDataplane(abc.ABC):
 _new_tuple = tuple.__new__  # a named tuple's own constructor is a Python function
 
 
-def _additions(objects: Objects) -> list[Op]:
+Holders = Union[MnRouteSpec, tuple[MnRouteSpec, ...]]  # one MN (the usual case), or several in a tuple
+
+
+def _as_tuple(holders: Holders | None) -> tuple[MnRouteSpec, ...]:
+    """The holders of a prefix as a tuple (none, one, or several)."""
+    if holders is None:
+        return ()
+    return holders if type(holders) is tuple else (holders,)  # type: ignore[return-value]
+
+
+def _counted_in(refs: dict[Any, int], entries: tuple[Any, ...]) -> list[Any]:
+    """Count one more user of each entry; return those nobody used before."""
+    fresh = []
+    for entry in entries:
+        users = refs.get(entry)
+        if users is None:
+            refs[entry] = 1
+            fresh.append(entry)
+        else:
+            refs[entry] = users + 1
+    return fresh
+
+
+def _released_from(refs: dict[Any, int], entries: tuple[Any, ...]) -> list[Any]:
+    """Count one user less of each entry; return those nobody uses any more (forgotten)."""
+    return [entry for entry in entries if BaseDataplane._release(refs, entry)]
+
+
+def _everything(objects: Objects) -> list[Entry]:
     """Every route, then every rule (a rule never points into an empty table), in the plan's order."""
-    routes, rules = objects
-    return [Op(True, route) for route in routes] + [Op(True, rule) for rule in rules]
+    routes, rules, shared_routes, shared_rules = objects
+    return [*routes, *shared_routes, *rules, *shared_rules]
 
 
 def _network_key(network: object) -> tuple[int, int, int]:

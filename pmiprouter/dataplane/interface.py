@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import ClassVar, NamedTuple, Protocol, Union
 
+from pmiprouter.frozen import quick_init
 from pmiprouter.netaddr import HomePrefix4
 
 IPAddress = Union[IPv4Address, IPv6Address]
@@ -146,13 +147,23 @@ class TunnelSpec:
         return self.gre_key_in is not None or self.gre_key_out is not None
 
 
-@dataclass(frozen=True)
-class MnRouteSpec:
+class _Derived:
+    """Slots for what :class:`MnRouteSpec` derives from its fields (they are not fields: not
+    compared, not arguments)."""
+
+    __slots__ = ('prefixes', '_hash')
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
+class MnRouteSpec(_Derived):
     """Forwarding state of one mobile node through one tunnel.
 
     LMA: routes the HNPs and the IPv4 HoA into the tunnel (RFC 5213 §5.6.2). MAG: policy-routes
     packets *from* the mobile node's prefixes on its access interface into the tunnel, and
     decapsulated packets *to* them out of the access interface (RFC 5213 §6.10.5).
+
+    Every argument is checked (:class:`DataplaneError`).
 
     Attributes:
         role: LMA or MAG.
@@ -164,6 +175,7 @@ class MnRouteSpec:
             matched on it and uplink out of the MN's keyed tunnel is routed to it, which lets
             GRE keys keep mobile nodes with the same private IPv4 HoA apart (RFC 5845 §1).
         label: free text for logs and `show` (e.g. the MN-Identifier); not used for forwarding.
+        prefixes: derived: all home prefixes, each once: the HNPs, then the IPv4 HoA as a /32.
     """
 
     role: Role
@@ -173,44 +185,68 @@ class MnRouteSpec:
     access_ifname: str | None = None
     realm_ifname: str | None = None
     label: str = field(default='', compare=False)
+    #: All home prefixes, each once: the HNPs, then the IPv4 HoA as a /32 (derived).
+    prefixes: ClassVar[tuple[IPNetwork, ...]]
 
     def __post_init__(self) -> None:
-        if not self.hnps and self.ipv4_hoa is None:
+        role, tunnel, hnps, ipv4_hoa = self.role, self.tunnel, self.hnps, self.ipv4_hoa
+        access_ifname, realm_ifname = self.access_ifname, self.realm_ifname
+        if not hnps and ipv4_hoa is None:
             raise DataplaneError('a mobile node needs at least one HNP or an IPv4 HoA')
-        if self.role is Role.MAG and not self.access_ifname:
-            raise DataplaneError('a MAG route spec needs the access interface')
-        if self.role is Role.LMA and self.access_ifname:
-            raise DataplaneError('an LMA route spec has no access interface')
-        if self.role is Role.MAG and self.realm_ifname:
-            raise DataplaneError('realm_ifname is for the LMA only')
-        if self.ipv4_hoa is not None and not self.tunnel.mode.carries_ipv4:
-            raise DataplaneError(f'mode {self.tunnel.mode.value} cannot carry the IPv4 HoA')
+        if role is _MAG:
+            if not access_ifname:
+                raise DataplaneError('a MAG route spec needs the access interface')
+            if realm_ifname:
+                raise DataplaneError('realm_ifname is for the LMA only')
+        elif role is _LMA:
+            if access_ifname:
+                raise DataplaneError('an LMA route spec has no access interface')
+        else:
+            raise DataplaneError(f'not a role: {role!r}')
         # Derived once: the data plane reads them, and hashes the spec, several times per change.
         # The hash is any function of the compared fields: the /32's and the tunnel's stored
-        # hashes stand for the IPv4 HoA and the tunnel, the role's value for the role (hashing
-        # any of those objects runs Python code).
-        if self.ipv4_hoa is not None:
-            v4 = HomePrefix4.host(self.ipv4_hoa)
-            object.__setattr__(self, 'prefixes', (*self.hnps, v4))
+        # hashes stand for the IPv4 HoA and the tunnel, the first HNP's address integer and the
+        # count for the HNPs (hashing any of those objects runs Python code).
+        if ipv4_hoa is not None:
+            if tunnel.mode in _IPV6_ONLY_MODES:
+                raise DataplaneError(f'mode {tunnel.mode.value} cannot carry the IPv4 HoA')
+            v4 = _host4(ipv4_hoa)
+            prefixes = (*(hnps if len(hnps) < 2 else _unique(hnps)), v4)
             v4_hash = v4._hash
         else:
-            object.__setattr__(self, 'prefixes', tuple(self.hnps))
+            prefixes = tuple(hnps if len(hnps) < 2 else _unique(hnps))
             v4_hash = 0
-        tunnel = self.tunnel
         tunnel_hash = tunnel._hash if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
-        fields = (self.role.value, tunnel_hash, self.hnps, v4_hash, self.access_ifname, self.realm_ifname)
-        object.__setattr__(self, '_hash', hash(fields))
+        first = hnps[0].network_address._ip if hnps else None  # equal HNPs: equal addresses
+        _set_prefixes(self, prefixes)
+        _set_hash(self, hash((role is _LMA, tunnel_hash, first, len(hnps), v4_hash, access_ifname, realm_ifname)))
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined, no-any-return]
+        return self._hash  # type: ignore[no-any-return]
 
-    #: All home prefixes: the HNPs and the IPv4 HoA as a /32 (set by __post_init__).
-    prefixes: ClassVar[tuple[IPNetwork, ...]]
+    def __reduce__(self) -> tuple[object, ...]:
+        # copy and pickle rebuild it through the constructor, which derives the rest
+        return (type(self), (self.role, self.tunnel, self.hnps, self.ipv4_hoa, self.access_ifname,
+                             self.realm_ifname, self.label))
 
     @property
     def gre_key(self) -> int | None:
         """The MN's outgoing GRE key (RFC 5845), carried by its tunnel spec."""
         return self.tunnel.gre_key_out
+
+
+_host4 = HomePrefix4  # an IPv4Address alone: its /32, built without parsing
+_set_prefixes = _Derived.prefixes.__set__  # type: ignore[attr-defined]  # past the frozen __setattr__
+_set_hash = _Derived._hash.__set__  # type: ignore[attr-defined]
+
+
+def _unique(hnps: tuple[IPv6Network, ...]) -> tuple[IPv6Network, ...]:
+    """The HNPs, each once, in order (the data plane tracks who needs a prefix's objects)."""
+    return tuple(dict.fromkeys(hnps)) if len(set(hnps)) < len(hnps) else tuple(hnps)
+_LMA = Role.LMA
+_MAG = Role.MAG
+#: Modes that cannot carry an IPv4 HoA (a tuple: membership by identity, no enum hashing).
+_IPV6_ONLY_MODES = tuple(mode for mode in TunnelMode if not mode.carries_ipv4)
 
 
 @dataclass(frozen=True, order=True)

@@ -48,6 +48,12 @@ def family_of(net: IPNetwork) -> int:
     return FAMILY_V6 if net.version == 6 else FAMILY_V4
 
 
+#: What one mobile node needs, split by what the objects name (see :func:`mn_plan`).
+Routes = tuple[RouteEntry, ...]
+Rules = tuple[RuleEntry, ...]
+MnObjects = tuple[Routes, Rules, Routes, Rules]
+
+
 def mn_objects(
     spec: MnRouteSpec, tunnel_name: str, dev: str
 ) -> tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]:
@@ -60,24 +66,39 @@ def mn_objects(
         dev: the device packets for the tunnel are routed to (the tunnel device itself, or the
             userspace backend's TUN device).
     """
-    if dev == TUN_IFNAME and spec.realm_ifname is None:
+    routes, rules, shared_routes, shared_rules = mn_plan(spec, tunnel_name, dev)
+    return routes + shared_routes, rules + shared_rules
+
+
+def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
+    """:func:`mn_objects` split by what the objects name, for the bookkeeping of ``base.py``:
+    ``(routes, rules, shared_routes, shared_rules)``.
+
+    ``routes`` and ``rules`` name a home prefix: one route and ``len(rules) // len(routes)``
+    rules per prefix, prefix by prefix in the order of ``spec.prefixes``. The shared ones name
+    none (a table's defaults, the realm's uplink rule), so other MNs of the table need them too.
+    """
+    realm = spec.realm_ifname
+    if dev == TUN_IFNAME and realm is None:
         # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
         # (its forwarder chooses the tunnel), so every MN of a role shares one table, and a
         # handover between two such tunnels changes no kernel object at all.
-        table = SHARED_TUN_TABLE_LMA if spec.role is Role.LMA else SHARED_TUN_TABLE_MAG
+        table = SHARED_TUN_TABLE_LMA if spec.role is _LMA else SHARED_TUN_TABLE_MAG
     else:
         table = tunnel_table(tunnel_name)
-    # Lists, not sets: no entry repeats, and hashing networks is what a route change costs most.
+    # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
+    # is what a route change costs most.
     routes: list[RouteEntry] = []
     rules: list[RuleEntry] = []
-    versions: list[int] = []
-    if spec.role is Role.LMA and not spec.realm_ifname:
+    if spec.role is _LMA and not realm:
         # The LMA's usual case, on every registration: a route and a rule per prefix, no defaults.
+        # (`_version`: the class attribute behind the `version` property, without the call.)
         for net in spec.prefixes:
-            fam = FAMILY_V6 if net.version == 6 else FAMILY_V4
             routes.append(_new_tuple(RouteEntry, (table, net, dev)))
-            rules.append(_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, fam, None, net, spec.realm_ifname)))
-        return tuple(routes), tuple(rules)
+            fam = FAMILY_V6 if net._version == 6 else FAMILY_V4
+            rules.append(_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, fam, None, net, realm)))
+        return tuple(routes), tuple(rules), (), ()
+    versions: list[int] = []
     for net in spec.prefixes:
         version = net.version
         if version not in versions:
@@ -94,24 +115,30 @@ def mn_objects(
         else:
             routes.append(RouteEntry(table, net, dev))
             rules.append(RuleEntry(PRIO_LMA_DOWN, table, fam, None, net, spec.realm_ifname))
+    shared_routes: list[RouteEntry] = []
+    shared_rules: list[RuleEntry] = []
     for version in versions:
         default = DEFAULT_V6 if version == 6 else DEFAULT_V4
         fam = FAMILY_V6 if version == 6 else FAMILY_V4
         if spec.role is Role.MAG:
-            routes.append(RouteEntry(table, default, dev))
+            shared_routes.append(RouteEntry(table, default, dev))
         elif spec.realm_ifname:
-            routes.append(RouteEntry(table, default, spec.realm_ifname))
-            rules.append(RuleEntry(PRIO_REALM_UP, table, fam, None, None, dev))
-    return tuple(routes), tuple(rules)
+            shared_routes.append(RouteEntry(table, default, spec.realm_ifname))
+            shared_rules.append(RuleEntry(PRIO_REALM_UP, table, fam, None, None, dev))
+    return tuple(routes), tuple(rules), tuple(shared_routes), tuple(shared_rules)
 
 
 # A named tuple's constructor is a Python function; the LMA's loop builds its entries with the
 # tuple constructor directly (all fields given, in order).
 _new_tuple = tuple.__new__
+_LMA = Role.LMA
 
 
 def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:
     """True when ``b`` replaces ``a`` (a handover): same role and context, overlapping prefixes."""
-    if a.role is not b.role or a.access_ifname != b.access_ifname or a.realm_ifname != b.realm_ifname:
-        return False
-    return bool(set(a.prefixes) & set(b.prefixes))
+    return same_context(a, b) and bool(set(a.prefixes) & set(b.prefixes))
+
+
+def same_context(a: MnRouteSpec, b: MnRouteSpec) -> bool:
+    """True when ``b`` replaces ``a`` if they share a prefix: same role, access link and realm."""
+    return a.role is b.role and a.access_ifname == b.access_ifname and a.realm_ifname == b.realm_ifname

@@ -165,9 +165,7 @@ class UserspaceDataplane(NetlinkDataplane):
     def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
         # The specs whose presence this can change: `spec` and those it may displace (they
         # share a prefix with it); the base class decides which, we publish the outcome.
-        by_prefix = getattr(self, '_by_prefix', None)
-        touched = {spec}.union(*(by_prefix.get(p, ()) for p in spec.prefixes)) if by_prefix is not None else None
-        self._tracking(touched, lambda: super(UserspaceDataplane, self).ensure_mn_routes(spec))
+        self._tracking(self._sharing(spec), lambda: super(UserspaceDataplane, self).ensure_mn_routes(spec))
 
     def remove_mn_routes(self, spec: MnRouteSpec) -> None:
         self._tracking({spec}, lambda: super(UserspaceDataplane, self).remove_mn_routes(spec))
