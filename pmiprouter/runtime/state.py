@@ -37,6 +37,7 @@ from pmiprouter.core.persistence import FORMAT_VERSION, READABLE_VERSIONS
 
 log = Logger()
 MIN_COMPACTION_BYTES = 4 << 20  # a journal smaller than this is never worth a rewrite
+TEMPORARY_SUFFIX = '.partial'  # a snapshot being written (renamed into place when complete)
 _encode = json.JSONEncoder(check_circular=False).encode  # json.dumps' output, a third cheaper (records hold no cycles)
 
 
@@ -69,6 +70,18 @@ class StateFile:
                 if match:
                     found[int(match.group(1))] = item
         return found
+
+    def remove_leftovers(self) -> list[Path]:
+        """Delete the temporary files of snapshots a crash interrupted (a snapshot is as large as
+        the state: each one left behind would keep its size on the disk); returns them."""
+        pattern = re.compile(re.escape(self.path.name) + r'\..+' + re.escape(TEMPORARY_SUFFIX))
+        gone = []
+        if self.path.parent.is_dir():
+            for item in self.path.parent.iterdir():
+                if pattern.fullmatch(item.name):
+                    item.unlink(missing_ok=True)
+                    gone.append(item)
+        return gone
 
     def load(self) -> tuple[int, list[Any]]:
         """(restart counter, records); a fresh start when the snapshot is missing or damaged."""
@@ -136,7 +149,7 @@ class StateFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         head = encode({'format': FORMAT_VERSION, 'restart_counter': restart_counter, 'journal': journal,
                        'ids': keys})[:-1]
-        fd, temporary = tempfile.mkstemp(prefix=self.path.name, dir=self.path.parent)
+        fd, temporary = tempfile.mkstemp(prefix=f'{self.path.name}.', suffix=TEMPORARY_SUFFIX, dir=self.path.parent)
         try:
             with os.fdopen(fd, 'w') as handle:
                 handle.write(head + ', "bindings": [')
@@ -184,6 +197,8 @@ class StateJournal:
         self.records = dict(records)
         self.generation = generation
         self.snapshot_bytes = -1
+        for leftover in self.file.remove_leftovers():  # one daemon per state directory: none is being written
+            log.warn('removed {path}: a snapshot a crash interrupted', path=leftover)
         self._open(generation, restart_counter)
         try:
             self.file.save_encoded(restart_counter, self.records.values(), self.records.keys(), generation)

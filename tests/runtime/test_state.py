@@ -146,3 +146,21 @@ def test_encode_writes_what_json_dumps_writes() -> None:
 
     record: list[Any] = [1, 'x', None, True, 1.5, [[2**127, 64]], {'k': 'v'}]
     assert encode(record) == json.dumps(record)
+
+
+def test_a_snapshot_a_crash_interrupted_is_removed_at_the_next_start(tmp_path: Path) -> None:
+    file = StateFile(tmp_path / 'lma.json')
+    journal = StateJournal(file, inline)
+    journal.start(1, rows(2), 0)
+    journal.close()
+    leftover = tmp_path / 'lma.json.k2j4x9.partial'  # what mkstemp names a snapshot being written
+    leftover.write_text('{"format": 2, "restart_coun')
+    other = tmp_path / 'lma-other.json.abc.partial'  # another state's: not ours to remove
+    other.write_text('')
+    counter, records, generation = file.load_keyed()
+    fresh = StateJournal(file, inline)
+    fresh.start(counter, {key: encode(value) for key, value in records.items()}, generation)
+    fresh.close()
+    assert not leftover.exists() and other.exists()
+    assert file.load() == (1, [[1, 'a'], [2, 'a']])
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == '.partial') == ['lma-other.json.abc.partial']
