@@ -8,7 +8,7 @@ from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
 from pmiprouter.frozen import quick_init
 
@@ -47,9 +47,13 @@ def test_the_signature_is_the_dataclass_one() -> None:
         (p.name, p.kind, repr(p.default)) for p in theirs.parameters.values()]
 
 
+PLAIN, QUICK = twins()  # made once: building a dataclass costs milliseconds
+
+
+@settings(deadline=None)  # a loaded CI machine, not the code, decides how long an example takes
 @given(st.integers(min_value=0, max_value=10**6), st.text(max_size=5), st.lists(st.integers(), max_size=3), st.integers())
 def test_values_are_built_the_same(a: int, b: str, c: list[int], k: int) -> None:
-    plain, quick = twins()
+    plain, quick = PLAIN, QUICK
     for args, kwargs in (((a,), {}), ((a, b), {}), ((a, b, c), {'k': k}), ((), {'a': a, 'c': c})):
         mine, theirs = quick(*args, **kwargs), plain(*args, **kwargs)
         assert dataclasses.astuple(mine) == dataclasses.astuple(theirs)

@@ -49,7 +49,7 @@ def fresh_copy(value: Any) -> Any:
     return value
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(role=st.sampled_from([Role.LMA, Role.MAG]), tunnel=tunnels, indexes=hnp_indexes, ipv4=ipv4s,
        realm=st.sampled_from([None, 'realm0']), label=labels, other_label=labels)
 def test_equal_arguments_make_equal_specs_that_hash_alike(
@@ -73,6 +73,7 @@ def test_equal_arguments_make_equal_specs_that_hash_alike(
     assert (one.role, one.tunnel, one.hnps, one.ipv4_hoa, one.label) == (role, tunnel, hnps, ipv4, label)
 
 
+@settings(deadline=None)
 @given(indexes=hnp_indexes.filter(bool), ipv4=ipv4s, changed=st.sampled_from(['hnp', 'ipv4', 'tunnel', 'role']))
 def test_specs_differing_in_a_compared_field_are_not_equal(indexes: list[int], ipv4: IPv4Address | None, changed: str) -> None:
     hnps = tuple(hnp(i) for i in indexes)
@@ -146,7 +147,7 @@ def names(entry: Any) -> set[Any]:
     return {net for net in (getattr(entry, 'dst', None), getattr(entry, 'src', None)) if net is not None}
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(role=st.sampled_from([Role.LMA, Role.MAG]), tunnel=tunnels, indexes=hnp_indexes, ipv4=ipv4s,
        realm=st.sampled_from([None, 'realm0']), shared_tun=st.booleans())
 def test_the_plan_lists_each_prefix_objects_in_order_then_the_shared_ones(
@@ -178,6 +179,7 @@ v4_networks = st.tuples(st.integers(0, 3), st.sampled_from([0, 8, 31, 32])).map(
     lambda pair: IPv4Network(((0x0A000000 + pair[0]) >> (32 - pair[1]) << (32 - pair[1]) if pair[1] else 0, pair[1])))
 
 
+@settings(deadline=None)
 @given(a=st.one_of(v6_networks, v4_networks), b=st.one_of(v6_networks, v4_networks))
 def test_home_prefixes_compare_as_the_plain_networks_do(a: Any, b: Any) -> None:
     """The data plane compares them in its indexes: the short comparison gives the plain answer."""
