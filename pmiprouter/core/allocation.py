@@ -79,6 +79,14 @@ class AddressAllocator:
             for prefix in wanted:
                 self._take_prefix(prefix)
             return tuple(wanted)
+        prefixes = self.any_prefix(profile)
+        if prefixes is None:
+            raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no home network prefix left')
+        return prefixes
+
+    def any_prefix(self, profile: MobileNodeProfile) -> tuple[IPv6Network, ...] | None:
+        """ALL_ZERO (§5.3.2): the profile's first free static prefix, else one from the pools;
+        None when none is left."""
         static = [p for p in profile.home_prefixes if p not in self.bound_prefixes] if profile.home_prefixes else None
         if static:
             self._take_prefix(static[0])
@@ -89,7 +97,7 @@ class AddressAllocator:
             except PoolExhausted:
                 continue
             return (prefix,)
-        raise Rejection(BAStatus.INSUFFICIENT_RESOURCES, 'no home network prefix left')
+        return None
 
     def _ipv4(self, request: ProxyRegistration, profile: MobileNodeProfile) -> tuple[Ipv4HomeAddress, IPv4Address | None]:
         asked = request.ipv4_request

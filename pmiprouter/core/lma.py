@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from typing import Any
+from ipaddress import IPv6Address
+from typing import Any, NamedTuple
 
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
+from pmiprouter.core.common_pbu import CommonPbu, accepted_pba
 from pmiprouter.core.errors import Rejection
 from pmiprouter.core.responder import answer_heartbeat, answer_home_registration, answer_malformed
 from pmiprouter.core.grants import grant_of, gre_decision, link_local, stored_mn_id
@@ -35,9 +37,9 @@ from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.revocation import BRI_TIMER, Finished, Peer, Revocations, answer
 from pmiprouter.core.stats import Stats
-from pmiprouter.core.validation import check_registration
+from pmiprouter.core.validation import check_registration, common_registration_profile
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
-from pmiprouter.mh.iana import BAStatus, BRAStatus, RevocationTrigger
+from pmiprouter.mh.iana import BAStatus, BRAStatus, MNIdentifierSubtype, RevocationTrigger
 from pmiprouter.mh.messages import (
     BindingAcknowledgement,
     BindingRevocationAcknowledgement,
@@ -45,10 +47,23 @@ from pmiprouter.mh.messages import (
     BindingUpdate,
     Heartbeat,
 )
+from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
 LIFETIME = 'bce-lifetime'
 DELETE = 'bce-delete'
 NEW_BCE_WAIT = 'new-bce-wait'
+
+
+_NAI = MNIdentifierSubtype.NAI
+
+
+class CommonSession(NamedTuple):
+    """A session `register_common` opened: what the caller installs, and the ticket it used."""
+
+    entry: BindingCacheEntry
+    route: MnRouteSpec
+    tunnels: tuple[TunnelSpec, ...]  # to create first (the MAG's first binding)
+    ticket: int
 
 
 @dataclass
@@ -172,7 +187,7 @@ class LocalMobilityAnchor:
         else:
             status, use_gre, tlv = gre_decision(self.policy, request)
         granted = self.addresses.allocate(request, profile)
-        lifetime = self._granted_lifetime(request)
+        lifetime = self._granted_lifetime(request.lifetime_s)
         entry = BindingCacheEntry(
             binding_id=next(self._ids),
             mn_id=stored_mn_id(request.mn_id, profile),
@@ -197,13 +212,85 @@ class LocalMobilityAnchor:
             udp=request.transport is Transport.UDP4 and request.force_udp,
             registered_at=now,
         )
+        self._open(entry)
+        # Log lines after the data-plane change: with a synchronous change the PBA goes out
+        # within _program's actions, and a log write (~0.2 ms in the daemon) need not delay it.
+        return [*self._program(entry, request, status, now), self.session_created(entry)]
+
+    def _open(self, entry: BindingCacheEntry) -> None:
         self.cache.add(entry)  # state: PROGRAMMING (the default) until the data plane reports
         self.dirty.add(entry.binding_id)
         self.stats.events['session-created'] += 1
-        # Log lines after the data-plane change: with a synchronous change the PBA goes out
-        # within _program's actions, and a log write (~0.2 ms in the daemon) need not delay it.
-        log = Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
-        return [*self._program(entry, request, status, now), log]
+
+    @staticmethod
+    def session_created(entry: BindingCacheEntry) -> Log:
+        return Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
+
+    # ---- the common PBU, from its bytes (a new session; see common_pbu.py) -------------
+
+    def register_common(self, pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float) -> CommonSession | None:
+        """Open the session a common PBU from `src` to `dst` asks for, as `handle` would: the same
+        checks, entry, addresses, tunnel count, counters and ticket, without the message objects.
+
+        None when `handle` must take the PBU (nothing changed then): the MN has a binding (a
+        renewal, handover or another interface), a check would reject it, or no prefix is left.
+        The caller installs the session's tunnels and route at once (a synchronous data plane),
+        then calls `common_applied` for the PBA, or `common_failed`.
+        """
+        profile = common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now)
+        if profile is None:
+            return None
+        mn_id = MobileNodeIdentifier(_NAI, profile.identifier)  # stored_mn_id's: the policy's bytes
+        if mn_id in self.cache.by_mn:  # §5.4.1: a lookup that is not NEW
+            return None
+        prefixes = self.addresses.any_prefix(profile)
+        if prefixes is None:
+            return None
+        self.revision += 1
+        self.stats.received['pbu'] += 1
+        lifetime = self._granted_lifetime(pbu.lifetime_s)
+        entry = BindingCacheEntry(
+            binding_id=next(self._ids),
+            mn_id=mn_id,
+            att=pbu.att,
+            mn_ll_id=pbu.mn_ll_id,
+            handoff=pbu.handoff,
+            proxy_coa=self._intern(src),
+            local=self._intern(dst),
+            transport=Transport.IPV6,
+            sport=None,
+            hnps=prefixes,
+            ipv4=None,
+            ipv4_router=None,
+            link_local=None,
+            lifetime_s=lifetime,
+            expires_at=now + lifetime,
+            timestamp=pbu.timestamp,
+            sequence=pbu.sequence,
+            registered_at=now,
+        )
+        self._open(entry)
+        route = self._route(entry)
+        tunnels = self._use_tunnel(entry, route.tunnel)
+        return CommonSession(entry, route, tunnels, next(self._tickets))
+
+    def common_applied(self, session: CommonSession, pbu: CommonPbu, now: float) -> bytes:
+        """The session's route is in place: it is active, and this is its PBA."""
+        self.revision += 1
+        entry = session.entry
+        entry.advance(Trigger.DATAPLANE_APPLIED)
+        self.stats.sent['pba'] += 1
+        self.stats.pba_status[0] += 1
+        return accepted_pba(pbu, entry.hnps[0], entry.lifetime_s)
+
+    def common_failed(self, session: CommonSession, request: ProxyRegistration, reason: str, now: float) -> list[Action]:
+        """Installing the session's route failed: what `handle(DataplaneFailed)` does (PBA 130,
+        the session deleted), given the PBU as the engine would have parsed it."""
+        binding_id = session.entry.binding_id
+        self._pending[session.ticket] = binding_id
+        self._ticket_of[binding_id] = session.ticket
+        self._replies[binding_id] = (request, BAStatus.ACCEPTED)
+        return self.handle(DataplaneFailed(session.ticket, reason), now)
 
     def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
         tunnel_before = self._tunnel(entry)
@@ -213,7 +300,7 @@ class LocalMobilityAnchor:
             actions = []
         entry.advance(trigger)
         self.dirty.add(entry.binding_id)
-        lifetime = self._granted_lifetime(request)
+        lifetime = self._granted_lifetime(request.lifetime_s)
         moved = trigger is Trigger.HANDOFF or (trigger is Trigger.REVIVE and request.proxy_coa != entry.proxy_coa)
         entry.proxy_coa, entry.local = self._intern(request.proxy_coa), self._intern(request.dst)
         entry.transport, entry.sport = request.transport, request.sport
@@ -451,8 +538,8 @@ class LocalMobilityAnchor:
 
     # ---- helpers -----------------------------------------------------------------------
 
-    def _granted_lifetime(self, request: ProxyRegistration) -> int:
-        lifetime = min(request.lifetime_s, self.policy.max_lifetime_s)
+    def _granted_lifetime(self, requested_s: int) -> int:
+        lifetime = min(requested_s, self.policy.max_lifetime_s)
         lifetime -= lifetime % 4
         return self._lifetimes.setdefault(lifetime, lifetime)  # one int object per value, not one per binding
 

@@ -115,7 +115,10 @@ class LmaPolicy:
         return self.profiles.get(identifier)
 
     def mag_authorized(self, mag: IPAddress, profile: MobileNodeProfile | None) -> bool:
-        """RFC 5213 §5.3.1 steps 5-6: the sender is a MAG allowed to register this MN."""
+        """RFC 5213 §5.3.1 steps 5-6: the sender is a MAG allowed to register this MN. Never one of
+        our own addresses (a spoofed or looped PBU): no tunnel can have equal endpoints."""
+        if mag in self.lma_addresses:
+            return False
         if profile is not None and profile.allowed_mags:
             return mag in profile.allowed_mags
         return self.dynamic_mag_learning or mag in self.authorized_mags

@@ -8,7 +8,7 @@ Checks that need the binding cache entry (per-binding timestamp/sequence order) 
 from __future__ import annotations
 
 from pmiprouter.core.errors import Rejection
-from pmiprouter.core.events import Transport
+from pmiprouter.core.events import IPAddress, Transport
 from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile, Service
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import timestamp_within_window
@@ -45,10 +45,36 @@ def check_registration(request: ProxyRegistration, policy: LmaPolicy, now: float
 
 def check_timestamp_window(request: ProxyRegistration, policy: LmaPolicy, now: float) -> None:
     """RFC 5213 §5.5: a timestamp outside TimestampValidityWindow is 156 (unless MN-generated timestamps)."""
-    if not policy.use_timestamps or request.timestamp is None or policy.mn_generated_timestamps:
-        return
-    if not timestamp_within_window(request.timestamp, now, policy.timestamp_window_s):
+    if not timestamp_acceptable(request.timestamp, policy, now):
         raise Rejection(BAStatus.TIMESTAMP_MISMATCH, 'timestamp outside the validity window')
+
+
+def timestamp_acceptable(timestamp: int | None, policy: LmaPolicy, now: float) -> bool:
+    """Step 9 passes: no timestamp, timestamps not in use, MN-generated ones, or within the window."""
+    return (
+        timestamp is None
+        or not policy.use_timestamps
+        or policy.mn_generated_timestamps
+        or timestamp_within_window(timestamp, now, policy.timestamp_window_s)
+    )
+
+
+def common_registration_profile(
+    identifier: bytes, mag: IPAddress, timestamp: int | None, policy: LmaPolicy, now: float
+) -> MobileNodeProfile | None:
+    """`check_registration` for a common PBU (core/common_pbu.py: an NAI MN-ID, an ALL_ZERO HNP,
+    the Handoff Indicator and Access Technology Type, a lifetime, over IPv6, no IPv4 request, no
+    GRE key): the profile when every check passes, None when one would reject the PBU (the
+    engine then answers with the status). A check added to check_registration belongs here too;
+    tests/runtime/test_common_path.py compares the two paths."""
+    profile = policy.profile(identifier)
+    if profile is None or not policy.mag_authorized(mag, profile) or not profile.proxy_enabled:  # steps 5-8
+        return None
+    if not timestamp_acceptable(timestamp, policy, now):  # step 9
+        return None
+    if profile.service in _NO_IPV6 or policy.gre is GreMode.REQUIRED:  # check_companions
+        return None
+    return profile
 
 
 # The services without IPv6 / without IPv4 (from Service's own properties): a tuple membership

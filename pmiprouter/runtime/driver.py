@@ -118,6 +118,18 @@ class EngineDriver:
         self._log_level = level
         self._min_rank = _RANK.get(level, 0)
 
+    def logs(self, level: str) -> bool:
+        """Whether Log actions of `level` are emitted (a caller may skip building them)."""
+        return _RANK[LEVELS[level]] >= self._min_rank
+
+    def send_wire(self, dst: IPv6Address, src: IPv6Address, wire: bytes) -> None:
+        """Send an encoded Mobility Header over the IPv6 socket, counted as `send` counts."""
+        if self.ipv6 is None:
+            self.counters['no-route-for-reply'] += 1
+            return
+        self.ipv6.send(dst, src, wire)
+        self.counters['sent'] += 1
+
     def emit(self, action: Log) -> None:
         level = LEVELS.get(action.level, LogLevel.info)
         if _RANK[level] < self._min_rank:

@@ -11,6 +11,8 @@ from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.persistence import entry_to_record
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
+from pmiprouter.runtime.common_path import CommonPath
+from pmiprouter.runtime.dataplane_worker import Inline
 from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
@@ -45,6 +47,8 @@ class LmaService(RoleService):
     def startService(self) -> None:
         dataplane = self.make_dataplane()
         driver = self.start_driver(dataplane)
+        if isinstance(self.executor, Inline) and self.mhport is not None:
+            self.mhport.first = CommonPath(self.engine, driver, dataplane, frozenset(self.addresses))
         for action in self.engine.restore(self.saved, self.reactor.seconds()):
             driver.execute(action)
         bindings = {entry.binding_id: encode(entry_to_record(entry)) for entry in self.engine.bindings()}

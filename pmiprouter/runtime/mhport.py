@@ -49,6 +49,8 @@ class MHPort(SocketReader):
     def __init__(self, reactor: IReactorFDSet, deliver: Callable[[Event], None], sock: socket.socket | None = None) -> None:
         super().__init__(reactor, sock if sock is not None else self.open_socket(), 'MHPort')
         self.deliver = deliver
+        # Offered each datagram before it is decoded; True: handled (the LMA's CommonPath).
+        self.first: Callable[[bytes, IPv6Address, IPv6Address], bool] | None = None
         self.received = 0
         self.malformed = 0
         # Parsing an address costs more than the rest of the header: the few MAGs we talk to
@@ -81,9 +83,12 @@ class MHPort(SocketReader):
         return data, ancillary, address[0]
 
     def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]], str]) -> None:
-        event = self.event_for(*packet)
         self.received += 1
-        self.deliver(event)
+        data, ancillary, src_text = packet
+        first = self.first
+        if first is not None and first(data, self._peer(src_text), self._local(ancillary)):
+            return
+        self.deliver(self.event_for(data, ancillary, src_text))
 
     def doRead(self) -> None:
         if self._batch is None:

@@ -17,7 +17,7 @@ from pmiprouter.mh import (
     MobileNodeIdentifier,
     Timestamp,
 )
-from tests.core.harness import MAG1_V4, MAG2, T0, Harness, gre, ipv4_request, only_pba, pbu, policy
+from tests.core.harness import LMAA, MAG1_V4, MAG2, T0, Harness, gre, ipv4_request, only_pba, pbu, policy
 
 
 def status_of(harness: Harness, message: object, **kwargs: object) -> int:
@@ -40,6 +40,14 @@ def test_unauthorized_mag_154() -> None:
     assert status_of(Harness(), pbu(), src=stranger) == BAStatus.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
     learning = Harness(lma=LocalMobilityAnchor(policy(dynamic_mag_learning=True)))
     assert status_of(learning, pbu(), src=stranger) == BAStatus.ACCEPTED
+
+
+def test_own_address_as_mag_154() -> None:
+    """A PBU from one of the LMA's own addresses (spoofed, or looped back) is refused even with
+    dynamic MAG learning: a tunnel to ourselves cannot exist, and the session would be stuck."""
+    learning = Harness(lma=LocalMobilityAnchor(policy(dynamic_mag_learning=True)))
+    assert status_of(learning, pbu(), src=LMAA) == BAStatus.MAG_NOT_AUTHORIZED_FOR_PROXY_REG
+    assert len(learning.lma.cache) == 0
 
 
 def test_unknown_mn_153() -> None:

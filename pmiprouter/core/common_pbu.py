@@ -1,0 +1,191 @@
+"""The common Proxy Binding Update, read from its bytes, and its PBA, written as bytes (pure).
+
+Most of an LMA's registrations look alike: a MAG attaches a new MN with a PBU carrying the
+MN-ID (an NAI), an ALL_ZERO Home Network Prefix, the Handoff Indicator, the Access Technology
+Type and perhaps the MN's link-layer identifier and a Timestamp. `read_common_pbu` recognises
+exactly that shape in the wire bytes, without building the message and option objects of the
+codec, and returns None for anything else (the codec and the engine take it then: every other
+option, flag, length or duplicate). `accepted_pba` writes the PBA that `pba.build_pba` and the
+codec would write for it, by patching a template the codec encoded once per option layout.
+
+Both are checked against the codec and the engine by tests/core/test_common_pbu.py (every
+accepted wire decodes to the same values; every PBA is the codec's, byte for byte).
+"""
+
+from __future__ import annotations
+
+import struct
+from ipaddress import IPv6Address, IPv6Network
+from typing import NamedTuple
+
+from pmiprouter.mh.codec import encode
+from pmiprouter.mh.iana import BAFlags, BAStatus, MNIdentifierSubtype, OptionType
+from pmiprouter.mh.messages import BindingAcknowledgement
+from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
+from pmiprouter.mh.options_pmip import (
+    AccessTechnologyTypeOption,
+    HandoffIndicatorOption,
+    HomeNetworkPrefix,
+    MobileNodeLinkLayerIdentifier,
+    Timestamp,
+)
+
+IPPROTO_NONE = 59
+BINDING_UPDATE = 5
+FLAGS_A_P = 0x8200  # Acknowledge + Proxy: what a MAG sends (RFC 5213 §6.9.1.5); any other value is not "common"
+_FIXED = struct.Struct('!BBBBHHHH')  # MH header, then the BU's Sequence #, flags, lifetime (4 s units)
+_BA_FIXED = struct.Struct('!BBHH')  # status, flags, Sequence #, lifetime (4 s units)
+_U64 = struct.Struct('!Q')
+
+_PAD1, _PADN = OptionType.PAD1, OptionType.PADN
+_MN_ID, _HNP = int(OptionType.MN_ID), int(OptionType.HOME_NETWORK_PREFIX)
+_HI, _ATT = int(OptionType.HANDOFF_INDICATOR), int(OptionType.ACCESS_TECHNOLOGY_TYPE)
+_LL_ID, _TIMESTAMP = int(OptionType.MOBILE_NODE_LINK_LAYER_IDENTIFIER), int(OptionType.TIMESTAMP)
+_NAI = int(MNIdentifierSubtype.NAI)
+_ALL_ZERO_PREFIX = bytes(18)  # an HNP body: reserved, prefix length 0, the unspecified address
+
+
+class CommonPbu(NamedTuple):
+    """What the LMA needs from a common PBU (the values ProxyRegistration.parse would give)."""
+
+    sequence: int
+    lifetime_s: int
+    identifier: bytes  # the NAI's bytes
+    handoff: int
+    att: int
+    ll_id: bytes | None  # the link-layer identifier as received (all zero included); None: no option
+    timestamp: int | None
+
+    @property
+    def mn_ll_id(self) -> bytes:
+        """The identifier a binding keeps: b'' for none or all zero, as the engine stores it."""
+        ll_id = self.ll_id
+        return ll_id if ll_id is not None and ll_id.lstrip(b'\0') else b''
+
+
+def read_common_pbu(wire: bytes) -> CommonPbu | None:
+    """The common PBU in `wire`, or None when it is anything else (or malformed)."""
+    size = len(wire)
+    if size < 16 or type(wire) is not bytes:  # (the options start at 12; Header Len counts 8 octets)
+        return None
+    proto, header_len, mh_type, _reserved, _checksum, sequence, flags, lifetime = _FIXED.unpack_from(wire)
+    if proto != IPPROTO_NONE or mh_type != BINDING_UPDATE or flags != FLAGS_A_P or not lifetime or (header_len + 1) * 8 != size:
+        return None
+    identifier = ll_id = timestamp = None
+    handoff = att = -1
+    seen_prefix = False
+    i = 12
+    while i < size:
+        kind = wire[i]
+        if kind == _PAD1:
+            i += 1
+            continue
+        if i + 2 > size:
+            return None
+        end = i + 2 + wire[i + 1]
+        if end > size:
+            return None
+        if kind == _MN_ID:
+            if identifier is not None or end - i < 4 or wire[i + 2] != _NAI:
+                return None
+            identifier = wire[i + 3:end]
+        elif kind == _HNP:
+            if seen_prefix or wire[i + 2:end] != _ALL_ZERO_PREFIX:
+                return None
+            seen_prefix = True
+        elif kind == _HI:
+            if handoff >= 0 or end - i != 4:
+                return None
+            handoff = wire[i + 3]
+        elif kind == _ATT:
+            if att >= 0 or end - i != 4:
+                return None
+            att = wire[i + 3]
+        elif kind == _LL_ID:
+            if ll_id is not None or end - i < 4:
+                return None
+            ll_id = wire[i + 4:end]
+        elif kind == _TIMESTAMP:
+            if timestamp is not None or end - i != 10:
+                return None
+            timestamp = _U64.unpack_from(wire, i + 2)[0]
+        elif kind != _PADN:
+            return None
+        i = end
+    if identifier is None or not seen_prefix or handoff < 0 or att < 0:
+        return None
+    return CommonPbu(sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp)
+
+
+class _Template(NamedTuple):
+    """A PBA encoded once by the codec for one option layout, and where its variable bytes are."""
+
+    wire: bytes
+    identifier_at: int
+    prefix_at: int  # the prefix length octet; the prefix follows
+    handoff_at: int
+    att_at: int
+    ll_id_at: int  # -1: no link-layer identifier option
+    timestamp_at: int  # -1: no Timestamp option
+
+
+MAX_TEMPLATES = 256  # option layouts (NAI length, link-layer identifier length, Timestamp or not)
+_templates: dict[tuple[int, int, bool], _Template] = {}
+
+
+def accepted_pba(pbu: CommonPbu, prefix: IPv6Network, lifetime_s: int) -> bytes:
+    """The PBA accepting `pbu` with one home network prefix: build_pba's options, the codec's bytes."""
+    ll_id = pbu.ll_id
+    key = (len(pbu.identifier), -1 if ll_id is None else len(ll_id), pbu.timestamp is not None)
+    template = _templates.get(key)
+    if template is None:
+        if len(_templates) >= MAX_TEMPLATES:
+            _templates.clear()
+        template = _templates[key] = _template(*key)
+    wire = bytearray(template.wire)
+    _BA_FIXED.pack_into(wire, 6, BAStatus.ACCEPTED, BAFlags.P, pbu.sequence, lifetime_s >> 2)
+    at = template.identifier_at
+    wire[at:at + len(pbu.identifier)] = pbu.identifier
+    at = template.prefix_at
+    wire[at] = prefix._prefixlen  # type: ignore[attr-defined]
+    wire[at + 1:at + 17] = prefix.network_address._ip.to_bytes(16, 'big')  # type: ignore[attr-defined]
+    wire[template.handoff_at] = pbu.handoff
+    wire[template.att_at] = pbu.att
+    if ll_id is not None:
+        at = template.ll_id_at
+        wire[at:at + len(ll_id)] = ll_id
+    if pbu.timestamp is not None:
+        _U64.pack_into(wire, template.timestamp_at, pbu.timestamp)
+    return bytes(wire)
+
+
+def _template(identifier_length: int, ll_id_length: int, timestamp: bool) -> _Template:
+    """Encode a PBA of this layout (build_pba's option order) and note where each value goes."""
+    options: list[object] = [
+        MobileNodeIdentifier(MNIdentifierSubtype.NAI, bytes(identifier_length)),
+        HomeNetworkPrefix(0, IPv6Address(0)),
+        HandoffIndicatorOption(0),
+        AccessTechnologyTypeOption(0),
+    ]
+    if ll_id_length >= 0:
+        options.append(MobileNodeLinkLayerIdentifier(bytes(ll_id_length)))
+    if timestamp:
+        options.append(Timestamp(0))
+    wire = encode(BindingAcknowledgement(BAStatus.ACCEPTED, BAFlags.P, 0, 0, tuple(options)))  # type: ignore[arg-type]
+    at: dict[int, int] = {}
+    i = 12  # after the MH header and the BA's fixed part
+    while i < len(wire):
+        if wire[i] == _PAD1:
+            i += 1
+            continue
+        at.setdefault(wire[i], i)
+        i += 2 + wire[i + 1]
+    return _Template(
+        wire,
+        identifier_at=at[_MN_ID] + 3,
+        prefix_at=at[_HNP] + 3,
+        handoff_at=at[_HI] + 3,
+        att_at=at[_ATT] + 3,
+        ll_id_at=at[_LL_ID] + 4 if ll_id_length >= 0 else -1,
+        timestamp_at=at[_TIMESTAMP] + 2 if timestamp else -1,
+    )

@@ -1,0 +1,173 @@
+"""CommonPath changes nothing but the speed: the daemon's LMA with and without it, fed the same
+datagrams at the same times, sends the same bytes and ends in the same state (hypothesis)."""
+
+from __future__ import annotations
+
+import random
+import socket
+from dataclasses import replace
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from twisted.internet import task
+
+from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.core.persistence import entry_to_record
+from pmiprouter.core.policy import GreMode, LmaPolicy
+from pmiprouter.core.seqno import timestamp_from_seconds
+from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec
+from pmiprouter.dataplane.memory import MemoryDataplane
+from pmiprouter.mh import (
+    AccessTechnologyTypeOption,
+    BindingUpdate,
+    BUFlags,
+    GREKey,
+    HandoffIndicatorOption,
+    HomeNetworkPrefix,
+    IPv4HomeAddressRequest,
+    MobileNodeIdentifier,
+    MobileNodeLinkLayerIdentifier,
+    Timestamp,
+    encode,
+)
+from pmiprouter.mh.iana import MNIdentifierSubtype
+from pmiprouter.runtime.common_path import CommonPath
+from pmiprouter.runtime.dataplane_worker import Inline
+from pmiprouter.runtime.driver import EngineDriver
+from pmiprouter.runtime.mhport import _PKTINFO, MHPort
+from tests.core.harness import LMAA, MAG1, MAG2, T0, policy
+
+STRANGER = IPv6Address('2001:db8:9::9')
+FAILING_NAI = 'mn2@example.com'  # the data plane refuses this MN's routes
+
+
+class FailingDataplane(MemoryDataplane):
+    def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
+        if spec.label == FAILING_NAI:
+            raise DataplaneError('no room for this one')
+        super().ensure_mn_routes(spec)
+
+
+class NoSocket:
+    def fileno(self) -> int:
+        return -1
+
+
+class Daemon:
+    """The LMA service's pieces: MH port, driver, memory data plane, clock; `first` or not."""
+
+    def __init__(self, lma_policy: LmaPolicy, common: bool) -> None:
+        self.clock = task.Clock()
+        self.clock.advance(T0)
+        self.lma = LocalMobilityAnchor(lma_policy)
+        self.dataplane = FailingDataplane()
+        self.sent: list[tuple[object, object, bytes]] = []
+        self.logs: list[tuple[str, str, dict[str, Any]]] = []
+        self.driver = EngineDriver(self.lma, self.clock, Inline(self.dataplane), self)
+        self.driver.emit = lambda action: self.logs.append((action.level, action.event, dict(action.fields)))  # type: ignore[method-assign]
+        self.port = MHPort(None, self.deliver, NoSocket())  # type: ignore[arg-type]
+        self.common = CommonPath(self.lma, self.driver, self.dataplane, lma_policy.lma_addresses) if common else None
+        self.port.first = self.common
+
+    def deliver(self, event: Any) -> None:
+        if event.dst in self.lma.policy.lma_addresses:  # as RoleService.deliver
+            self.driver.feed(event)
+
+    def send(self, dst: object, src: object, wire: bytes) -> None:
+        self.sent.append((dst, src, wire))
+
+    def receive(self, wire: bytes, src: IPv6Address, dst: IPv6Address = LMAA) -> None:
+        self.port.handle((wire, [(socket.IPPROTO_IPV6, socket.IPV6_PKTINFO, _PKTINFO.pack(dst.packed, 2))], str(src)))
+
+    def observable(self) -> dict[str, Any]:
+        lma = self.lma
+        return {
+            'sent': self.sent,
+            'logs': self.logs,
+            'bindings': [(entry_to_record(e), e.state, e.tunnel) for e in lma.bindings()],
+            'dataplane': self.dataplane.snapshot(),
+            'timers': dict(self.driver.timers.deadlines),
+            'stats': (lma.stats.received, lma.stats.sent, lma.stats.events, lma.stats.pba_status),
+            'engine': (lma.revision, lma.dirty, lma.tunnel_users, lma._pending, lma._ticket_of, lma._replies),
+            'counters': self.driver.counters,
+            'pools': [pool.in_use for pool in lma.addresses.prefix_pools],
+        }
+
+
+NAIS = ['mn1@example.com', FAILING_NAI, 'v4only@example.com', 'v6only@example.com', 'static@example.com',
+        'off@example.com', 'nobody@example.com']
+
+
+@st.composite
+def datagrams(draw: st.DrawFn) -> tuple[float, bytes, IPv6Address, IPv6Address]:
+    """(seconds later, wire, source, destination): mostly common PBUs, some of every other kind."""
+    nai = draw(st.sampled_from(NAIS))
+    options: list[object] = [MobileNodeIdentifier(draw(st.sampled_from([MNIdentifierSubtype.NAI] * 5 + [7])), nai.encode())]
+    options.append(HomeNetworkPrefix.of(draw(st.sampled_from(['::/0'] * 6 + ['2001:db8:aaaa:1::/64']))))
+    options.append(HandoffIndicatorOption(draw(st.sampled_from([1, 1, 2, 3, 4]))))
+    options.append(AccessTechnologyTypeOption(3))
+    ll_id = draw(st.sampled_from([None, b'\0' * 6, b'\x00\x11\x22\x33\x44\x55', b'\x00\x11\x22\x33\x44\x56']))
+    if ll_id is not None:
+        options.append(MobileNodeLinkLayerIdentifier(ll_id))
+    skew = draw(st.sampled_from([None, 0.0, 0.0, 0.1, -5.0]))
+    later = draw(st.sampled_from([0.0, 0.0, 1.0, 30.0, 700.0]))
+    if skew is not None:
+        options.append(Timestamp(timestamp_from_seconds(T0 + skew)))  # fixed: the clock moves on
+    options += draw(st.sampled_from([[], [], [], [IPv4HomeAddressRequest(0, IPv4Address(0))], [GREKey(None)]]))
+    random.Random(draw(st.integers(0, 99))).shuffle(options)
+    flags = draw(st.sampled_from([BUFlags.A | BUFlags.P] * 4 + [BUFlags.P]))
+    lifetime = draw(st.sampled_from([600, 600, 8, 0, 100_000]))
+    wire = encode(BindingUpdate(draw(st.integers(0, 65535)), flags, lifetime, tuple(options)))  # type: ignore[arg-type]
+    src = draw(st.sampled_from([MAG1, MAG1, MAG2, STRANGER, LMAA]))
+    dst = draw(st.sampled_from([LMAA] * 5 + [STRANGER]))
+    return later, wire, src, dst
+
+
+POLICIES = [
+    policy(use_timestamps=False),
+    policy(),  # timestamps, 0.3 s window
+    policy(use_timestamps=False, hnp_pools=((IPv6Network('2001:db8:aaaa::/63'), 64),)),  # two prefixes: exhaustion
+    policy(use_timestamps=False, gre=GreMode.REQUIRED, max_lifetime_s=300),
+    policy(use_timestamps=False, authorized_mags=frozenset(), dynamic_mag_learning=True),
+]
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.sampled_from(range(len(POLICIES))), st.lists(datagrams(), min_size=1, max_size=12))
+def test_common_path_is_invisible(which: int, steps: list[tuple[float, bytes, IPv6Address, IPv6Address]]) -> None:
+    engine_only, with_common = Daemon(POLICIES[which], False), Daemon(POLICIES[which], True)
+    for later, wire, src, dst in steps:
+        for daemon in (engine_only, with_common):
+            daemon.clock.advance(later)  # timers fire (lifetimes end) in both
+            daemon.receive(wire, src, dst)
+        assert with_common.observable() == engine_only.observable()
+
+
+def test_common_path_takes_the_common_pbu_and_only_that() -> None:
+    """A new MN's PBU is handled from its bytes; its renewal, and a rejected one, go to the engine."""
+    lma_policy = replace(policy(), use_timestamps=False)
+    daemon, reference = Daemon(lma_policy, True), Daemon(lma_policy, False)
+    first = encode(BindingUpdate.proxy(1, 600, (
+        MobileNodeIdentifier.nai('mn1@example.com'), HomeNetworkPrefix.of('::/0'), HandoffIndicatorOption(1),
+        AccessTechnologyTypeOption(3), MobileNodeLinkLayerIdentifier(b'\x00\x11\x22\x33\x44\x55'), Timestamp(5))))
+    renewal = first[:6] + (2).to_bytes(2, 'big') + first[8:]
+    for d in (daemon, reference):
+        d.receive(first, MAG1)
+        d.receive(renewal, MAG1)
+        d.receive(first, STRANGER)
+    assert daemon.common is not None and daemon.common.handled == 1
+    assert daemon.observable() == reference.observable()
+    assert [wire[6] for _dst, _src, wire in daemon.sent] == [0, 0, 154]  # accepted, renewed, MAG not authorized
+
+
+def test_common_path_stays_out_of_the_way_of_a_trace() -> None:
+    """With MH tracing on (debug), every message goes through the driver, which logs it."""
+    daemon = Daemon(policy(use_timestamps=False), True)
+    daemon.driver.trace = True
+    wire = encode(BindingUpdate.proxy(1, 600, (
+        MobileNodeIdentifier.nai('mn1@example.com'), HomeNetworkPrefix.of('::/0'), HandoffIndicatorOption(1),
+        AccessTechnologyTypeOption(3))))
+    daemon.receive(wire, MAG1)
+    assert daemon.common is not None and daemon.common.handled == 0 and len(daemon.lma.cache) == 1
