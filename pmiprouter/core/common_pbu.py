@@ -43,6 +43,7 @@ _HI, _ATT = int(OptionType.HANDOFF_INDICATOR), int(OptionType.ACCESS_TECHNOLOGY_
 _LL_ID, _TIMESTAMP = int(OptionType.MOBILE_NODE_LINK_LAYER_IDENTIFIER), int(OptionType.TIMESTAMP)
 _NAI = int(MNIdentifierSubtype.NAI)
 _ALL_ZERO_PREFIX = bytes(18)  # an HNP body: reserved, prefix length 0, the unspecified address
+_new_tuple = tuple.__new__  # a named tuple built without its Python-level __new__
 
 
 class CommonPbu(NamedTuple):
@@ -75,46 +76,47 @@ def read_common_pbu(wire: bytes) -> CommonPbu | None:
     handoff = att = -1
     seen_prefix = False
     i = 12
-    while i < size:
-        kind = wire[i]
-        if kind == _PAD1:
-            i += 1
-            continue
-        if i + 2 > size:
-            return None
-        end = i + 2 + wire[i + 1]
-        if end > size:
-            return None
-        if kind == _MN_ID:
-            if identifier is not None or end - i < 4 or wire[i + 2] != _NAI:
+    try:
+        while i < size:
+            kind = wire[i]
+            if kind == _PAD1:
+                i += 1
+                continue
+            end = i + 2 + wire[i + 1]  # IndexError: a type octet without its length
+            if end > size:
                 return None
-            identifier = wire[i + 3:end]
-        elif kind == _HNP:
-            if seen_prefix or wire[i + 2:end] != _ALL_ZERO_PREFIX:
+            if kind == _MN_ID:
+                if identifier is not None or end - i < 4 or wire[i + 2] != _NAI:
+                    return None
+                identifier = wire[i + 3:end]
+            elif kind == _HNP:
+                if seen_prefix or wire[i + 2:end] != _ALL_ZERO_PREFIX:
+                    return None
+                seen_prefix = True
+            elif kind == _HI:
+                if handoff >= 0 or end - i != 4:
+                    return None
+                handoff = wire[i + 3]
+            elif kind == _ATT:
+                if att >= 0 or end - i != 4:
+                    return None
+                att = wire[i + 3]
+            elif kind == _LL_ID:
+                if ll_id is not None or end - i < 4:
+                    return None
+                ll_id = wire[i + 4:end]
+            elif kind == _TIMESTAMP:
+                if timestamp is not None or end - i != 10:
+                    return None
+                timestamp = _U64.unpack_from(wire, i + 2)[0]
+            elif kind != _PADN:
                 return None
-            seen_prefix = True
-        elif kind == _HI:
-            if handoff >= 0 or end - i != 4:
-                return None
-            handoff = wire[i + 3]
-        elif kind == _ATT:
-            if att >= 0 or end - i != 4:
-                return None
-            att = wire[i + 3]
-        elif kind == _LL_ID:
-            if ll_id is not None or end - i < 4:
-                return None
-            ll_id = wire[i + 4:end]
-        elif kind == _TIMESTAMP:
-            if timestamp is not None or end - i != 10:
-                return None
-            timestamp = _U64.unpack_from(wire, i + 2)[0]
-        elif kind != _PADN:
-            return None
-        i = end
+            i = end
+    except IndexError:
+        return None
     if identifier is None or not seen_prefix or handoff < 0 or att < 0:
         return None
-    return CommonPbu(sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp)
+    return _new_tuple(CommonPbu, (sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp))
 
 
 class _Template(NamedTuple):

@@ -237,37 +237,22 @@ class LocalMobilityAnchor:
         The caller installs the session's tunnels and route at once (a synchronous data plane),
         then calls `common_applied` for the PBA, or `common_failed`.
         """
+        if MobileNodeIdentifier(_NAI, pbu.identifier) in self.cache.by_mn:  # §5.4.1: not NEW (first: renewals are common)
+            return None
         profile = common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now)
         if profile is None:
             return None
         mn_id = MobileNodeIdentifier(_NAI, profile.identifier)  # stored_mn_id's: the policy's bytes
-        if mn_id in self.cache.by_mn:  # §5.4.1: a lookup that is not NEW
-            return None
         prefixes = self.addresses.any_prefix(profile)
         if prefixes is None:
             return None
         self.revision += 1
         self.stats.received['pbu'] += 1
         lifetime = self._granted_lifetime(pbu.lifetime_s)
-        entry = BindingCacheEntry(
-            binding_id=next(self._ids),
-            mn_id=mn_id,
-            att=pbu.att,
-            mn_ll_id=pbu.mn_ll_id,
-            handoff=pbu.handoff,
-            proxy_coa=self._intern(src),
-            local=self._intern(dst),
-            transport=Transport.IPV6,
-            sport=None,
-            hnps=prefixes,
-            ipv4=None,
-            ipv4_router=None,
-            link_local=None,
-            lifetime_s=lifetime,
-            expires_at=now + lifetime,
-            timestamp=pbu.timestamp,
-            sequence=pbu.sequence,
-            registered_at=now,
+        entry = BindingCacheEntry(  # positional (binding_id ... sequence, then gre_key_out ... registered_at): once per PBU
+            next(self._ids), mn_id, pbu.att, pbu.mn_ll_id, pbu.handoff, self._intern(src), self._intern(dst),
+            Transport.IPV6, None, prefixes, None, None, None, lifetime, now + lifetime, pbu.timestamp, pbu.sequence,
+            None, False, False, False, BceState.PROGRAMMING, now,
         )
         self._open(entry)
         route = self._route(entry)

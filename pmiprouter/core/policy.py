@@ -114,11 +114,16 @@ class LmaPolicy:
     def profile(self, identifier: bytes) -> MobileNodeProfile | None:
         return self.profiles.get(identifier)
 
+    def __post_init__(self) -> None:
+        if self.authorized_mags & self.lma_addresses:  # see mag_authorized
+            object.__setattr__(self, 'authorized_mags', self.authorized_mags - self.lma_addresses)
+
     def mag_authorized(self, mag: IPAddress, profile: MobileNodeProfile | None) -> bool:
         """RFC 5213 §5.3.1 steps 5-6: the sender is a MAG allowed to register this MN. Never one of
-        our own addresses (a spoofed or looped PBU): no tunnel can have equal endpoints."""
-        if mag in self.lma_addresses:
-            return False
+        our own addresses (a spoofed or looped PBU): a tunnel needs two ends, and a session that
+        cannot get one would be stuck. (`authorized_mags` holds none of them: __post_init__.)"""
         if profile is not None and profile.allowed_mags:
-            return mag in profile.allowed_mags
-        return self.dynamic_mag_learning or mag in self.authorized_mags
+            return mag in profile.allowed_mags and mag not in self.lma_addresses
+        if mag in self.authorized_mags:
+            return True
+        return self.dynamic_mag_learning and mag not in self.lma_addresses

@@ -18,6 +18,7 @@ from ipaddress import IPv6Address
 
 from twisted.logger import Logger
 
+from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.common_pbu import CommonPbu, read_common_pbu
 from pmiprouter.core.events import MessageReceived, Transport
 from pmiprouter.core.lma import LIFETIME, LocalMobilityAnchor
@@ -36,12 +37,14 @@ class CommonPath:
         self.lma = lma
         self.driver = driver
         self.dataplane = dataplane
-        self.addresses = addresses  # the LMA's own: a datagram to another address is not ours
+        # The LMA's own addresses: a datagram to another one is not ours (as RoleService.accepts).
+        # The port hands on one object per address, so the answer is kept by identity.
+        self.ours = ByIdentity[object, bool](lambda address: address in addresses, 64)
         self.handled = 0
 
     def __call__(self, wire: bytes, src: IPv6Address, dst: IPv6Address) -> bool:
         driver = self.driver
-        if driver.trace or dst not in self.addresses:
+        if driver.trace or not self.ours(dst):
             return False
         pbu = read_common_pbu(wire)
         if pbu is None:
