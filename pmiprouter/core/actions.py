@@ -29,6 +29,16 @@ class SendMessage:
 
 @quick_init
 @dataclass(frozen=True, slots=True)
+class SendEncoded:
+    """Send a Mobility Header already encoded (the LMA's PBA to a common PBU) over IPv6."""
+
+    dst: IPAddress
+    src: IPAddress
+    wire: bytes
+
+
+@quick_init
+@dataclass(frozen=True, slots=True)
 class StartTimer:
     """Fire TimerFired(key) at absolute time `at`; starting a key again replaces the old deadline."""
 

@@ -13,7 +13,7 @@ from ipaddress import IPv6Address
 from typing import Any, NamedTuple
 
 from pmiprouter.by_identity import ByIdentity
-from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
+from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
 from pmiprouter.core.common_pbu import CommonPbu, accepted_pba
@@ -39,6 +39,7 @@ from pmiprouter.core.revocation import BRI_TIMER, Finished, Peer, Revocations, a
 from pmiprouter.core.stats import Stats
 from pmiprouter.core.validation import check_registration, common_registration_profile
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
+from pmiprouter.mh.codec import decode
 from pmiprouter.mh.iana import BAStatus, BRAStatus, MNIdentifierSubtype, RevocationTrigger
 from pmiprouter.mh.messages import (
     BindingAcknowledgement,
@@ -66,6 +67,20 @@ class CommonSession(NamedTuple):
     ticket: int
 
 
+class CommonReply(NamedTuple):
+    """The PBA owed to a common PBU while a worker thread installs its route (kept where the
+    engine's path keeps the parsed request)."""
+
+    pbu: CommonPbu
+    wire: bytes
+    src: IPv6Address
+    dst: IPv6Address
+
+    def request(self) -> ProxyRegistration:
+        """The PBU as the engine parses it (a rejection's PBA echoes what the PBU carried)."""
+        return ProxyRegistration.parse(MessageReceived(self.src, self.dst, decode(self.wire), Transport.IPV6))
+
+
 @dataclass
 class Parked:
     """A PBU with HI=4 waiting MaxDelayBeforeNewBCEAssign for the old MAG's de-registration (§5.4.1.2)."""
@@ -89,7 +104,7 @@ class LocalMobilityAnchor:
         self.parked: dict[int, Parked] = {}
         self._ids = itertools.count(1)
         self._tickets = itertools.count(1)
-        self._replies: dict[int, tuple[ProxyRegistration, BAStatus]] = {}  # binding id -> PBA owed after programming
+        self._replies: dict[int, tuple[ProxyRegistration | CommonReply, BAStatus]] = {}  # binding id -> PBA owed after programming
         self._pending: dict[int, int] = {}  # data-plane ticket -> binding id
         self._ticket_of: dict[int, int] = {}  # binding id -> its outstanding ticket (only while programming)
         self.revision = 0  # bumped on every event: the daemon saves state when it moves
@@ -260,22 +275,31 @@ class LocalMobilityAnchor:
         return CommonSession(entry, route, tunnels, next(self._tickets))
 
     def common_applied(self, session: CommonSession, pbu: CommonPbu, now: float) -> bytes:
-        """The session's route is in place: it is active, and this is its PBA."""
+        """The session's route is in place (a synchronous data plane): it is active; its PBA."""
         self.revision += 1
         entry = session.entry
         entry.advance(Trigger.DATAPLANE_APPLIED)
+        return self._common_pba(pbu, entry)
+
+    def common_programming(self, session: CommonSession, reply: CommonReply) -> ApplyDataplane:
+        """The session's route goes to a worker thread: as for any PBU, the PBA (`reply`) is owed
+        until DataplaneApplied (or DataplaneFailed) comes back through `handle`."""
+        binding_id = session.entry.binding_id
+        self._ticket_of[binding_id] = session.ticket
+        self._pending[session.ticket] = binding_id
+        self._replies[binding_id] = (reply, BAStatus.ACCEPTED)
+        return ApplyDataplane(session.ticket, ensure_tunnels=session.tunnels, ensure_routes=(session.route,))
+
+    def common_failed(self, session: CommonSession, reply: CommonReply, reason: str, now: float) -> list[Action]:
+        """Installing the session's route failed (a synchronous data plane): what
+        `handle(DataplaneFailed)` does (PBA 130, the session deleted)."""
+        self.common_programming(session, reply)
+        return self.handle(DataplaneFailed(session.ticket, reason), now)
+
+    def _common_pba(self, pbu: CommonPbu, entry: BindingCacheEntry) -> bytes:
         self.stats.sent['pba'] += 1
         self.stats.pba_status[0] += 1
         return accepted_pba(pbu, entry.hnps[0], entry.lifetime_s)
-
-    def common_failed(self, session: CommonSession, request: ProxyRegistration, reason: str, now: float) -> list[Action]:
-        """Installing the session's route failed: what `handle(DataplaneFailed)` does (PBA 130,
-        the session deleted), given the PBU as the engine would have parsed it."""
-        binding_id = session.entry.binding_id
-        self._pending[session.ticket] = binding_id
-        self._ticket_of[binding_id] = session.ticket
-        self._replies[binding_id] = (request, BAStatus.ACCEPTED)
-        return self.handle(DataplaneFailed(session.ticket, reason), now)
 
     def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
         tunnel_before = self._tunnel(entry)
@@ -459,7 +483,8 @@ class LocalMobilityAnchor:
             actions: list[Action] = [Log('error', 'dataplane-failed', {'mn': entry.mn_id.text, 'reason': failure})]
             # 130 Insufficient resources: the LMA could not set up forwarding (RFC 6275 §6.1.8).
             if reply is not None:
-                actions.append(self._send_pba(reply[0], build_pba(reply[0], BAStatus.INSUFFICIENT_RESOURCES, now)))
+                request = reply[0] if type(reply[0]) is not CommonReply else reply[0].request()
+                actions.append(self._send_pba(request, build_pba(request, BAStatus.INSUFFICIENT_RESOURCES, now)))
             return actions + self._delete(entry, Trigger.DATAPLANE_FAILED)
         if entry.state is not BceState.PROGRAMMING:
             return []
@@ -468,6 +493,8 @@ class LocalMobilityAnchor:
         if reply is None:
             return []
         request, status = reply
+        if type(request) is CommonReply:
+            return [SendEncoded(request.src, request.dst, self._common_pba(request.pbu, entry))]
         return [self._send_pba(request, build_pba(request, status, now, grant_of(entry, self.policy)))]
 
     # ---- timers ------------------------------------------------------------------------

@@ -1,15 +1,14 @@
-"""The LMA's common PBUs, handled from their bytes (core/common_pbu.py) when the data plane is synchronous.
+"""The LMA's common PBUs, handled from their bytes (core/common_pbu.py).
 
 A new session asked for by the usual PBU (see common_pbu.py) is the bulk of an LMA's work when
-MNs attach. The MH port offers each datagram here first: `read_common_pbu` recognises the shape,
-the engine opens the session (`LocalMobilityAnchor.register_common`: its own checks, entry and
-counters), the route goes in at once and the PBA leaves as bytes, with no message, event or
-action object in between. Everything else, and anything this cannot finish the engine's way,
-goes to the codec and `EngineDriver.feed` as before: the caller falls through when this
+MNs attach. The MH port offers each datagram here first: `read_common_pbu` recognises the shape
+and the engine opens the session (`LocalMobilityAnchor.register_common`: its own checks, entry
+and counters). With a data plane that applies changes on the calling thread (the memory
+backend) the route goes in at once and the PBA leaves as bytes, with no message, event or
+action object in between. With a worker thread (kernel, user space) the change goes to it like
+any other and the PBA, already as bytes, waits for DataplaneApplied in the engine. Everything
+else goes to the codec and `EngineDriver.feed` as before: the port falls through when this
 returns False.
-
-Only with a data plane that applies changes on the calling thread (the memory backend): with a
-worker thread the PBA waits for the change to come back, which is the engine's path.
 """
 
 from __future__ import annotations
@@ -20,11 +19,8 @@ from twisted.logger import Logger
 
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.common_pbu import CommonPbu, read_common_pbu
-from pmiprouter.core.events import MessageReceived, Transport
-from pmiprouter.core.lma import LIFETIME, LocalMobilityAnchor
-from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.core.lma import LIFETIME, CommonReply, LocalMobilityAnchor
 from pmiprouter.dataplane.interface import Dataplane
-from pmiprouter.mh.codec import decode
 from pmiprouter.runtime.driver import EngineDriver
 
 
@@ -33,10 +29,12 @@ class CommonPath:
 
     log = Logger()
 
-    def __init__(self, lma: LocalMobilityAnchor, driver: EngineDriver, dataplane: Dataplane, addresses: frozenset[object]) -> None:
+    def __init__(
+        self, lma: LocalMobilityAnchor, driver: EngineDriver, dataplane: Dataplane | None, addresses: frozenset[object]
+    ) -> None:
         self.lma = lma
         self.driver = driver
-        self.dataplane = dataplane
+        self.dataplane = dataplane  # None: changes go through the driver's executor (a worker thread)
         # The LMA's own addresses: a datagram to another one is not ours (as RoleService.accepts).
         # The port hands on one object per address, so the answer is kept by identity.
         self.ours = ByIdentity[object, bool](lambda address: address in addresses, 64)
@@ -64,16 +62,20 @@ class CommonPath:
             return False
         entry = session.entry
         driver.timers.start((LIFETIME, entry.binding_id), entry.expires_at)
-        try:
-            for tunnel in session.tunnels:
-                self.dataplane.ensure_tunnel(tunnel)
-            self.dataplane.ensure_mn_routes(session.route)
-        except Exception as exc:
-            request = ProxyRegistration.parse(MessageReceived(src, dst, decode(wire), Transport.IPV6))
-            for action in lma.common_failed(session, request, f'{type(exc).__name__}: {exc}', now):
-                driver.execute(action)
+        dataplane = self.dataplane
+        if dataplane is None:  # a worker thread installs it; the PBA follows DataplaneApplied
+            driver.execute(lma.common_programming(session, CommonReply(pbu, wire, src, dst)))
         else:
-            driver.send_wire(src, dst, lma.common_applied(session, pbu, now))
+            try:
+                for tunnel in session.tunnels:
+                    dataplane.ensure_tunnel(tunnel)
+                dataplane.ensure_mn_routes(session.route)
+            except Exception as exc:
+                reason = f'{type(exc).__name__}: {exc}'
+                for action in lma.common_failed(session, CommonReply(pbu, wire, src, dst), reason, now):
+                    driver.execute(action)
+            else:
+                driver.send_wire(src, dst, lma.common_applied(session, pbu, now))
         if driver.logs('info'):
             driver.emit(lma.session_created(entry))
         self.handled += 1

@@ -19,7 +19,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
-from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendMessage, StartTimer
+from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
 from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.errors import EncodeError
@@ -104,6 +104,8 @@ class EngineDriver:
             self.timers.cancel(action.key)  # type: ignore[union-attr]
         elif kind is Log:
             self.emit(action)  # type: ignore[arg-type]
+        elif kind is SendEncoded:
+            self.send_wire(action.dst, action.src, action.wire)  # type: ignore[union-attr, arg-type]
         elif self.extra is not None:
             self.extra(action)
         else:

@@ -47,8 +47,9 @@ class LmaService(RoleService):
     def startService(self) -> None:
         dataplane = self.make_dataplane()
         driver = self.start_driver(dataplane)
-        if isinstance(self.executor, Inline) and self.mhport is not None:
-            self.mhport.first = CommonPath(self.engine, driver, dataplane, frozenset(self.addresses))
+        if self.mhport is not None:  # a synchronous data plane is driven directly, a worker through the driver
+            synchronous = dataplane if isinstance(self.executor, Inline) else None
+            self.mhport.first = CommonPath(self.engine, driver, synchronous, frozenset(self.addresses))
         for action in self.engine.restore(self.saved, self.reactor.seconds()):
             driver.execute(action)
         bindings = {entry.binding_id: encode(entry_to_record(entry)) for entry in self.engine.bindings()}

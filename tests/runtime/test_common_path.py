@@ -12,8 +12,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
 
-from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.core.lma import CommonReply, LocalMobilityAnchor
 from pmiprouter.core.persistence import entry_to_record
 from pmiprouter.core.policy import GreMode, LmaPolicy
 from pmiprouter.core.seqno import timestamp_from_seconds
@@ -34,7 +36,8 @@ from pmiprouter.mh import (
 )
 from pmiprouter.mh.iana import MNIdentifierSubtype
 from pmiprouter.runtime.common_path import CommonPath
-from pmiprouter.runtime.dataplane_worker import Inline
+from pmiprouter.core.actions import ApplyDataplane
+from pmiprouter.runtime.dataplane_worker import Inline, apply_changes
 from pmiprouter.runtime.driver import EngineDriver
 from pmiprouter.runtime.mhport import _PKTINFO, MHPort
 from tests.core.harness import LMAA, MAG1, MAG2, T0, policy
@@ -50,6 +53,32 @@ class FailingDataplane(MemoryDataplane):
         super().ensure_mn_routes(spec)
 
 
+class LaterExecutor:
+    """A worker thread's executor whose changes are applied, in order, when the test says."""
+
+    def __init__(self, dataplane: MemoryDataplane) -> None:
+        self.dataplane = dataplane
+        self.queue: list[tuple[ApplyDataplane, Deferred[None]]] = []
+
+    def apply(self, change: ApplyDataplane) -> Deferred[None]:
+        done: Deferred[None] = Deferred()
+        self.queue.append((change, done))
+        return done
+
+    def finish(self) -> None:
+        while self.queue:  # a completion may queue more changes: they run too
+            change, done = self.queue.pop(0)
+            try:
+                apply_changes(self.dataplane, change)
+            except DataplaneError as exc:
+                done.errback(Failure(exc))
+            else:
+                done.callback(None)
+
+    def stop(self) -> None:
+        self.queue.clear()
+
+
 class NoSocket:
     def fileno(self) -> int:
         return -1
@@ -58,17 +87,19 @@ class NoSocket:
 class Daemon:
     """The LMA service's pieces: MH port, driver, memory data plane, clock; `first` or not."""
 
-    def __init__(self, lma_policy: LmaPolicy, common: bool) -> None:
+    def __init__(self, lma_policy: LmaPolicy, common: bool, worker: bool = False) -> None:
         self.clock = task.Clock()
         self.clock.advance(T0)
         self.lma = LocalMobilityAnchor(lma_policy)
         self.dataplane = FailingDataplane()
         self.sent: list[tuple[object, object, bytes]] = []
         self.logs: list[tuple[str, str, dict[str, Any]]] = []
-        self.driver = EngineDriver(self.lma, self.clock, Inline(self.dataplane), self)
+        self.worker = LaterExecutor(self.dataplane) if worker else None
+        self.driver = EngineDriver(self.lma, self.clock, self.worker or Inline(self.dataplane), self)  # type: ignore[arg-type]
         self.driver.emit = lambda action: self.logs.append((action.level, action.event, dict(action.fields)))  # type: ignore[method-assign]
         self.port = MHPort(None, self.deliver, NoSocket())  # type: ignore[arg-type]
-        self.common = CommonPath(self.lma, self.driver, self.dataplane, lma_policy.lma_addresses) if common else None
+        synchronous = None if worker else self.dataplane
+        self.common = CommonPath(self.lma, self.driver, synchronous, lma_policy.lma_addresses) if common else None
         self.port.first = self.common
 
     def deliver(self, event: Any) -> None:
@@ -90,7 +121,10 @@ class Daemon:
             'dataplane': self.dataplane.snapshot(),
             'timers': dict(self.driver.timers.deadlines),
             'stats': (lma.stats.received, lma.stats.sent, lma.stats.events, lma.stats.pba_status),
-            'engine': (lma.revision, lma.dirty, lma.tunnel_users, lma._pending, lma._ticket_of, lma._replies),
+            'engine': (lma.revision, lma.dirty, lma.tunnel_users, lma._pending, lma._ticket_of),
+            # The PBA owed to a PBU whose route is being installed: the common path keeps the PBU's
+            # bytes where the engine keeps its parse; the parse of those bytes must be the same.
+            'owed': {key: (r.request() if isinstance(r, CommonReply) else r, status) for key, (r, status) in lma._replies.items()},
             'counters': self.driver.counters,
             'pools': [pool.in_use for pool in lma.addresses.prefix_pools],
         }
@@ -143,6 +177,31 @@ def test_common_path_is_invisible(which: int, steps: list[tuple[float, bytes, IP
             daemon.clock.advance(later)  # timers fire (lifetimes end) in both
             daemon.receive(wire, src, dst)
         assert with_common.observable() == engine_only.observable()
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.sampled_from(range(len(POLICIES))),
+    st.lists(st.tuples(datagrams(), st.booleans()), min_size=1, max_size=12),
+)
+def test_common_path_is_invisible_with_a_worker_thread(
+    which: int, steps: list[tuple[tuple[float, bytes, IPv6Address, IPv6Address], bool]]
+) -> None:
+    """The same with a data plane that answers later: other PBUs (a retransmission, a renewal, a
+    de-registration) may arrive while a common PBU's route is still being installed."""
+    engine_only, with_common = Daemon(POLICIES[which], False, worker=True), Daemon(POLICIES[which], True, worker=True)
+    for (later, wire, src, dst), finish in steps:
+        for daemon in (engine_only, with_common):
+            daemon.clock.advance(later)
+            daemon.receive(wire, src, dst)
+            if finish:
+                assert daemon.worker is not None
+                daemon.worker.finish()
+        assert with_common.observable() == engine_only.observable()
+    for daemon in (engine_only, with_common):
+        assert daemon.worker is not None
+        daemon.worker.finish()
+    assert with_common.observable() == engine_only.observable()
 
 
 def test_common_path_takes_the_common_pbu_and_only_that() -> None:
