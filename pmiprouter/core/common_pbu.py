@@ -120,49 +120,48 @@ def read_common_pbu(wire: bytes) -> CommonPbu | None:
 
 
 class _Template(NamedTuple):
-    """A PBA encoded once by the codec for one option layout, and where its variable bytes are."""
+    """A PBA layout the codec encoded once: its constant bytes between the variable fields, and
+    one struct that packs them all (the fields in build_pba's option order)."""
 
-    wire: bytes
-    identifier_at: int
-    prefix_at: int  # the prefix length octet; the prefix follows
-    handoff_at: int
-    att_at: int
-    ll_id_at: int  # -1: no link-layer identifier option
-    timestamp_at: int  # -1: no Timestamp option
+    packer: struct.Struct
+    constants: tuple[bytes, ...]  # before the MN-ID, the prefix, HI, ATT, [link-layer ID], [Timestamp]; the tail
 
 
 MAX_TEMPLATES = 256  # option layouts (NAI length, link-layer identifier length, Timestamp or not)
 _templates: dict[tuple[int, int, bool], _Template] = {}
+_LOW64 = (1 << 64) - 1
 
 
 def accepted_pba(pbu: CommonPbu, prefix: IPv6Network, lifetime_s: int) -> bytes:
     """The PBA accepting `pbu` with one home network prefix: build_pba's options, the codec's bytes."""
-    ll_id = pbu.ll_id
-    key = (len(pbu.identifier), -1 if ll_id is None else len(ll_id), pbu.timestamp is not None)
+    ll_id, timestamp = pbu.ll_id, pbu.timestamp
+    key = (len(pbu.identifier), -1 if ll_id is None else len(ll_id), timestamp is not None)
     template = _templates.get(key)
     if template is None:
         if len(_templates) >= MAX_TEMPLATES:
             _templates.clear()
         template = _templates[key] = _template(*key)
-    wire = bytearray(template.wire)
-    _BA_FIXED.pack_into(wire, 6, BAStatus.ACCEPTED, BAFlags.P, pbu.sequence, lifetime_s >> 2)
-    at = template.identifier_at
-    wire[at:at + len(pbu.identifier)] = pbu.identifier
-    at = template.prefix_at
-    wire[at] = prefix._prefixlen  # type: ignore[attr-defined]
-    wire[at + 1:at + 17] = prefix.network_address._ip.to_bytes(16, 'big')  # type: ignore[attr-defined]
-    wire[template.handoff_at] = pbu.handoff
-    wire[template.att_at] = pbu.att
-    if ll_id is not None:
-        at = template.ll_id_at
-        wire[at:at + len(ll_id)] = ll_id
-    if pbu.timestamp is not None:
-        _U64.pack_into(wire, template.timestamp_at, pbu.timestamp)
-    return bytes(wire)
+    address = prefix.network_address._ip  # type: ignore[attr-defined]
+    c = template.constants
+    if ll_id is None:
+        if timestamp is None:
+            return template.packer.pack(
+                c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
+                address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5])
+        return template.packer.pack(
+            c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
+            address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], timestamp, c[6])
+    if timestamp is None:
+        return template.packer.pack(
+            c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
+            address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], ll_id, c[6])
+    return template.packer.pack(
+        c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
+        address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], ll_id, c[6], timestamp, c[7])
 
 
 def _template(identifier_length: int, ll_id_length: int, timestamp: bool) -> _Template:
-    """Encode a PBA of this layout (build_pba's option order) and note where each value goes."""
+    """Encode a PBA of this layout (build_pba's option order) and cut it around its variable fields."""
     options: list[object] = [
         MobileNodeIdentifier(MNIdentifierSubtype.NAI, bytes(identifier_length)),
         HomeNetworkPrefix(0, IPv6Address(0)),
@@ -182,12 +181,19 @@ def _template(identifier_length: int, ll_id_length: int, timestamp: bool) -> _Te
             continue
         at.setdefault(wire[i], i)
         i += 2 + wire[i + 1]
-    return _Template(
-        wire,
-        identifier_at=at[_MN_ID] + 3,
-        prefix_at=at[_HNP] + 3,
-        handoff_at=at[_HI] + 3,
-        att_at=at[_ATT] + 3,
-        ll_id_at=at[_LL_ID] + 4 if ll_id_length >= 0 else -1,
-        timestamp_at=at[_TIMESTAMP] + 2 if timestamp else -1,
-    )
+    # Each variable field, in wire order, after the constant bytes before it (offset, size, format);
+    # the lifetime follows the Sequence # directly, and the prefix its length octet.
+    fields = [(8, 4, 'HH'), (at[_MN_ID] + 3, identifier_length, f'{identifier_length}s'),
+              (at[_HNP] + 3, 17, 'BQQ'), (at[_HI] + 3, 1, 'B'), (at[_ATT] + 3, 1, 'B')]
+    if ll_id_length >= 0:
+        fields.append((at[_LL_ID] + 4, ll_id_length, f'{ll_id_length}s'))
+    if timestamp:
+        fields.append((at[_TIMESTAMP] + 2, 8, 'Q'))
+    layout, constants, end = ['!'], [], 0
+    for offset, size, kind in fields:
+        constants.append(wire[end:offset])
+        layout += (f'{offset - end}s', kind)
+        end = offset + size
+    constants.append(wire[end:])
+    layout.append(f'{len(wire) - end}s')
+    return _Template(struct.Struct(''.join(layout)), tuple(constants))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from pmiprouter.core.revocation import BriTiming
+from pmiprouter.by_identity import ByIdentity
 from pmiprouter.frozen import quick_init
 
 IPAddress = IPv6Address | IPv4Address
@@ -110,6 +111,9 @@ class LmaPolicy:
     link_local: IPv6Address = RFC6543_LINK_LOCAL
     dhcp_server_mode: bool | None = None  # RFC 5844 §3.3.4: tell MAGs to be DHCP server (True) or relay (False)
     bri_timing: BriTiming = BriTiming()  # RFC 5846 §11: BRI retransmission (`bri delay`, `bri retries`)
+    # mag_authorized's answer for profiles without their own MAG list, per address object: the
+    # ports hand on one object per peer, and set membership hashes an ip_address in Python.
+    _any_profile: ByIdentity[IPAddress, bool] = field(init=False, compare=False, repr=False)
 
     def profile(self, identifier: bytes) -> MobileNodeProfile | None:
         return self.profiles.get(identifier)
@@ -117,6 +121,7 @@ class LmaPolicy:
     def __post_init__(self) -> None:
         if self.authorized_mags & self.lma_addresses:  # see mag_authorized
             object.__setattr__(self, 'authorized_mags', self.authorized_mags - self.lma_addresses)
+        object.__setattr__(self, '_any_profile', ByIdentity[IPAddress, bool](self._mag_of_the_domain, 1024))
 
     def mag_authorized(self, mag: IPAddress, profile: MobileNodeProfile | None) -> bool:
         """RFC 5213 §5.3.1 steps 5-6: the sender is a MAG allowed to register this MN. Never one of
@@ -124,6 +129,7 @@ class LmaPolicy:
         cannot get one would be stuck. (`authorized_mags` holds none of them: __post_init__.)"""
         if profile is not None and profile.allowed_mags:
             return mag in profile.allowed_mags and mag not in self.lma_addresses
-        if mag in self.authorized_mags:
-            return True
-        return self.dynamic_mag_learning and mag not in self.lma_addresses
+        return self._any_profile(mag)
+
+    def _mag_of_the_domain(self, mag: IPAddress) -> bool:
+        return mag in self.authorized_mags or (self.dynamic_mag_learning and mag not in self.lma_addresses)
