@@ -2,12 +2,18 @@
 
 Times are absolute (the engines' `now` is wall-clock seconds in the daemon), so a restored
 entry keeps exactly the lifetime it had left.
+
+The daemon journals a row for every binding it creates, so `entry_to_text` writes a row's JSON
+text in one formatting step; `entry_to_record` is the same row as values (the reference the
+tests hold it to, and what the engine exports).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
+from json import JSONEncoder
+from math import isfinite as _finite
 from typing import Any
 
 from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
@@ -15,16 +21,25 @@ from pmiprouter.core.events import Transport
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
-FORMAT_VERSION = 2  # 1: one JSON object per binding; 2: one compact row (ROW_FIELDS)
+#: 1: one JSON object per binding; 2: one compact row (ROW_FIELDS). Rows are written without
+#: spaces after the separators (~45 bytes less per binding, kept in memory and written): still
+#: format 2, which every daemon since format 2 reads.
+FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)  # a daemon upgraded from a version-1 file restores its bindings
 
-#: The columns of a version-2 row. Addresses and prefixes are integers, not text: formatting an
-#: IPv6 prefix costs more than the rest of the row, and the row is written on every change.
+#: The columns of a row (format 2). Addresses and prefixes are integers, not text:
+#: formatting an IPv6 prefix costs more than the rest of the row, and the row is written on every change.
 ROW_FIELDS = (
     'id', 'mn_subtype', 'mn_id', 'att', 'mn_ll_id', 'handoff', 'proxy_coa', 'local', 'transport', 'sport',
     'hnps', 'ipv4', 'ipv4_router', 'link_local', 'lifetime_s', 'expires_at', 'timestamp', 'sequence',
     'gre_key_out', 'use_gre', 'tlv', 'udp', 'state', 'registered_at',
 )
+
+_json = JSONEncoder(separators=(',', ':'), check_circular=False).encode  # compact: the daemon keeps every row's text
+_ADDRESS_JSON_BOUND = 4096  # peer and local addresses: a handful; the bound stops a spray of them growing it
+# By id(): each entry holds its address, so no other object can take that id while the entry exists.
+_address_json: dict[int, tuple[IPv4Address | IPv6Address, str]] = {}
+_BOOLEAN_JSON = ('false', 'true')
 
 
 @lru_cache(maxsize=4096)
@@ -34,7 +49,7 @@ def _text(address: IPv4Address | IPv6Address) -> str:
 
 
 def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
-    """The entry as a version-2 row (ROW_FIELDS); json.dumps turns it into the state file's text."""
+    """The entry as a row (ROW_FIELDS); json.dumps turns it into the state file's text (entry_to_text)."""
     ipv4 = entry.ipv4
     return [
         entry.binding_id, int(entry.mn_id.subtype), entry.mn_id.identifier.hex(), entry.att, entry.mn_ll_id.hex(),
@@ -46,6 +61,49 @@ def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
         entry.lifetime_s, entry.expires_at, entry.timestamp, entry.sequence,
         entry.gre_key_out, entry.use_gre, entry.tlv, entry.udp, entry.state.value, entry.registered_at,
     ]
+
+
+def _remember_address(address: IPv4Address | IPv6Address) -> str:
+    """An address's JSON text, kept by identity for the next row (see entry_to_text)."""
+    if len(_address_json) >= _ADDRESS_JSON_BOUND:
+        _address_json.clear()
+    text = _json(str(address))
+    _address_json[id(address)] = (address, text)
+    return text
+
+
+def entry_to_text(entry: BindingCacheEntry) -> str:
+    """The row's compact JSON (`json.dumps(entry_to_record(entry), separators=(',', ':'))`), written
+    directly: one formatting step instead of a list, its encoding and the per-row address
+    formatting (the daemon does this for every new or changed binding, on the reactor thread)."""
+    expires_at, registered_at = entry.expires_at, entry.registered_at
+    # repr is json's text for a finite float; an int, an infinity or a NaN takes the encoder.
+    if type(expires_at) is not float or type(registered_at) is not float or not _finite(expires_at) or not _finite(registered_at):
+        return _json(entry_to_record(entry))
+    hnps = entry.hnps
+    if len(hnps) == 1:  # one prefix per binding, nearly always
+        prefix = hnps[0]
+        prefixes = f'[[{prefix.network_address._ip},{prefix._prefixlen}]]'
+    else:
+        prefixes = '[' + ','.join([f'[{p.network_address._ip},{p._prefixlen}]' for p in hnps]) + ']'
+    # The MAG's and our address are the same few objects in every binding: their text by identity
+    # (hashing an ipaddress object runs Python code; see pmiprouter/by_identity.py).
+    known = _address_json.get(id(entry.proxy_coa))
+    proxy_coa = known[1] if known is not None else _remember_address(entry.proxy_coa)
+    known = _address_json.get(id(entry.local))
+    local = known[1] if known is not None else _remember_address(entry.local)
+    mn_id, sport, ipv4, router, link_local = entry.mn_id, entry.sport, entry.ipv4, entry.ipv4_router, entry.link_local
+    timestamp, gre_key_out = entry.timestamp, entry.gre_key_out
+    # Enum values are plain lowercase words and hex digits need no escaping: quoting them is their JSON.
+    return (
+        f'[{entry.binding_id},{mn_id.subtype},"{mn_id.identifier.hex()}",{entry.att},"{entry.mn_ll_id.hex()}",'
+        f'{entry.handoff},{proxy_coa},{local},"{entry.transport._value_}",{"null" if sport is None else sport},'
+        f'{prefixes},{"null" if ipv4 is None else f"[{ipv4.ip._ip},{ipv4.prefix_length}]"},'
+        f'{"null" if router is None else router._ip},{"null" if link_local is None else link_local._ip},'
+        f'{entry.lifetime_s},{expires_at!r},{"null" if timestamp is None else timestamp},{entry.sequence},'
+        f'{"null" if gre_key_out is None else gre_key_out},{_BOOLEAN_JSON[entry.use_gre]},{_BOOLEAN_JSON[entry.tlv]},'
+        f'{_BOOLEAN_JSON[entry.udp]},"{entry.state._value_}",{registered_at!r}]'
+    )
 
 
 def _from_row(row: list[Any]) -> dict[str, Any]:
@@ -62,7 +120,7 @@ def _from_row(row: list[Any]) -> dict[str, Any]:
 
 
 def entry_from_record(record: dict[str, Any] | list[Any]) -> BindingCacheEntry:
-    """Rebuild an entry from a row (version 2) or a record (version 1); raises
+    """Rebuild an entry from a row (format 2) or a record (format 1); raises
     KeyError/ValueError/TypeError on a damaged one."""
     if isinstance(record, list):
         record = _from_row(record)

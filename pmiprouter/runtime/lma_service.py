@@ -9,14 +9,14 @@ from twisted.internet.task import LoopingCall
 
 from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
-from pmiprouter.core.persistence import entry_to_record
+from pmiprouter.core.persistence import entry_to_text
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
 from pmiprouter.runtime.common_path import CommonPath
 from pmiprouter.runtime.dataplane_worker import Inline
 from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
-from pmiprouter.runtime.state import StateFile, StateJournal, encode, worker_thread
+from pmiprouter.runtime.state import StateFile, StateJournal, worker_thread
 
 SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are journaled by the next tick
 
@@ -52,7 +52,7 @@ class LmaService(RoleService):
             self.mhport.first = CommonPath(self.engine, driver, synchronous, frozenset(self.addresses))
         for action in self.engine.restore(self.saved, self.reactor.seconds()):
             driver.execute(action)
-        bindings = {entry.binding_id: encode(entry_to_record(entry)) for entry in self.engine.bindings()}
+        bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}
         try:
             self.journal.start(self.engine.restart_counter, bindings, self.generation)
         except OSError as exc:  # the daemon runs on; each save tick tries the journal again
@@ -89,7 +89,7 @@ class LmaService(RoleService):
         changes: dict[Any, str | None] = {}
         for binding_id in self.engine.dirty:
             entry = entries.get(binding_id)
-            changes[binding_id] = None if entry is None else encode(entry_to_record(entry))
+            changes[binding_id] = None if entry is None else entry_to_text(entry)
         self.engine.dirty.clear()
         try:
             self.journal.commit(changes, self.engine.restart_counter)

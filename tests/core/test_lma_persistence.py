@@ -81,7 +81,8 @@ def test_version_1_records_still_restore() -> None:
     (row,) = before.lma.export()
     (entry,) = before.lma.bindings()
     version_1 = dict(zip(ROW_FIELDS, row))  # what the previous release wrote, addresses as text:
-    version_1.update(hnps=[str(p) for p in entry.hnps], ipv4=str(entry.ipv4), ipv4_router=str(entry.ipv4_router))
+    version_1.update(hnps=[str(p) for p in entry.hnps], ipv4=str(entry.ipv4), ipv4_router=str(entry.ipv4_router),
+                     expires_at=entry.expires_at, registered_at=entry.registered_at)  # times as numbers
     assert entry_from_record(version_1) == entry_from_record(row) == entry
     with pytest.raises(ValueError, match='columns'):
         entry_from_record(row[:-1])
