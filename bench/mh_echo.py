@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from ipaddress import IPv6Address
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -30,10 +31,9 @@ REPLY = bytearray(b'\x3b\x01\x06\x00\x00\x00\x00\x00\x00\x00\x0e\x10' + bytes(4)
 class EchoPort(MHPort):
     """An MH port that answers before decoding: the registration work is left out on purpose."""
 
-    def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]], str]) -> None:
-        data, ancillary, src_text = packet
+    def handle_datagram(self, data: bytes, src: IPv6Address, dst: IPv6Address) -> None:
         REPLY[6:8] = data[6:8]
-        self.send(self._peer(src_text), self._local(ancillary), bytes(REPLY))
+        self.send(src, dst, bytes(REPLY))
 
 
 def main() -> None:

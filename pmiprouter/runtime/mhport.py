@@ -5,9 +5,11 @@ the destination address of each packet and pins the source address of each reply
 multi-homed LMA answers from the address the MAG used. Nothing raised while reading may
 escape `doRead`: Twisted would drop the descriptor (design.md).
 
-Replies made while a burst is being read (an LMA answering PBUs with a synchronous data plane)
-wait in an outbox and leave in one ``sendmmsg(2)`` at the end of the burst: under load that
-halves the system calls per registration; a lone PBU's reply goes out as soon as it is made.
+A burst is read with one ``recvmmsg(2)`` (every queued datagram, up to READ_BATCH), and the
+replies made while handling it (an LMA answering PBUs with a synchronous data plane) wait in an
+outbox and leave in one ``sendmmsg(2)`` at its end: under load two system calls per burst
+instead of two per registration; a lone PBU's reply goes out as soon as it is made. A stand-in
+socket (tests) is read with ``recvmsg`` one datagram at a time and written with ``sendmsg``.
 """
 
 from __future__ import annotations
@@ -24,15 +26,25 @@ from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
-from pmiprouter.dataplane.mmsg import CBuffer, SendBatch, Slots, control_message
+from pmiprouter.dataplane.mmsg import (
+    U32_LEN, U32_STRIDE, U64_CONTROLLEN, U64_STRIDE, CBuffer, RecvBatch, SendBatch, Slots, control_message,
+)
 from pmiprouter.runtime.reader import SocketReader
 
 IPPROTO_MH = 135
 MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
 READ_BATCH = 256  # packets per doRead before yielding to the reactor (every queued one under load)
 ADDRESS_CACHE = 4096  # distinct peer/local addresses remembered; the cache restarts when full
+# One byte more than any MH: a longer datagram arrives cut to more bytes than its Header Len
+# can cover, so decoding reports it malformed (never a valid message from a truncated one).
+READ_SIZE = MAX_MH + 1
 _PKTINFO = struct.Struct('16sI')  # struct in6_pktinfo: address, ifindex
 _SOCKADDR_IN6 = struct.Struct('=HHI16sI')  # family, port (0: raw), flow info, address, scope id
+_SOURCE = struct.Struct('=8x16s')  # the address in a received sockaddr_in6 (the scope id is left out)
+_CONTROL_SPACE = socket.CMSG_SPACE(_PKTINFO.size)  # room for the one control message asked for
+_PKTINFO_CMSG = struct.Struct('@Nii16s')  # cmsghdr (length, level, type), then in6_pktinfo's address
+_PKTINFO_CMSG_LEN = socket.CMSG_LEN(_PKTINFO.size)
+_IPPROTO_IPV6, _IPV6_PKTINFO = socket.IPPROTO_IPV6, socket.IPV6_PKTINFO  # compared per datagram
 UNSPECIFIED = IPv6Address(0)
 
 
@@ -56,6 +68,7 @@ class MHPort(SocketReader):
         # Parsing an address costs more than the rest of the header: the few MAGs we talk to
         # (and our own addresses) are parsed once. Bounded, so a spray of sources cannot grow it.
         self._sources: dict[str, IPv6Address] = {}
+        self._sources_packed: dict[bytes, IPv6Address] = {}  # the same, by sockaddr_in6 address (recvmmsg)
         self._locals: dict[bytes, IPv6Address] = {}
         # Formatting an IPv6 address costs more than the send: each peer's text, PKTINFO and C
         # socket address are made once per address object (the ports reuse one per peer).
@@ -63,8 +76,12 @@ class MHPort(SocketReader):
         self._pktinfo = ByIdentity[IPv6Address | None, list[tuple[int, int, bytes]]](_pktinfo, ADDRESS_CACHE)
         self._name = ByIdentity[IPv6Address, CBuffer](_sockaddr, ADDRESS_CACHE)
         self._control = ByIdentity[IPv6Address | None, CBuffer](self._control_message, ADDRESS_CACHE)
-        # Only a real socket has a descriptor sendmmsg can use; a test's stand-in gets sendmsg.
-        self._batch = SendBatch(Slots(READ_BATCH, MAX_MH, 0)) if isinstance(self.sock, socket.socket) else None
+        # Only a real socket has a descriptor recvmmsg and sendmmsg can use; a test's stand-in
+        # gets recvmsg and sendmsg.
+        real = isinstance(self.sock, socket.socket)
+        self._batch = SendBatch(Slots(READ_BATCH, MAX_MH, 0)) if real else None
+        self._recv = (RecvBatch(Slots(READ_BATCH, READ_SIZE, 0), _SOCKADDR_IN6.size, _CONTROL_SPACE)
+                      if real else None)
         self._outbox: list[tuple[IPv6Address, IPv6Address | None, bytes]] | None = None  # replies while reading
 
     def _control_message(self, src: IPv6Address | None) -> CBuffer:
@@ -79,28 +96,78 @@ class MHPort(SocketReader):
         return sock
 
     def receive(self) -> tuple[bytes, list[tuple[int, int, bytes]], str]:
-        data, ancillary, _flags, address = self.sock.recvmsg(MAX_MH, socket.CMSG_SPACE(_PKTINFO.size))
+        data, ancillary, _flags, address = self.sock.recvmsg(READ_SIZE, _CONTROL_SPACE)
         return data, ancillary, address[0]
 
     def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]], str]) -> None:
-        self.received += 1
         data, ancillary, src_text = packet
+        self.handle_datagram(data, self._peer(src_text), self._local(ancillary))
+
+    def handle_datagram(self, data: bytes, src: IPv6Address, dst: IPv6Address) -> None:
+        """One received Mobility Header from `src` (no scope) to `dst` (IPV6_PKTINFO; :: without it)."""
+        self.received += 1
         first = self.first
-        if first is not None and first(data, self._peer(src_text), self._local(ancillary)):
+        if first is not None and first(data, src, dst):
             return
-        self.deliver(self.event_for(data, ancillary, src_text))
+        self.deliver(self._event(data, src, dst))
 
     def doRead(self) -> None:
-        if self._batch is None:
+        if self._recv is None:
             super().doRead()
             return
         self._outbox = []
         try:
-            super().doRead()
+            self._read_burst(self._recv)
         finally:
             outbox, self._outbox = self._outbox, None
             if outbox:
                 self._flush(outbox)
+
+    def _read_burst(self, batch: RecvBatch) -> None:
+        """Read what is queued (up to READ_BATCH) with one recvmmsg and handle each datagram in order.
+
+        Like SocketReader.doRead, nothing escapes: a failed read or a failing handler is counted
+        and logged, and the other datagrams of the burst are still handled.
+        """
+        try:
+            count = batch.recv(self.sock.fileno())
+        except OSError as exc:
+            self.errors += 1
+            self.log.warn('{name}: read failed: {error}', name=self.name, error=exc)
+            return
+        view, stride = batch.slots.view, batch.slots.stride
+        names, name_size = batch.names, batch.name_size
+        controls, control_size = batch.controls, batch.control_size
+        u32, u64 = batch.u32, batch.u64
+        sources, locals_ = self._sources_packed, self._locals
+        unpack_source, unpack_control = _SOURCE.unpack_from, _PKTINFO_CMSG.unpack_from
+        handle = self.handle_datagram
+        for i in range(count):
+            try:
+                start = i * stride
+                data = bytes(view[start:start + u32[i * U32_STRIDE + U32_LEN]])
+                packed = unpack_source(names, i * name_size)[0]
+                src = sources.get(packed)
+                if src is None:
+                    src = self._new_source(packed)
+                dst = UNSPECIFIED
+                # The one control message asked for (IPV6_RECVPKTINFO); none: :: as with recvmsg.
+                if u64[i * U64_STRIDE + U64_CONTROLLEN] >= _PKTINFO_CMSG_LEN:
+                    _length, level, kind, packed = unpack_control(controls, i * control_size)
+                    if level == _IPPROTO_IPV6 and kind == _IPV6_PKTINFO:
+                        dst = locals_.get(packed) or self._local_packed(packed)
+                handle(data, src, dst)
+            except Exception:  # the boundary (design.md principle 4): count, log, keep reading
+                self.errors += 1
+                self.log.failure('{name}: packet not handled', name=self.name)
+
+    def _new_source(self, packed: bytes) -> IPv6Address:
+        """A sender's address seen for the first time (by its 16 bytes: no scope, as strip_scope)."""
+        sources = self._sources_packed
+        if len(sources) >= ADDRESS_CACHE:
+            sources.clear()
+        src = sources[packed] = IPv6Address(packed)
+        return src
 
     def _peer(self, src_text: str) -> IPv6Address:
         """The sender's address, parsed once per peer."""
@@ -116,17 +183,21 @@ class MHPort(SocketReader):
         dst = UNSPECIFIED
         for level, kind, value in ancillary:
             if level == socket.IPPROTO_IPV6 and kind == socket.IPV6_PKTINFO and len(value) >= _PKTINFO.size:
-                packed = value[:16]
-                dst = self._locals.get(packed)  # type: ignore[assignment]
-                if dst is None:
-                    if len(self._locals) >= ADDRESS_CACHE:
-                        self._locals.clear()
-                    dst = self._locals[packed] = IPv6Address(packed)
+                dst = self._local_packed(value[:16])
+        return dst
+
+    def _local_packed(self, packed: bytes) -> IPv6Address:
+        dst = self._locals.get(packed)
+        if dst is None:
+            if len(self._locals) >= ADDRESS_CACHE:
+                self._locals.clear()
+            dst = self._locals[packed] = IPv6Address(packed)
         return dst
 
     def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
-        src = self._peer(src_text)
-        dst = self._local(ancillary)
+        return self._event(data, self._peer(src_text), self._local(ancillary))
+
+    def _event(self, data: bytes, src: IPv6Address, dst: IPv6Address) -> Event:
         try:
             return MessageReceived(src, dst, decode(data), Transport.IPV6)
         except DecodeError as error:
