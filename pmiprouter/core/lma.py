@@ -81,6 +81,13 @@ class CommonReply(NamedTuple):
         return ProxyRegistration.parse(MessageReceived(self.src, self.dst, decode(self.wire), Transport.IPV6))
 
 
+class CommonRenewal(NamedTuple):
+    """A binding `register_common` renewed: the caller restarts its lifetime timer and sends the PBA."""
+
+    entry: BindingCacheEntry
+    pba: bytes
+
+
 @dataclass
 class Parked:
     """A PBU with HI=4 waiting MaxDelayBeforeNewBCEAssign for the old MAG's de-registration (§5.4.1.2)."""
@@ -243,17 +250,25 @@ class LocalMobilityAnchor:
 
     # ---- the common PBU, from its bytes (a new session; see common_pbu.py) -------------
 
-    def register_common(self, pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float) -> CommonSession | None:
-        """Open the session a common PBU from `src` to `dst` asks for, as `handle` would: the same
-        checks, entry, addresses, tunnel count, counters and ticket, without the message objects.
+    def register_common(
+        self, pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
+    ) -> CommonSession | CommonRenewal | None:
+        """What `handle` would do with a common PBU from `src` to `dst`, without the message objects,
+        when it is one of the two usual cases:
 
-        None when `handle` must take the PBU (nothing changed then): the MN has a binding (a
-        renewal, handover or another interface), a check would reject it, or no prefix is left.
-        The caller installs the session's tunnels and route at once (a synchronous data plane),
-        then calls `common_applied` for the PBA, or `common_failed`.
+        - a new MN: the session is opened (the same checks, entry, addresses, tunnel count,
+          counters and ticket); the caller installs its tunnels and route, then calls
+          `common_applied` for the PBA (a synchronous data plane), `common_failed`, or
+          `common_programming` (a worker thread);
+        - a lifetime extension from the MAG serving the MN's binding on this interface (RFC 5213
+          §5.3.3): the binding is renewed; the caller restarts its lifetime timer and sends the PBA.
+
+        None when `handle` must take the PBU (nothing changed then): a handover, another
+        interface, a binding not active, a check that would reject it, no prefix left.
         """
-        if MobileNodeIdentifier(_NAI, pbu.identifier) in self.cache.by_mn:  # §5.4.1: not NEW (first: renewals are common)
-            return None
+        held = self.cache.by_mn.get(MobileNodeIdentifier(_NAI, pbu.identifier))
+        if held is not None:  # §5.4.1: not NEW
+            return self._renew_common(held, pbu, src, dst, now)
         profile = common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now)
         if profile is None:
             return None
@@ -273,6 +288,47 @@ class LocalMobilityAnchor:
         route = self._route(entry)
         tunnels = self._use_tunnel(entry, route.tunnel)
         return CommonSession(entry, route, tunnels, next(self._tickets))
+
+    def _renew_common(
+        self, held: int | tuple[int, ...], pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
+    ) -> CommonRenewal | None:
+        """`_update(request, entry, Trigger.RENEW)` for a common PBU, when that is what `_on_pbu` would
+        come to: the binding named by MN-ID, ATT and link-layer ID (§5.4.1.2), active, from the MAG
+        and to the address it already uses over IPv6, so the tunnel stays; plain IPv6 tunnelling, so
+        the PBA has no GRE, T or UDP part, and one prefix (the PBA template has one)."""
+        ll_id = pbu.mn_ll_id
+        if not ll_id:  # §5.4.1.3 (MN-ID only): the Handoff Indicator decides, the engine's case
+            return None
+        entries = self.cache.entries
+        entry = next((e for e in map(entries.__getitem__, (held,) if type(held) is int else held)  # type: ignore[arg-type]
+                      if e.att == pbu.att and e.mn_ll_id == ll_id), None)
+        if (
+            entry is None
+            or entry.state is not BceState.ACTIVE
+            or entry.proxy_coa is not src
+            or entry.local is not dst
+            or entry.transport is not Transport.IPV6
+            or entry.use_gre or entry.tlv or entry.udp
+            or len(entry.hnps) != 1
+            or common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now) is None
+        ):
+            return None
+        try:
+            check_order(pbu, entry, self.policy)
+        except Rejection:
+            return None
+        self.revision += 1
+        self.stats.received['pbu'] += 1
+        entry.advance(Trigger.RENEW)
+        self.dirty.add(entry.binding_id)
+        lifetime = self._granted_lifetime(pbu.lifetime_s)
+        entry.handoff = pbu.handoff
+        if pbu.timestamp is not None:
+            entry.timestamp = pbu.timestamp
+        entry.sequence = pbu.sequence
+        entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
+        self.stats.events['session-renewed'] += 1
+        return CommonRenewal(entry, self._common_pba(pbu, entry))
 
     def common_applied(self, session: CommonSession, pbu: CommonPbu, now: float) -> bytes:
         """The session's route is in place (a synchronous data plane): it is active; its PBA."""

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from pmiprouter.core.binding_cache import BindingCacheEntry
 from pmiprouter.core.errors import Rejection
 from pmiprouter.core.policy import LmaPolicy
-from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import seq_newer
 from pmiprouter.mh.iana import BAStatus
 
 
-def check_order(request: ProxyRegistration, entry: BindingCacheEntry, policy: LmaPolicy) -> None:
+class Ordered(Protocol):
+    """What the order check reads of a PBU (a ProxyRegistration, or a common PBU read from bytes)."""
+
+    @property
+    def timestamp(self) -> int | None: ...
+
+    @property
+    def sequence(self) -> int: ...
+
+
+def check_order(request: Ordered, entry: BindingCacheEntry, policy: LmaPolicy) -> None:
     """A PBU for an existing binding must be newer than the last one accepted for it.
 
     With timestamps in use and a Timestamp option present, it must exceed the stored

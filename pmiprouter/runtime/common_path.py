@@ -1,9 +1,10 @@
 """The LMA's common PBUs, handled from their bytes (core/common_pbu.py).
 
 A new session asked for by the usual PBU (see common_pbu.py) is the bulk of an LMA's work when
-MNs attach. The MH port offers each datagram here first: `read_common_pbu` recognises the shape
-and the engine opens the session (`LocalMobilityAnchor.register_common`: its own checks, entry
-and counters). With a data plane that applies changes on the calling thread (the memory
+MNs attach, and its renewals (the same PBU, a later sequence number) when they stay. The MH port
+offers each datagram here first: `read_common_pbu` recognises the shape and the engine opens the
+session or renews the binding (`LocalMobilityAnchor.register_common`: its own checks, entry and
+counters). A renewal is the lifetime timer and the PBA. With a data plane that applies changes on the calling thread (the memory
 backend) the route goes in at once and the PBA leaves as bytes, with no message, event or
 action object in between. With a worker thread (kernel, user space) the change goes to it like
 any other and the PBA, already as bytes, waits for DataplaneApplied in the engine. Everything
@@ -19,7 +20,7 @@ from twisted.logger import Logger
 
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.common_pbu import CommonPbu, read_common_pbu
-from pmiprouter.core.lma import LIFETIME, CommonReply, LocalMobilityAnchor
+from pmiprouter.core.lma import LIFETIME, CommonRenewal, CommonReply, LocalMobilityAnchor
 from pmiprouter.dataplane.interface import Dataplane
 from pmiprouter.runtime.driver import EngineDriver
 
@@ -38,7 +39,8 @@ class CommonPath:
         # The LMA's own addresses: a datagram to another one is not ours (as RoleService.accepts).
         # The port hands on one object per address, so the answer is kept by identity.
         self.ours = ByIdentity[object, bool](lambda address: address in addresses, 64)
-        self.handled = 0
+        self.handled = 0  # new sessions
+        self.renewed = 0
 
     def __call__(self, wire: bytes, src: IPv6Address, dst: IPv6Address) -> bool:
         driver = self.driver
@@ -60,6 +62,11 @@ class CommonPath:
         session = lma.register_common(pbu, src, dst, now)
         if session is None:
             return False
+        if isinstance(session, CommonRenewal):  # as the engine's actions: the timer, then the PBA
+            driver.timers.start((LIFETIME, session.entry.binding_id), session.entry.expires_at)
+            driver.send_wire(src, dst, session.pba)
+            self.renewed += 1
+            return True
         entry = session.entry
         driver.timers.start((LIFETIME, entry.binding_id), entry.expires_at)
         dataplane = self.dataplane

@@ -137,7 +137,7 @@ NAIS = ['mn1@example.com', FAILING_NAI, 'v4only@example.com', 'v6only@example.co
 @st.composite
 def datagrams(draw: st.DrawFn) -> tuple[float, bytes, IPv6Address, IPv6Address]:
     """(seconds later, wire, source, destination): mostly common PBUs, some of every other kind."""
-    nai = draw(st.sampled_from(NAIS))
+    nai = draw(st.sampled_from(NAIS + ['mn1@example.com'] * 3))
     options: list[object] = [MobileNodeIdentifier(draw(st.sampled_from([MNIdentifierSubtype.NAI] * 5 + [7])), nai.encode())]
     options.append(HomeNetworkPrefix.of(draw(st.sampled_from(['::/0'] * 6 + ['2001:db8:aaaa:1::/64']))))
     options.append(HandoffIndicatorOption(draw(st.sampled_from([1, 1, 2, 3, 4]))))
@@ -159,6 +159,37 @@ def datagrams(draw: st.DrawFn) -> tuple[float, bytes, IPv6Address, IPv6Address]:
     return later, wire, src, dst
 
 
+def again(wire: bytes, sequence_step: int, timestamp_step: int) -> bytes:
+    """The same PBU sent again later: its Sequence # and Timestamp (if any) moved on (or back)."""
+    out = bytearray(wire)
+    out[6:8] = ((int.from_bytes(wire[6:8], 'big') + sequence_step) % 65536).to_bytes(2, 'big')
+    i = 12
+    while i < len(out):
+        if out[i] == 0:  # Pad1
+            i += 1
+            continue
+        if out[i] == 27 and out[i + 1] == 8:  # Timestamp
+            stamp = (int.from_bytes(out[i + 2:i + 10], 'big') + timestamp_step) % 2**64
+            out[i + 2:i + 10] = stamp.to_bytes(8, 'big')
+        i += 2 + out[i + 1]
+    return bytes(out)
+
+
+@st.composite
+def sequences(draw: st.DrawFn) -> list[tuple[float, bytes, IPv6Address, IPv6Address]]:
+    """Datagrams, about half of them an earlier one sent again (renewals, retransmissions, stale ones)."""
+    steps: list[tuple[float, bytes, IPv6Address, IPv6Address]] = []
+    for _ in range(draw(st.integers(1, 12))):
+        if steps and draw(st.booleans()):
+            later, wire, src, dst = steps[draw(st.integers(0, len(steps) - 1))]
+            step = draw(st.sampled_from([1, 1, 1, 0, -1, 40000]))
+            wire = again(wire, step, draw(st.sampled_from([1 << 16, 1 << 16, 0, -(1 << 16)])))  # ±1 s (48.16 fixed point)
+            steps.append((draw(st.sampled_from([0.0, 1.0, 30.0])), wire, src, dst))
+        else:
+            steps.append(draw(datagrams()))
+    return steps
+
+
 POLICIES = [
     policy(use_timestamps=False),
     policy(),  # timestamps, 0.3 s window
@@ -169,7 +200,7 @@ POLICIES = [
 
 
 @settings(deadline=None, max_examples=300)
-@given(st.sampled_from(range(len(POLICIES))), st.lists(datagrams(), min_size=1, max_size=12))
+@given(st.sampled_from(range(len(POLICIES))), sequences())
 def test_common_path_is_invisible(which: int, steps: list[tuple[float, bytes, IPv6Address, IPv6Address]]) -> None:
     engine_only, with_common = Daemon(POLICIES[which], False), Daemon(POLICIES[which], True)
     for later, wire, src, dst in steps:
@@ -182,15 +213,15 @@ def test_common_path_is_invisible(which: int, steps: list[tuple[float, bytes, IP
 @settings(deadline=None, max_examples=300)
 @given(
     st.sampled_from(range(len(POLICIES))),
-    st.lists(st.tuples(datagrams(), st.booleans()), min_size=1, max_size=12),
+    sequences().flatmap(lambda steps: st.tuples(st.just(steps), st.lists(st.booleans(), min_size=len(steps), max_size=len(steps)))),
 )
 def test_common_path_is_invisible_with_a_worker_thread(
-    which: int, steps: list[tuple[tuple[float, bytes, IPv6Address, IPv6Address], bool]]
+    which: int, plan: tuple[list[tuple[float, bytes, IPv6Address, IPv6Address]], list[bool]]
 ) -> None:
     """The same with a data plane that answers later: other PBUs (a retransmission, a renewal, a
     de-registration) may arrive while a common PBU's route is still being installed."""
     engine_only, with_common = Daemon(POLICIES[which], False, worker=True), Daemon(POLICIES[which], True, worker=True)
-    for (later, wire, src, dst), finish in steps:
+    for (later, wire, src, dst), finish in zip(*plan):
         for daemon in (engine_only, with_common):
             daemon.clock.advance(later)
             daemon.receive(wire, src, dst)
@@ -202,6 +233,50 @@ def test_common_path_is_invisible_with_a_worker_thread(
         assert daemon.worker is not None
         daemon.worker.finish()
     assert with_common.observable() == engine_only.observable()
+
+
+def _attach(ll_id: bytes, timestamp: bool) -> bytes:
+    options: list[object] = [MobileNodeIdentifier.nai('mn1@example.com'), HomeNetworkPrefix.of('::/0'),
+                             HandoffIndicatorOption(1), AccessTechnologyTypeOption(3), MobileNodeLinkLayerIdentifier(ll_id)]
+    if timestamp:
+        options.append(Timestamp(timestamp_from_seconds(T0)))
+    return encode(BindingUpdate.proxy(100, 600, tuple(options)))  # type: ignore[arg-type]
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.sampled_from([0, 1, 4]),  # sequence numbers, timestamps, dynamic MAG learning
+    st.booleans(),
+    st.lists(st.tuples(
+        st.sampled_from([1, 1, 1, 2, 0, -1]),  # Sequence # step
+        st.sampled_from([0.0, 0.1, 1.0, 400.0, 700.0]),  # seconds later (lifetimes end after 600)
+        st.sampled_from([MAG1, MAG1, MAG1, MAG2]),  # a handover now and then
+        st.sampled_from([b'\x00\x11\x22\x33\x44\x55'] * 4 + [b'\x00\x11\x22\x33\x44\x66', bytes(6)]),  # another interface
+        st.sampled_from([600, 600, 600, 0]),  # a de-registration now and then
+        st.booleans(),  # a worker thread's change completes before the next PBU
+    ), min_size=1, max_size=10),
+)
+def test_common_renewals_are_invisible(which: int, worker: bool, steps: list[tuple[int, float, IPv6Address, bytes, int, bool]]) -> None:
+    """One MN attaches, then renews, moves, retransmits, sends stale PBUs, adds an interface and
+    de-registers, at the same times in both daemons: the same bytes and state throughout."""
+    lma_policy = POLICIES[which]
+    engine_only, with_common = Daemon(lma_policy, False, worker=worker), Daemon(lma_policy, True, worker=worker)
+    wire, sequence, elapsed = _attach(b'\x00\x11\x22\x33\x44\x55', lma_policy.use_timestamps), 100, 0.0
+    for daemon in (engine_only, with_common):
+        daemon.receive(wire, MAG1)
+    for step, later, mag, ll_id, lifetime, finish in steps:
+        sequence, elapsed = (sequence + step) % 65536, elapsed + later
+        # The Timestamp: the clock's now (in the window) when the Sequence # moves on, else a second old.
+        stamp = elapsed if step > 0 else elapsed - 1.0
+        wire = again(_attach(ll_id, lma_policy.use_timestamps), sequence - 100, int(stamp * 65536))
+        if lifetime == 0:
+            wire = wire[:10] + bytes(2) + wire[12:]  # Lifetime 0: a de-registration (not common: the engine's)
+        for daemon in (engine_only, with_common):
+            daemon.clock.advance(later)
+            daemon.receive(wire, mag)
+            if finish and daemon.worker is not None:
+                daemon.worker.finish()
+        assert with_common.observable() == engine_only.observable()
 
 
 def test_common_path_takes_the_common_pbu_and_only_that() -> None:
