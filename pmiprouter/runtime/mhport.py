@@ -18,6 +18,7 @@ import os
 import socket
 import struct
 from collections.abc import Callable
+from typing import Any
 from ipaddress import IPv6Address
 
 from twisted.internet.interfaces import IReactorFDSet
@@ -163,20 +164,11 @@ class MHPort(SocketReader):
 
     def _new_source(self, packed: bytes) -> IPv6Address:
         """A sender's address seen for the first time (by its 16 bytes: no scope, as strip_scope)."""
-        sources = self._sources_packed
-        if len(sources) >= ADDRESS_CACHE:
-            sources.clear()
-        src = sources[packed] = IPv6Address(packed)
-        return src
+        return _remembered(self._sources_packed, packed, IPv6Address)
 
     def _peer(self, src_text: str) -> IPv6Address:
         """The sender's address, parsed once per peer."""
-        src = self._sources.get(src_text)
-        if src is None:
-            if len(self._sources) >= ADDRESS_CACHE:
-                self._sources.clear()
-            src = self._sources[src_text] = strip_scope(src_text)
-        return src
+        return self._sources.get(src_text) or _remembered(self._sources, src_text, strip_scope)
 
     def _local(self, ancillary: list[tuple[int, int, bytes]]) -> IPv6Address:
         """The address the packet was sent to (IPV6_PKTINFO), parsed once per address."""
@@ -187,12 +179,7 @@ class MHPort(SocketReader):
         return dst
 
     def _local_packed(self, packed: bytes) -> IPv6Address:
-        dst = self._locals.get(packed)
-        if dst is None:
-            if len(self._locals) >= ADDRESS_CACHE:
-                self._locals.clear()
-            dst = self._locals[packed] = IPv6Address(packed)
-        return dst
+        return self._locals.get(packed) or _remembered(self._locals, packed, IPv6Address)
 
     def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
         return self._event(data, self._peer(src_text), self._local(ancillary))
@@ -233,6 +220,17 @@ class MHPort(SocketReader):
             self.errors += len(outbox) - sent
             self.log.warn('sending {failed} of {count} Mobility Headers failed: {error}',
                           failed=len(outbox) - sent, count=len(outbox), error=OSError(error, os.strerror(error)))
+
+
+def _remembered(table: dict[Any, IPv6Address], key: Any, parse: Callable[[Any], IPv6Address]) -> IPv6Address:
+    """`parse(key)`, kept in `table` for the next packet; the table starts over when full, so a
+    spray of addresses cannot grow it."""
+    address = table.get(key)
+    if address is None:
+        if len(table) >= ADDRESS_CACHE:
+            table.clear()
+        address = table[key] = parse(key)
+    return address
 
 
 def _pktinfo(src: IPv6Address | None) -> list[tuple[int, int, bytes]]:
