@@ -248,7 +248,7 @@ class LocalMobilityAnchor:
     def session_created(entry: BindingCacheEntry) -> Log:
         return Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
 
-    # ---- the common PBU, from its bytes (a new session; see common_pbu.py) -------------
+    # ---- the common PBU, from its bytes (a new session or a renewal; see common_pbu.py) -
 
     def register_common(
         self, pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
@@ -299,9 +299,12 @@ class LocalMobilityAnchor:
         ll_id = pbu.mn_ll_id
         if not ll_id:  # §5.4.1.3 (MN-ID only): the Handoff Indicator decides, the engine's case
             return None
-        entries = self.cache.entries
-        entry = next((e for e in map(entries.__getitem__, (held,) if type(held) is int else held)  # type: ignore[arg-type]
-                      if e.att == pbu.att and e.mn_ll_id == ll_id), None)
+        entry = None
+        for binding_id in (held,) if isinstance(held, int) else held:  # the MN's bindings, in lookup order
+            candidate = self.cache.entries[binding_id]
+            if candidate.att == pbu.att and candidate.mn_ll_id == ll_id:
+                entry = candidate
+                break
         if (
             entry is None
             or entry.state is not BceState.ACTIVE
