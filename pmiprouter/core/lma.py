@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from ipaddress import IPv6Address
-from typing import Any, NamedTuple
+from typing import Any
 
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger
-from pmiprouter.core.common_pbu import CommonPbu, accepted_pba
 from pmiprouter.core.errors import Rejection
+from pmiprouter.core.lma_common import CommonRegistrations, CommonReply
 from pmiprouter.core.responder import answer_heartbeat, answer_home_registration, answer_malformed
 from pmiprouter.core.grants import grant_of, gre_decision, link_local, stored_mn_id
 from pmiprouter.core.events import (
@@ -37,10 +36,9 @@ from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.revocation import BRI_TIMER, Finished, Peer, Revocations, answer
 from pmiprouter.core.stats import Stats
-from pmiprouter.core.validation import check_registration, common_registration_profile
+from pmiprouter.core.validation import check_registration
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
-from pmiprouter.mh.codec import decode
-from pmiprouter.mh.iana import BAStatus, BRAStatus, MNIdentifierSubtype, RevocationTrigger
+from pmiprouter.mh.iana import BAStatus, BRAStatus, RevocationTrigger
 from pmiprouter.mh.messages import (
     BindingAcknowledgement,
     BindingRevocationAcknowledgement,
@@ -48,44 +46,10 @@ from pmiprouter.mh.messages import (
     BindingUpdate,
     Heartbeat,
 )
-from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
 LIFETIME = 'bce-lifetime'
 DELETE = 'bce-delete'
 NEW_BCE_WAIT = 'new-bce-wait'
-
-
-_NAI = MNIdentifierSubtype.NAI
-
-
-class CommonSession(NamedTuple):
-    """A session `register_common` opened: what the caller installs, and the ticket it used."""
-
-    entry: BindingCacheEntry
-    route: MnRouteSpec
-    tunnels: tuple[TunnelSpec, ...]  # to create first (the MAG's first binding)
-    ticket: int
-
-
-class CommonReply(NamedTuple):
-    """The PBA owed to a common PBU while a worker thread installs its route (kept where the
-    engine's path keeps the parsed request)."""
-
-    pbu: CommonPbu
-    wire: bytes
-    src: IPv6Address
-    dst: IPv6Address
-
-    def request(self) -> ProxyRegistration:
-        """The PBU as the engine parses it (a rejection's PBA echoes what the PBU carried)."""
-        return ProxyRegistration.parse(MessageReceived(self.src, self.dst, decode(self.wire), Transport.IPV6))
-
-
-class CommonRenewal(NamedTuple):
-    """A binding `register_common` renewed: the caller restarts its lifetime timer and sends the PBA."""
-
-    entry: BindingCacheEntry
-    pba: bytes
 
 
 @dataclass
@@ -97,7 +61,7 @@ class Parked:
     entry_id: int
 
 
-class LocalMobilityAnchor:
+class LocalMobilityAnchor(CommonRegistrations):
     """The LMA engine. Mutable state lives here and in its BindingCache; nothing else."""
 
     def __init__(self, policy: LmaPolicy, restart_counter: int = 0) -> None:
@@ -247,118 +211,6 @@ class LocalMobilityAnchor:
     @staticmethod
     def session_created(entry: BindingCacheEntry) -> Log:
         return Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
-
-    # ---- the common PBU, from its bytes (a new session or a renewal; see common_pbu.py) -
-
-    def register_common(
-        self, pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
-    ) -> CommonSession | CommonRenewal | None:
-        """What `handle` would do with a common PBU from `src` to `dst`, without the message objects,
-        when it is one of the two usual cases:
-
-        - a new MN: the session is opened (the same checks, entry, addresses, tunnel count,
-          counters and ticket); the caller installs its tunnels and route, then calls
-          `common_applied` for the PBA (a synchronous data plane), `common_failed`, or
-          `common_programming` (a worker thread);
-        - a lifetime extension from the MAG serving the MN's binding on this interface (RFC 5213
-          §5.3.3): the binding is renewed; the caller restarts its lifetime timer and sends the PBA.
-
-        None when `handle` must take the PBU (nothing changed then): a handover, another
-        interface, a binding not active, a check that would reject it, no prefix left.
-        """
-        held = self.cache.by_mn.get(MobileNodeIdentifier(_NAI, pbu.identifier))
-        if held is not None:  # §5.4.1: not NEW
-            return self._renew_common(held, pbu, src, dst, now)
-        profile = common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now)
-        if profile is None:
-            return None
-        mn_id = MobileNodeIdentifier(_NAI, profile.identifier)  # stored_mn_id's: the policy's bytes
-        prefixes = self.addresses.any_prefix(profile)
-        if prefixes is None:
-            return None
-        self.revision += 1
-        self.stats.received['pbu'] += 1
-        lifetime = self._granted_lifetime(pbu.lifetime_s)
-        entry = BindingCacheEntry(  # positional (binding_id ... sequence, then gre_key_out ... registered_at): once per PBU
-            next(self._ids), mn_id, pbu.att, pbu.mn_ll_id, pbu.handoff, self._intern(src), self._intern(dst),
-            Transport.IPV6, None, prefixes, None, None, None, lifetime, now + lifetime, pbu.timestamp, pbu.sequence,
-            None, False, False, False, BceState.PROGRAMMING, now,
-        )
-        self._open(entry)
-        route = self._route(entry)
-        tunnels = self._use_tunnel(entry, route.tunnel)
-        return CommonSession(entry, route, tunnels, next(self._tickets))
-
-    def _renew_common(
-        self, held: int | tuple[int, ...], pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
-    ) -> CommonRenewal | None:
-        """`_update(request, entry, Trigger.RENEW)` for a common PBU, when that is what `_on_pbu` would
-        come to: the binding named by MN-ID, ATT and link-layer ID (§5.4.1.2), active, from the MAG
-        and to the address it already uses over IPv6, so the tunnel stays; plain IPv6 tunnelling, so
-        the PBA has no GRE, T or UDP part, and one prefix (the PBA template has one)."""
-        ll_id = pbu.mn_ll_id
-        if not ll_id:  # §5.4.1.3 (MN-ID only): the Handoff Indicator decides, the engine's case
-            return None
-        entry = None
-        for binding_id in (held,) if isinstance(held, int) else held:  # the MN's bindings, in lookup order
-            candidate = self.cache.entries[binding_id]
-            if candidate.att == pbu.att and candidate.mn_ll_id == ll_id:
-                entry = candidate
-                break
-        if (
-            entry is None
-            or entry.state is not BceState.ACTIVE
-            or entry.proxy_coa is not src
-            or entry.local is not dst
-            or entry.transport is not Transport.IPV6
-            or entry.use_gre or entry.tlv or entry.udp
-            or len(entry.hnps) != 1
-            or common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now) is None
-        ):
-            return None
-        try:
-            check_order(pbu, entry, self.policy)
-        except Rejection:
-            return None
-        self.revision += 1
-        self.stats.received['pbu'] += 1
-        entry.advance(Trigger.RENEW)
-        self.dirty.add(entry.binding_id)
-        lifetime = self._granted_lifetime(pbu.lifetime_s)
-        entry.handoff = pbu.handoff
-        if pbu.timestamp is not None:
-            entry.timestamp = pbu.timestamp
-        entry.sequence = pbu.sequence
-        entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
-        self.stats.events['session-renewed'] += 1
-        return CommonRenewal(entry, self._common_pba(pbu, entry))
-
-    def common_applied(self, session: CommonSession, pbu: CommonPbu, now: float) -> bytes:
-        """The session's route is in place (a synchronous data plane): it is active; its PBA."""
-        self.revision += 1
-        entry = session.entry
-        entry.advance(Trigger.DATAPLANE_APPLIED)
-        return self._common_pba(pbu, entry)
-
-    def common_programming(self, session: CommonSession, reply: CommonReply) -> ApplyDataplane:
-        """The session's route goes to a worker thread: as for any PBU, the PBA (`reply`) is owed
-        until DataplaneApplied (or DataplaneFailed) comes back through `handle`."""
-        binding_id = session.entry.binding_id
-        self._ticket_of[binding_id] = session.ticket
-        self._pending[session.ticket] = binding_id
-        self._replies[binding_id] = (reply, BAStatus.ACCEPTED)
-        return ApplyDataplane(session.ticket, ensure_tunnels=session.tunnels, ensure_routes=(session.route,))
-
-    def common_failed(self, session: CommonSession, reply: CommonReply, reason: str, now: float) -> list[Action]:
-        """Installing the session's route failed (a synchronous data plane): what
-        `handle(DataplaneFailed)` does (PBA 130, the session deleted)."""
-        self.common_programming(session, reply)
-        return self.handle(DataplaneFailed(session.ticket, reason), now)
-
-    def _common_pba(self, pbu: CommonPbu, entry: BindingCacheEntry) -> bytes:
-        self.stats.sent['pba'] += 1
-        self.stats.pba_status[0] += 1
-        return accepted_pba(pbu, entry.hnps[0], entry.lifetime_s)
 
     def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
         tunnel_before = self._tunnel(entry)
@@ -553,7 +405,7 @@ class LocalMobilityAnchor:
             return []
         request, status = reply
         if type(request) is CommonReply:
-            return [SendEncoded(request.src, request.dst, self._common_pba(request.pbu, entry))]
+            return [SendEncoded(request.src, request.dst, self.common_pba(request, entry))]
         return [self._send_pba(request, build_pba(request, status, now, grant_of(entry, self.policy)))]
 
     # ---- timers ------------------------------------------------------------------------

@@ -20,7 +20,8 @@ from twisted.logger import Logger
 
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.common_pbu import CommonPbu, read_common_pbu
-from pmiprouter.core.lma import LIFETIME, CommonRenewal, CommonReply, LocalMobilityAnchor
+from pmiprouter.core.lma import LIFETIME, LocalMobilityAnchor
+from pmiprouter.core.lma_common import CommonRenewal, CommonReply
 from pmiprouter.dataplane.interface import Dataplane
 from pmiprouter.runtime.driver import EngineDriver
 

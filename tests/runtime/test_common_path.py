@@ -15,7 +15,8 @@ from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
-from pmiprouter.core.lma import CommonReply, LocalMobilityAnchor
+from pmiprouter.core.lma import LocalMobilityAnchor
+from pmiprouter.core.lma_common import CommonReply
 from pmiprouter.core.persistence import entry_to_record
 from pmiprouter.core.policy import GreMode, LmaPolicy
 from pmiprouter.core.seqno import timestamp_from_seconds
