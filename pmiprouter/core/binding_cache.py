@@ -125,10 +125,6 @@ class BindingCacheEntry:
         §5.2). Derived rather than stored: one slot less keeps the entry in a smaller size class."""
         return self.binding_id if self.use_gre else None
 
-    @property
-    def mn_key(self) -> MobileNodeIdentifier:
-        return self.mn_id
-
 
 class LookupKind(enum.Enum):
     NEW = 'new'  # create a mobility session
@@ -156,12 +152,11 @@ class BindingCache:
     by_ipv4: dict[IPv4Address, int] = field(default_factory=dict)
 
     def add(self, entry: BindingCacheEntry) -> None:
-        self.entries[entry.binding_id] = entry
-        ids = self.by_mn.get(entry.mn_key)
-        if ids is None:
-            self.by_mn[entry.mn_key] = entry.binding_id
-        else:
-            self.by_mn[entry.mn_key] = (*self._ids(ids), entry.binding_id)
+        binding_id = entry.binding_id
+        self.entries[binding_id] = entry
+        ids = self.by_mn.setdefault(entry.mn_id, binding_id)  # one hash of the MN-ID (Python code)
+        if ids is not binding_id:  # the MN's next interface (multihoming)
+            self.by_mn[entry.mn_id] = (*self._ids(ids), binding_id)
         self.index_addresses(entry)
 
     def index_addresses(self, entry: BindingCacheEntry) -> None:
@@ -179,13 +174,13 @@ class BindingCache:
 
     def remove(self, entry: BindingCacheEntry) -> None:
         self.entries.pop(entry.binding_id, None)
-        ids = self.by_mn.get(entry.mn_key)
+        ids = self.by_mn.get(entry.mn_id)
         if ids is not None:
             rest = tuple(i for i in self._ids(ids) if i != entry.binding_id)
             if not rest:
-                del self.by_mn[entry.mn_key]
+                del self.by_mn[entry.mn_id]
             else:
-                self.by_mn[entry.mn_key] = rest[0] if len(rest) == 1 else rest
+                self.by_mn[entry.mn_id] = rest[0] if len(rest) == 1 else rest
         self.unindex_addresses(entry)
 
     @staticmethod

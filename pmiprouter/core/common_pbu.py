@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import struct
 from ipaddress import IPv6Address, IPv6Network
-from typing import NamedTuple
+from collections.abc import Callable
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.iana import BAFlags, BAStatus, MNIdentifierSubtype, OptionType
@@ -65,7 +67,89 @@ class CommonPbu(NamedTuple):
 
 
 def read_common_pbu(wire: bytes) -> CommonPbu | None:
-    """The common PBU in `wire`, or None when it is anything else (or malformed)."""
+    """The common PBU in `wire`, or None when it is anything else (or malformed).
+
+    A MAG lays out every PBU for MN-IDs of one length the same way, so the layout `_walk` found in
+    one (its struct, and the bytes between its values) reads the next in one `unpack_from`: the
+    wire is that layout when every constant matches. Anything else is walked, and a common PBU
+    walked teaches its layout for the next.
+    """
+    size = len(wire)
+    if size < 16 or type(wire) is not bytes:  # (the options start at 12; Header Len counts 8 octets)
+        return None
+    key = size << 8 | wire[13]  # the size and the first option's length (the MN-ID's, usually)
+    layout = _layouts.get(key)
+    if layout is not None:
+        fields = layout.struct.unpack_from(wire)
+        if fields[::2] == layout.constants:
+            sequence, lifetime, identifier, handoff, att, ll_id, timestamp = layout.pick(fields[1::2] + _NONE)
+            if lifetime:
+                return _new_tuple(CommonPbu, (sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp))
+            return None
+    pbu = _walk(wire)
+    if pbu is not None:
+        if len(_layouts) >= MAX_LAYOUTS:
+            _layouts.clear()
+        _layouts[key] = _layout_of(wire)
+    return pbu
+
+
+class _Layout(NamedTuple):
+    """How one common PBU layout reads: `struct` unpacks constants and values alternately
+    (constants at the even places); `pick` orders the values as CommonPbu's fields."""
+
+    struct: struct.Struct
+    constants: tuple[bytes, ...]
+    pick: Callable[[tuple[Any, ...]], tuple[Any, ...]]
+
+
+MAX_LAYOUTS = 256  # (size, first option length) pairs remembered
+_layouts: dict[int, _Layout] = {}
+_NONE = (None,)  # the value of an option the layout does not have (link-layer ID, Timestamp)
+_VALUES = ('sequence', 'lifetime', 'identifier', 'handoff', 'att', 'll_id', 'timestamp')
+
+
+def _layout_of(wire: bytes) -> _Layout:
+    """The layout of `wire`, a common PBU (`_walk` read it): every byte that is not one of its
+    values (nor the checksum) is a constant, padding and reserved octets included."""
+    spans = [(6, 2, 'H', 'sequence'), (10, 2, 'H', 'lifetime')]  # (offset, size, format, value), in wire order
+    i = 12
+    while i < len(wire):
+        kind = wire[i]
+        if kind == _PAD1:
+            i += 1
+            continue
+        length = wire[i + 1]
+        if kind == _MN_ID:
+            spans.append((i + 3, length - 1, f'{length - 1}s', 'identifier'))
+        elif kind == _HI:
+            spans.append((i + 3, 1, 'B', 'handoff'))
+        elif kind == _ATT:
+            spans.append((i + 3, 1, 'B', 'att'))
+        elif kind == _LL_ID:
+            spans.append((i + 4, length - 2, f'{length - 2}s', 'll_id'))
+        elif kind == _TIMESTAMP:
+            spans.append((i + 2, 8, 'Q', 'timestamp'))
+        i += 2 + length
+    # The MH header's first four octets, the checksum skipped (the kernel checked it), then a
+    # constant (maybe empty) before each value: they alternate, constants at the even places.
+    formats, constants, values, end = ['!4s2x'], [wire[:4]], [], 6
+    for offset, size, kind, value in spans:
+        if offset > 6:  # (the Sequence # follows the checksum: its constant is the header's)
+            formats.append(f'{offset - end}s')
+            constants.append(wire[end:offset])
+        formats.append(kind)
+        values.append(value)
+        end = offset + size
+    formats.append(f'{len(wire) - end}s')
+    constants.append(wire[end:])
+    missing = len(values)  # index of the appended None
+    pick = itemgetter(*(values.index(name) if name in values else missing for name in _VALUES))
+    return _Layout(struct.Struct(''.join(formats)), tuple(constants), pick)
+
+
+def _walk(wire: bytes) -> CommonPbu | None:
+    """The common PBU in `wire`, or None when it is anything else (or malformed): option by option."""
     size = len(wire)
     if size < 16 or type(wire) is not bytes:  # (the options start at 12; Header Len counts 8 octets)
         return None

@@ -504,6 +504,9 @@ class LocalMobilityAnchor(CommonRegistrations, BindingRevocations):
                 continue
             if entry.expires_at <= now or entry.binding_id in self.cache.entries:
                 continue
+            profile = self.policy.profile(entry.mn_id.identifier)
+            if profile is not None:  # as a registration stores it (the MN-ID shared with the profile)
+                entry.mn_id = stored_mn_id(entry.mn_id, profile)
             self.cache.add(entry)
             self.dirty.add(entry.binding_id)
             self.addresses.restore(entry.hnps, entry.ipv4)

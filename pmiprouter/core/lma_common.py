@@ -21,16 +21,13 @@ from pmiprouter.core.common_pbu import CommonPbu, accepted_pba
 from pmiprouter.core.errors import Rejection
 from pmiprouter.core.events import DataplaneFailed, Event, IPAddress, MessageReceived, Transport
 from pmiprouter.core.ordering import check_order
-from pmiprouter.core.policy import LmaPolicy
+from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.stats import Stats
-from pmiprouter.core.validation import common_registration_profile
+from pmiprouter.core.validation import common_registration_allowed
 from pmiprouter.dataplane.interface import MnRouteSpec, TunnelSpec
 from pmiprouter.mh.codec import decode
-from pmiprouter.mh.iana import BAStatus, MNIdentifierSubtype
-from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
-
-_NAI = MNIdentifierSubtype.NAI
+from pmiprouter.mh.iana import BAStatus
 
 
 class CommonSession(NamedTuple):
@@ -109,13 +106,15 @@ class CommonRegistrations:
         None when `handle` must take the PBU (nothing changed then): a handover, another
         interface, a binding not active, a check that would reject it, no prefix left.
         """
-        held = self.cache.by_mn.get(MobileNodeIdentifier(_NAI, pbu.identifier))
-        if held is not None:  # §5.4.1: not NEW
-            return _renew(self, held, pbu, src, dst, now)
-        profile = common_registration_profile(pbu.identifier, src, pbu.timestamp, self.policy, now)
-        if profile is None:
+        profile = self.policy.profiles.get(pbu.identifier)
+        if profile is None:  # §5.3.1 step 7: the engine answers
             return None
-        mn_id = MobileNodeIdentifier(_NAI, profile.identifier)  # stored_mn_id's: the policy's bytes
+        mn_id = profile.nai  # what the MN's bindings keep (stored_mn_id), equal to the PBU's
+        held = self.cache.by_mn.get(mn_id)
+        if held is not None:  # §5.4.1: not NEW
+            return _renew(self, held, pbu, profile, src, dst, now)
+        if not common_registration_allowed(profile, src, pbu.timestamp, self.policy, now):
+            return None
         prefixes = self.addresses.any_prefix(profile)
         if prefixes is None:
             return None
@@ -160,7 +159,8 @@ class CommonRegistrations:
 
 
 def _renew(
-    engine: _Engine, held: int | tuple[int, ...], pbu: CommonPbu, src: IPv6Address, dst: IPv6Address, now: float
+    engine: _Engine, held: int | tuple[int, ...], pbu: CommonPbu, profile: MobileNodeProfile,
+    src: IPv6Address, dst: IPv6Address, now: float,
 ) -> CommonRenewal | None:
     """`_update(request, entry, Trigger.RENEW)` for a common PBU, when that is what `_on_pbu` would
     come to: the binding named by MN-ID, ATT and link-layer ID (§5.4.1.2), active, from the MAG
@@ -183,7 +183,7 @@ def _renew(
         or entry.transport is not Transport.IPV6
         or entry.use_gre or entry.tlv or entry.udp
         or len(entry.hnps) != 1
-        or common_registration_profile(pbu.identifier, src, pbu.timestamp, engine.policy, now) is None
+        or not common_registration_allowed(profile, src, pbu.timestamp, engine.policy, now)
     ):
         return None
     try:

@@ -16,6 +16,8 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from pmiprouter.core.revocation import BriTiming
 from pmiprouter.by_identity import ByIdentity
 from pmiprouter.frozen import quick_init
+from pmiprouter.mh.iana import MNIdentifierSubtype
+from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
 IPAddress = IPv6Address | IPv4Address
 RFC6543_LINK_LOCAL = IPv6Address('fe80::200:5eff:fe00:5213')
@@ -76,6 +78,7 @@ class MobileNodeProfile:
         ipv4_home_address: a static IPv4 HoA with its home-network prefix length.
         proxy_enabled: False refuses network-based mobility (152).
         allowed_mags: MAG addresses allowed to register this MN; empty means any authorized MAG.
+        nai: derived: the MN-ID (NAI subtype) its bindings keep, one object shared by all of them.
     """
 
     identifier: bytes
@@ -84,6 +87,12 @@ class MobileNodeProfile:
     ipv4_home_address: Ipv4HomeAddress | None = None
     proxy_enabled: bool = True
     allowed_mags: frozenset[IPAddress] = frozenset()
+    # Built once with the profile rather than per registration: a binding refers to it (an
+    # object less per binding) and the LMA finds the MN's bindings with it.
+    nai: MobileNodeIdentifier = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, 'nai', MobileNodeIdentifier(MNIdentifierSubtype.NAI, self.identifier))
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,22 +59,20 @@ def timestamp_acceptable(timestamp: int | None, policy: LmaPolicy, now: float) -
     )
 
 
-def common_registration_profile(
-    identifier: bytes, mag: IPAddress, timestamp: int | None, policy: LmaPolicy, now: float
-) -> MobileNodeProfile | None:
+def common_registration_allowed(
+    profile: MobileNodeProfile, mag: IPAddress, timestamp: int | None, policy: LmaPolicy, now: float
+) -> bool:
     """`check_registration` for a common PBU (core/common_pbu.py: an NAI MN-ID, an ALL_ZERO HNP,
     the Handoff Indicator and Access Technology Type, a lifetime, over IPv6, no IPv4 request, no
-    GRE key): the profile when every check passes, None when one would reject the PBU (the
-    engine then answers with the status). A check added to check_registration belongs here too;
-    tests/runtime/test_common_path.py compares the two paths."""
-    profile = policy.profile(identifier)
-    if profile is None or not policy.mag_authorized(mag, profile) or not profile.proxy_enabled:  # steps 5-8
-        return None
-    if not timestamp_acceptable(timestamp, policy, now):  # step 9
-        return None
-    if profile.service in _NO_IPV6 or policy.gre is GreMode.REQUIRED:  # check_companions
-        return None
-    return profile
+    GRE key) of the MN `profile` (the policy's, step 7 done): True when every other check
+    passes, False when one would reject the PBU (the engine then answers with the status). A
+    check added to check_registration belongs here too; tests/runtime/test_common_path.py
+    compares the two paths."""
+    return (
+        policy.mag_authorized(mag, profile) and profile.proxy_enabled  # steps 5-8
+        and timestamp_acceptable(timestamp, policy, now)  # step 9
+        and profile.service not in _NO_IPV6 and policy.gre is not GreMode.REQUIRED  # check_companions
+    )
 
 
 # The services without IPv6 / without IPv4 (from Service's own properties): a tuple membership

@@ -8,6 +8,9 @@ from ipaddress import IPv6Address, IPv6Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import pytest
+
+from pmiprouter.core import common_pbu
 from pmiprouter.core.common_pbu import read_common_pbu
 from pmiprouter.core.events import MessageReceived, Transport
 from pmiprouter.core.lma import LocalMobilityAnchor
@@ -91,6 +94,56 @@ def test_read_common_pbu_accepts_only_what_the_codec_reads_the_same(
     assert request.link_local is None and len(message.options) == 4 + (common.ll_id is not None) + (common.timestamp is not None)
     assert (request.mn_ll_id or b'') == common.mn_ll_id
     assert (request.mn_ll_id_option.identifier if request.mn_ll_id_option else None) == common.ll_id
+
+
+_COMMON_OPTIONS = st.fixed_dictionaries({  # every PBU common (the flips make the near misses)
+    'nai': st.binary(min_size=1, max_size=40),
+    'subtype': st.just(MNIdentifierSubtype.NAI),
+    'hnps': st.just(['::/0']),
+    'hi': st.integers(0, 255),
+    'att': st.integers(0, 255),
+    'll_id': st.one_of(st.none(), st.binary(max_size=10)),
+    'ts': st.one_of(st.none(), st.integers(0, 2**64 - 1)),
+    'extra': st.just(()),
+})
+
+
+@settings(deadline=None, max_examples=400)
+@given(
+    fields=_COMMON_OPTIONS,
+    seed=st.integers(0, 1000),
+    flips=st.lists(st.tuples(st.integers(0, 90), st.integers(0, 255)), min_size=1, max_size=3),
+)
+def test_a_learned_layout_reads_what_the_walk_reads(fields: dict, seed: int, flips: list[tuple[int, int]]) -> None:
+    """Once a PBU taught its layout, any wire of that size and first option length (a later PBU,
+    or the same one corrupted) reads exactly as the option-by-option walk reads it."""
+    clean = encode(_message(fields, BUFlags.A | BUFlags.P, 600, random.Random(seed)))
+    assert read_common_pbu(clean) is not None  # and its layout is learned
+    wire = bytearray(clean)
+    for at, value in flips:
+        if at < len(wire):
+            wire[at] = value
+    assert read_common_pbu(bytes(wire)) == common_pbu._walk(bytes(wire))
+
+
+@pytest.mark.parametrize('timestamp', [None, 2**63 + 5])
+def test_later_pbus_of_a_layout_are_read_without_the_walk(monkeypatch: pytest.MonkeyPatch, timestamp: int | None) -> None:
+    def message(nai: str, seq: int, ll_id: bytes, ts: int | None) -> bytes:
+        options: list[object] = [MobileNodeIdentifier.nai(nai), HomeNetworkPrefix.of('::/0'), HandoffIndicatorOption(1),
+                                 AccessTechnologyTypeOption(4), MobileNodeLinkLayerIdentifier(ll_id)]
+        if ts is not None:
+            options.append(Timestamp(ts))
+        return encode(BindingUpdate.proxy(seq, 600, tuple(options)))  # type: ignore[arg-type]
+
+    first = read_common_pbu(message('mn001@example.com', 1, b'\1' * 6, timestamp))
+    assert first is not None
+
+    def no_walk(wire: bytes) -> None:
+        raise AssertionError('walked a PBU of a known layout')
+
+    monkeypatch.setattr(common_pbu, '_walk', no_walk)
+    later = read_common_pbu(message('mn002@example.com', 65535, b'\2' * 6, None if timestamp is None else timestamp + 1))
+    assert later == (65535, 600, b'mn002@example.com', 1, 4, b'\2' * 6, None if timestamp is None else timestamp + 1)
 
 
 def test_read_common_pbu_reads_a_mags_pbu() -> None:
