@@ -24,6 +24,7 @@ Python version ever lays networks out differently.
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from collections.abc import Callable
 from typing import Any
 
 
@@ -94,14 +95,27 @@ class HomePrefix6(IPv6Network):
         mask = _MASKS6.get(prefixlen)
         if mask is None or not _FAST6 or value & ~mask._ip or not 0 <= value < 1 << 128:
             return cls((value, prefixlen))  # the checking constructor (and its errors)
-        prefix = object.__new__(cls)
-        address = object.__new__(IPv6Address)  # in range, checked above: no argument parsing
-        address._ip = value
-        address._scope_id = None
-        prefix.network_address = address
-        prefix.netmask = mask
-        prefix._prefixlen = prefixlen
-        return prefix
+        return _unchecked6(cls, value, prefixlen, mask)
+
+    @classmethod
+    def carver(cls, prefixlen: int) -> Callable[[int], HomePrefix6]:
+        """`of(value, prefixlen)` for values the caller keeps aligned and in range (a pool's
+        carving): the checks are left out, once per allocated prefix."""
+        mask = _MASKS6.get(prefixlen)
+        if mask is None or not _FAST6:
+            return lambda value: cls.of(value, prefixlen)
+        return lambda value: _unchecked6(cls, value, prefixlen, mask)
+
+
+def _unchecked6(cls: type[HomePrefix6], value: int, prefixlen: int, mask: IPv6Address) -> HomePrefix6:
+    prefix = object.__new__(cls)
+    address = object.__new__(IPv6Address)  # in range (the caller's word): no argument parsing
+    address._ip = value
+    address._scope_id = None
+    prefix.network_address = address
+    prefix.netmask = mask
+    prefix._prefixlen = prefixlen
+    return prefix
 
 
 def ipv4_address(value: int) -> IPv4Address:

@@ -30,6 +30,9 @@ from pmiprouter.mh.codec import decode
 from pmiprouter.mh.iana import BAStatus
 
 
+_new_tuple = tuple.__new__  # a named tuple built without its Python-level __new__ (once per PBU)
+
+
 class CommonSession(NamedTuple):
     """A session `register_common` opened: what the caller installs, and the ticket it used."""
 
@@ -129,7 +132,7 @@ class CommonRegistrations:
         self._open(entry)
         route = self._route(entry)
         tunnels = self._use_tunnel(entry, route.tunnel)
-        return CommonSession(entry, route, tunnels, next(self._tickets))
+        return _new_tuple(CommonSession, (entry, route, tunnels, next(self._tickets)))
 
     def common_applied(self: _Engine, session: CommonSession, pbu: CommonPbu, now: float) -> bytes:
         """The session's route is in place (a synchronous data plane): it is active; its PBA."""
@@ -201,7 +204,7 @@ def _renew(
     entry.sequence = pbu.sequence
     entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
     engine.stats.events['session-renewed'] += 1
-    return CommonRenewal(entry, _pba(engine, pbu, entry))
+    return _new_tuple(CommonRenewal, (entry, _pba(engine, pbu, entry)))
 
 
 def _pba(engine: _Engine, pbu: CommonPbu, entry: BindingCacheEntry) -> bytes:

@@ -117,6 +117,9 @@ class PrefixPool:
         self._shift = 128 - prefix_length
         self._base = int(pool.network_address)
         self._indexes = IndexPool(1 << (prefix_length - pool.prefixlen))
+        # HomePrefix6s: equal to plain networks, hashed at half the cost, built without parsing
+        # or checks (every index is in the pool and aligned).
+        self._carve = HomePrefix6.carver(prefix_length)
 
     def __contains__(self, prefix: IPv6Network) -> bool:
         return prefix.prefixlen == self.prefix_length and prefix.subnet_of(self.pool)
@@ -125,9 +128,7 @@ class PrefixPool:
         return (int(prefix.network_address) - int(self.pool.network_address)) >> self._shift
 
     def allocate(self) -> IPv6Network:
-        index = self._indexes.allocate()
-        # A HomePrefix6: equal to the plain network, hashed at half the cost, built without parsing.
-        return HomePrefix6.of(self._base + (index << self._shift), self.prefix_length)
+        return self._carve(self._base + (self._indexes.allocate() << self._shift))
 
     def reserve(self, prefix: IPv6Network) -> bool:
         return prefix in self and self._indexes.reserve(self._index(prefix))
