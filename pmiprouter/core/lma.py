@@ -38,7 +38,7 @@ from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.revocation import BRI_TIMER, Revocations
 from pmiprouter.core.stats import Stats
 from pmiprouter.core.validation import check_registration
-from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
+from pmiprouter.dataplane.interface import MnRouteSpec, TunnelMode, TunnelSpec
 from pmiprouter.mh.iana import BAStatus
 from pmiprouter.mh.messages import (
     BindingAcknowledgement,
@@ -51,6 +51,7 @@ from pmiprouter.mh.messages import (
 LIFETIME = 'bce-lifetime'
 DELETE = 'bce-delete'
 NEW_BCE_WAIT = 'new-bce-wait'
+_lma_spec = MnRouteSpec.lma  # the LMA's route spec, built once per registration
 
 
 @dataclass
@@ -340,7 +341,7 @@ class LocalMobilityAnchor(CommonRegistrations, BindingRevocations):
 
     def _route(self, entry: BindingCacheEntry) -> MnRouteSpec:
         ipv4 = entry.ipv4.ip if entry.ipv4 is not None else None
-        return MnRouteSpec(Role.LMA, self._tunnel(entry), entry.hnps, ipv4, label=entry.mn_id.text)
+        return _lma_spec(self._tunnel(entry), entry.hnps, ipv4, entry.mn_id.text)
 
     def _program(
         self, entry: BindingCacheEntry, request: ProxyRegistration, status: BAStatus, now: float

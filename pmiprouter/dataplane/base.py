@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import logging
+from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple, Union
 
 from pmiprouter.dataplane.interface import (
@@ -26,12 +27,13 @@ from pmiprouter.dataplane.interface import (
     DataplaneState,
     LinkEntry,
     MnRouteSpec,
+    Role,
     RouteEntry,
     RuleEntry,
     TunnelSpec,
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
-from pmiprouter.dataplane.plan import MnObjects, mn_objects, mn_plan, same_context
+from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context, table_of
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class BaseDataplane(abc.ABC):
         # The last tunnel named, by identity: the LMA hands over the same shared spec object
         # for every MN of a MAG, and tunnel_ifname's cache would hash it (Python code) each time.
         self._last_named: tuple[object, str] = (None, '')
+        self._last_table: tuple[object, int] = (None, 0)  # (a tunnel's record, its LMA table)
         # Whether `_changed` does anything (it is called on every binding change).
         self._notify_changes = type(self)._changed is not BaseDataplane._changed
 
@@ -119,7 +122,7 @@ class BaseDataplane(abc.ABC):
     def _changed(self) -> None:
         """Hook: the registered specs changed (the userspace forwarder rebuilds its tables)."""
 
-    def _apply_changes(self, additions: list[Entry], deletions: list[Entry]) -> Failures:
+    def _apply_changes(self, additions: Sequence[Entry], deletions: Sequence[Entry]) -> Failures:
         """Add (a route: add or replace) `additions`, then delete `deletions`, in order; return
         the operations that failed (all are tried). The lists come in install order: routes
         before rules among additions, rules before routes among each MN's deletions.
@@ -171,7 +174,15 @@ class BaseDataplane(abc.ABC):
         held = self._tunnels.get(name)
         if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
-        objects = mn_plan(spec, name, held[1])
+        if spec.role is _LMA and spec.realm_ifname is None:
+            # The LMA's spec of every registration: the table of the last tunnel is remembered
+            # (by the identity of its record: ensuring the tunnel again makes a new one).
+            last_table = self._last_table
+            if last_table[0] is not held:
+                last_table = self._last_table = (held, table_of(_LMA, None, name, held[1]))
+            objects = lma_plan(spec.prefixes, last_table[1], held[1])
+        else:
+            objects = mn_plan(spec, name, held[1])
         mns = self._mns
         size = len(mns)
         mns.setdefault(spec, objects)  # one lookup: records a new spec, leaves a held one alone
@@ -187,8 +198,9 @@ class BaseDataplane(abc.ABC):
             self._find_displaced(spec, displaced)
             additions = _everything(objects)  # ensuring a held spec again re-adds all
         deletions: list[Entry] = []
-        for old in displaced:
-            deletions += self._forget(old)
+        if displaced:  # (usually not: no iterator to make)
+            for old in displaced:
+                deletions += self._forget(old)
         failures = self._apply_changes(additions, deletions)
         if failures and any(op[0] for op, _error in failures):
             self._undo_move(spec, new, displaced)
@@ -282,24 +294,27 @@ class BaseDataplane(abc.ABC):
     # (the prefix has one holder) without looking. The shared objects, and those of a prefix
     # of length 0, are counted, as the tunnels' users are.
 
-    def _join(self, spec: MnRouteSpec, name: str, objects: Objects, displaced: Displaced) -> list[Entry]:
+    def _join(self, spec: MnRouteSpec, name: str, objects: Objects, displaced: Displaced) -> Sequence[Entry]:
         """Index a new spec (recorded in `_mns` already) under its prefixes and count its shared
         objects; note the bindings it displaces; return the objects nobody held before,
         routes first (a rule never points into an empty table)."""
         routes, rules, shared_routes, shared_rules = objects
         by_prefix = self._by_prefix
         overlaps: dict[int, Holders | None] | None = None  # prefix index -> its holders before `spec`
-        for index, prefix in enumerate(spec.prefixes):
+        prefixes = spec.prefixes
+        for prefix in prefixes:
             size = len(by_prefix)
             holders = by_prefix.setdefault(prefix, spec)
             if len(by_prefix) == size or not prefix._prefixlen:  # type: ignore[attr-defined]
                 if overlaps is None:
                     overlaps = {}
-                overlaps[index] = holders if len(by_prefix) == size else None
+                # (the index is looked up here, not counted for the usual new prefix; a spec
+                # lists each prefix once)
+                overlaps[prefixes.index(prefix)] = holders if len(by_prefix) == size else None
         users = self._tunnel_users
         users[name] = users.get(name, 0) + 1
         if overlaps is None and not shared_routes and not shared_rules:
-            return [*routes, *rules]  # the usual case: every prefix is new, nothing is shared
+            return routes + rules  # the usual case: every prefix is new, nothing is shared
         if overlaps is not None:
             routes, rules = self._join_overlapping(spec, objects, overlaps, displaced)
         return [*routes, *_counted_in(self._route_refs, shared_routes),
@@ -456,6 +471,7 @@ class BaseDataplane(abc.ABC):
 
 
 _new_tuple = tuple.__new__  # a named tuple's own constructor is a Python function
+_LMA = Role.LMA
 
 
 Holders = Union[MnRouteSpec, tuple[MnRouteSpec, ...]]  # one MN (the usual case), or several in a tuple

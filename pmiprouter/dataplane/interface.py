@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import ClassVar, NamedTuple, Protocol, Union
 
-from pmiprouter.frozen import quick_init
 from pmiprouter.netaddr import HomePrefix4
 
 IPAddress = Union[IPv4Address, IPv6Address]
@@ -154,8 +153,7 @@ class _Derived:
     __slots__ = ('prefixes', '_hash')
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class MnRouteSpec(_Derived):
     """Forwarding state of one mobile node through one tunnel.
 
@@ -188,9 +186,13 @@ class MnRouteSpec(_Derived):
     #: All home prefixes, each once: the HNPs, then the IPv4 HoA as a /32 (derived).
     prefixes: ClassVar[tuple[IPNetwork, ...]]
 
-    def __post_init__(self) -> None:
-        role, tunnel, hnps, ipv4_hoa = self.role, self.tunnel, self.hnps, self.ipv4_hoa
-        access_ifname, realm_ifname = self.access_ifname, self.realm_ifname
+    def __new__(
+        cls, role: Role, tunnel: TunnelSpec, hnps: tuple[IPv6Network, ...] = (), ipv4_hoa: IPv4Address | None = None,
+        access_ifname: str | None = None, realm_ifname: str | None = None, label: str = '',
+    ) -> MnRouteSpec:
+        # Built here rather than by a dataclass __init__: the frozen class refuses attribute
+        # stores, so filling its slots costs a call each; plain stores fill a writable twin of
+        # the same layout, which then becomes the spec (a spec is built per registration).
         if not hnps and ipv4_hoa is None:
             raise DataplaneError('a mobile node needs at least one HNP or an IPv4 HoA')
         if role is _MAG:
@@ -218,8 +220,30 @@ class MnRouteSpec(_Derived):
             v4_hash = 0
         tunnel_hash = tunnel._hash if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
         first = hnps[0].network_address._ip if hnps else None  # equal HNPs: equal addresses
-        _set_prefixes(self, prefixes)
-        _set_hash(self, hash((role is _LMA, tunnel_hash, first, len(hnps), v4_hash, access_ifname, realm_ifname)))
+        spec = _Writable()
+        spec.role = role
+        spec.tunnel = tunnel
+        spec.hnps = hnps
+        spec.ipv4_hoa = ipv4_hoa
+        spec.access_ifname = access_ifname
+        spec.realm_ifname = realm_ifname
+        spec.label = label
+        spec.prefixes = prefixes
+        spec._hash = hash((role is _LMA, tunnel_hash, first, len(hnps), v4_hash, access_ifname, realm_ifname))
+        if cls is MnRouteSpec:
+            spec.__class__ = MnRouteSpec
+            return spec  # type: ignore[return-value]
+        made = object.__new__(cls)  # a subclass may have another layout (a __dict__): slot by slot
+        for name in _SLOTS:
+            object.__setattr__(made, name, getattr(spec, name))
+        return made  # type: ignore[no-any-return]
+
+    @classmethod
+    def lma(cls, tunnel: TunnelSpec, hnps: tuple[IPv6Network, ...], ipv4_hoa: IPv4Address | None = None,
+            label: str = '') -> MnRouteSpec:
+        """``MnRouteSpec(Role.LMA, tunnel, hnps, ipv4_hoa, label=label)``, the LMA's spec of every
+        registration, without the class call's machinery (the same constructor: same checks)."""
+        return cls.__new__(cls, _LMA, tunnel, hnps, ipv4_hoa, None, None, label)
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[no-any-return]
@@ -235,9 +259,14 @@ class MnRouteSpec(_Derived):
         return self.tunnel.gre_key_out
 
 
+class _Writable(_Derived):
+    """MnRouteSpec's layout (the same slots on the same base) without its frozen ``__setattr__``."""
+
+    __slots__ = MnRouteSpec.__slots__
+
+
+_SLOTS = (*MnRouteSpec.__slots__, *_Derived.__slots__)
 _host4 = HomePrefix4  # an IPv4Address alone: its /32, built without parsing
-_set_prefixes = _Derived.prefixes.__set__  # type: ignore[attr-defined]  # past the frozen __setattr__
-_set_hash = _Derived._hash.__set__  # type: ignore[attr-defined]
 
 
 def _unique(hnps: tuple[IPv6Network, ...]) -> tuple[IPv6Network, ...]:

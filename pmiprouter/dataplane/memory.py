@@ -11,7 +11,7 @@ enforced (the kernel allows it and reconcile removes such rules).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pmiprouter.dataplane.base import BaseDataplane, Entry, Failures, Op
 from pmiprouter.dataplane.interface import DataplaneError, LinkEntry, RouteEntry, RuleEntry, TunnelSpec
@@ -149,7 +149,7 @@ class MemoryDataplane(BaseDataplane):
     def _del_rule(self, rule: RuleEntry) -> None:
         self.world.delete_rule(rule)
 
-    def _apply_changes(self, additions: list[Entry], deletions: list[Entry]) -> Failures:
+    def _apply_changes(self, additions: Sequence[Entry], deletions: Sequence[Entry]) -> Failures:
         if not self._plain_primitives:
             return super()._apply_changes(additions, deletions)
         # What the primitives would do, one list at a time and without operation objects.

@@ -79,25 +79,13 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
     none (a table's defaults, the realm's uplink rule), so other MNs of the table need them too.
     """
     realm = spec.realm_ifname
-    if dev == TUN_IFNAME and realm is None:
-        # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
-        # (its forwarder chooses the tunnel), so every MN of a role shares one table, and a
-        # handover between two such tunnels changes no kernel object at all.
-        table = SHARED_TUN_TABLE_LMA if spec.role is _LMA else SHARED_TUN_TABLE_MAG
-    else:
-        table = tunnel_table(tunnel_name)
+    table = table_of(spec.role, realm, tunnel_name, dev)
+    if spec.role is _LMA and realm is None:
+        return lma_plan(spec.prefixes, table, dev)
     # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
     # is what a route change costs most.
     routes: list[RouteEntry] = []
     rules: list[RuleEntry] = []
-    if spec.role is _LMA and not realm:
-        # The LMA's usual case, on every registration: a route and a rule per prefix, no defaults.
-        # (`_version`: the class attribute behind the `version` property, without the call.)
-        for net in spec.prefixes:
-            routes.append(_new_tuple(RouteEntry, (table, net, dev)))
-            fam = FAMILY_V6 if net._version == 6 else FAMILY_V4
-            rules.append(_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, fam, None, net, realm)))
-        return tuple(routes), tuple(rules), (), ()
     versions: list[int] = []
     for net in spec.prefixes:
         version = net.version
@@ -128,8 +116,31 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
     return tuple(routes), tuple(rules), tuple(shared_routes), tuple(shared_rules)
 
 
-# A named tuple's constructor is a Python function; the LMA's loop builds its entries with the
-# tuple constructor directly (all fields given, in order).
+def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
+    """The table of a tunnel's mobile nodes (see the module docstring)."""
+    if dev == TUN_IFNAME and realm is None:
+        # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
+        # (its forwarder chooses the tunnel), so every MN of a role shares one table, and a
+        # handover between two such tunnels changes no kernel object at all.
+        return SHARED_TUN_TABLE_LMA if role is _LMA else SHARED_TUN_TABLE_MAG
+    return tunnel_table(tunnel_name)
+
+
+def lma_plan(prefixes: tuple[IPNetwork, ...], table: int, dev: str) -> MnObjects:
+    """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route
+    and a rule per prefix, nothing shared. (`base.py` calls it with the table it remembers.)"""
+    # Tuples grown in place: one or two prefixes, no list to convert. A named tuple's constructor
+    # is a Python function: the entries are built by the tuple constructor (all fields, in order).
+    # `_version`: the class attribute behind the `version` property, without the call.
+    routes: Routes = ()
+    rules: Rules = ()
+    for net in prefixes:
+        routes += (_new_tuple(RouteEntry, (table, net, dev)),)
+        rules += (_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, FAMILY_V6 if net._version == 6 else FAMILY_V4,
+                                         None, net, None)),)
+    return routes, rules, (), ()
+
+
 _new_tuple = tuple.__new__
 _LMA = Role.LMA
 

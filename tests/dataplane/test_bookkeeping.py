@@ -11,6 +11,7 @@ operations, the same world and the same specs.
 from __future__ import annotations
 
 from collections import Counter
+import dataclasses
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any
 
@@ -126,8 +127,10 @@ def make_spec(role: int, tunnel: int, hnps: frozenset[int], v4: bool, context: i
     prefixes = tuple(HNPS[i] for i in sorted(hnps))
     if not prefixes and not v4:
         return None
+    if role == 0 and not context:  # the LMA's usual spec, built as the LMA builds it
+        return MnRouteSpec.lma(TUNNELS[tunnel], prefixes, HOA if v4 else None)
     if role == 0:
-        return MnRouteSpec(Role.LMA, TUNNELS[tunnel], prefixes, HOA if v4 else None, realm_ifname=(None, 'realm0')[context])
+        return MnRouteSpec(Role.LMA, TUNNELS[tunnel], prefixes, HOA if v4 else None, realm_ifname='realm0')
     return MnRouteSpec(Role.MAG, TUNNELS[tunnel], prefixes, HOA if v4 else None, access_ifname=('acc0', ODD_ACCESS)[context])
 
 
@@ -197,3 +200,32 @@ def test_bookkeeping_matches_counting_every_object(steps: list[tuple[str, MnRout
         assert not backend._tunnel_users
         for tunnel in TUNNELS:
             backend.remove_tunnel(tunnel)  # refused if a user were still counted
+
+
+class MovingTunnel(MemoryDataplane):
+    """Carries a tunnel on its own device, and on the shared TUN once it is ensured again."""
+
+    created = 0
+
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        self.created += 1
+        return super()._create_tunnel(spec, name) if self.created == 1 else TUN_IFNAME
+
+
+def test_the_remembered_lma_table_follows_the_tunnel_record() -> None:
+    """base.py remembers the LMA table of the last tunnel; ensuring the tunnel again (here: another
+    MTU, now carried by the TUN) must plan the next MN with the new device and table."""
+    world = MemoryWorld()
+    world.add_link(TUN_IFNAME, 'tun')
+    dp = MovingTunnel(world)
+    tunnel = TUNNELS[0]
+    name = tunnel_ifname(tunnel)
+    first = MnRouteSpec.lma(tunnel, (HNPS[0],), HOA)
+    dp.ensure_tunnel(tunnel)
+    dp.ensure_mn_routes(first)
+    dp.ensure_tunnel(dataclasses.replace(tunnel, mtu=1400))
+    second = MnRouteSpec.lma(tunnel, (HNPS[1],))
+    dp.ensure_mn_routes(second)
+    expected = [mn_objects(first, name, name), mn_objects(second, name, TUN_IFNAME)]
+    assert expected[0][0][0].table != expected[1][0][0].table  # the tunnel's table, then the TUN's
+    assert ours(world) == ({*expected[0][0], *expected[1][0]}, {*expected[0][1], *expected[1][1]})

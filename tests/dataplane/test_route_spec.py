@@ -2,7 +2,8 @@
 
 The constructor fills a writable twin of the spec and turns it into the frozen spec; these
 tests pin down that the result is an ordinary frozen dataclass value: equal and hashed alike
-whatever objects the fields were given as, checked like before, immutable, copyable.
+whatever objects the fields were given as, checked like before, immutable, copyable. The LMA's
+shortcut `MnRouteSpec.lma` must give what the constructor gives.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pickle
+import re
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -18,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
-from pmiprouter.dataplane.plan import mn_objects, mn_plan
+from pmiprouter.dataplane.plan import lma_plan, mn_objects, mn_plan, table_of
 from pmiprouter.netaddr import HomePrefix4, HomePrefix6
 
 LMAA = IPv6Address('2001:db8:2::1')
@@ -139,6 +141,36 @@ def test_the_hoa_prefix_is_a_plain_slash_32() -> None:
     assert HomePrefix4(0xC0000209) == IPv4Network('192.0.2.9/32')
 
 
+@settings(max_examples=200, deadline=None)
+@given(tunnel=st.sampled_from([T_ANY, T_GRE, T_V6ONLY]), indexes=hnp_indexes, ipv4=ipv4s, label=labels)
+def test_the_lma_shortcut_builds_what_the_constructor_builds(
+    tunnel: TunnelSpec, indexes: list[int], ipv4: IPv4Address | None, label: str,
+) -> None:
+    hnps = tuple(hnp(i) for i in indexes)
+    try:
+        expected = MnRouteSpec(Role.LMA, tunnel, hnps, ipv4, label=label)
+    except DataplaneError as error:  # the same refusal, with the same reason
+        with pytest.raises(DataplaneError, match=re.escape(str(error))):
+            MnRouteSpec.lma(tunnel, hnps, ipv4, label)
+        return
+    spec = MnRouteSpec.lma(tunnel, hnps, ipv4, label)
+    assert type(spec) is MnRouteSpec and spec == expected and hash(spec) == hash(expected)
+    assert spec.prefixes == expected.prefixes and spec.label == label and repr(spec) == repr(expected)
+    assert [getattr(spec, f.name) for f in dataclasses.fields(spec)] == [getattr(expected, f.name) for f in dataclasses.fields(expected)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.label = 'changed'  # type: ignore[misc]
+    assert MnRouteSpec.lma(tunnel, hnps, ipv4) == expected  # the label is optional (and not compared)
+
+
+def test_the_lma_shortcut_of_a_subclass_makes_the_subclass() -> None:
+    class Labelled(MnRouteSpec):
+        pass
+
+    spec = Labelled.lma(T_ANY, (hnp(1),), IPv4Address('10.0.0.1'), 'x')
+    assert type(spec) is Labelled and spec == Labelled(Role.LMA, T_ANY, (hnp(1),), IPv4Address('10.0.0.1'))
+    assert spec.label == 'x' and spec.prefixes[-1] == IPv4Network('10.0.0.1/32')
+
+
 # -- the plan: objects naming a prefix first, prefix by prefix ---------------------------------------
 
 
@@ -192,3 +224,19 @@ def test_home_prefixes_compare_as_the_plain_networks_do(a: Any, b: Any) -> None:
     for x, y in ((home(a), b), (a, home(b)), (home(a), home(b))):
         assert (x == y) is expected and (y == x) is expected and (x != y) is not expected
     assert home(a) != str(a) and (home(a) == object()) is False
+
+
+@settings(deadline=None)
+@given(indexes=hnp_indexes, ipv4=ipv4s, shared_tun=st.booleans())
+def test_the_lma_plan_is_the_plan_of_an_lma_spec_without_realm(indexes: list[int], ipv4: IPv4Address | None, shared_tun: bool) -> None:
+    """base.py plans the LMA's usual spec with lma_plan and the table it remembers."""
+    if not indexes and ipv4 is None:
+        return
+    spec = MnRouteSpec(Role.LMA, T_ANY, tuple(hnp(i) for i in indexes), ipv4)
+    name = tunnel_ifname(T_ANY)
+    dev = TUN_IFNAME if shared_tun else name
+    assert lma_plan(spec.prefixes, table_of(Role.LMA, None, name, dev), dev) == mn_plan(spec, name, dev)
+    # an empty realm is no realm for the objects (no shared ones) but keeps its own table and iif
+    routes, rules, shared_routes, shared_rules = mn_plan(MnRouteSpec(Role.LMA, T_ANY, spec.hnps, ipv4, realm_ifname=''), name, dev)
+    assert [r.dst for r in routes] == list(spec.prefixes) and all(r.iif == '' for r in rules)
+    assert not shared_routes and not shared_rules
