@@ -37,9 +37,17 @@ ROW_FIELDS = (
 
 _json = JSONEncoder(separators=(',', ':'), check_circular=False).encode  # compact: the daemon keeps every row's text
 _ADDRESS_JSON_BOUND = 4096  # peer and local addresses: a handful; the bound stops a spray of them growing it
-# By id(): each entry holds its address, so no other object can take that id while the entry exists.
-_address_json: dict[int, tuple[IPv4Address | IPv6Address, str]] = {}
+# An address's JSON text by id(), and the addresses themselves in _known_addresses: kept alive,
+# no other object can take the id of one while it is in the table.
+_address_json: dict[int, str] = {}
+_known_addresses: list[IPv4Address | IPv6Address] = []
 _BOOLEAN_JSON = ('false', 'true')
+# The text of the small ints of a row (MN-ID subtype, ATT, handoff indicator, prefix lengths):
+# a dict subscript is cheaper than formatting an int. By value, so an IntEnum subtype finds its number.
+_BYTE_JSON = {number: str(number) for number in range(256)}
+# Daemon times (wall-clock seconds) from 2004 to 2038: every float in [2**30, 2**31) has the same
+# spacing and ten digits before the point, which entry_to_text's expiry text relies on.
+_TIME_LOW, _TIME_HIGH = 1073741824.0, 2147483648.0
 
 
 @lru_cache(maxsize=4096)
@@ -63,46 +71,73 @@ def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
     ]
 
 
-def _remember_address(address: IPv4Address | IPv6Address) -> str:
-    """An address's JSON text, kept by identity for the next row (see entry_to_text)."""
+def _remember_address(address: IPv4Address | IPv6Address) -> None:
+    """Keep an address's JSON text by identity for the next rows (see entry_to_text)."""
+    if id(address) in _address_json:
+        return
     if len(_address_json) >= _ADDRESS_JSON_BOUND:
         _address_json.clear()
-    text = _json(str(address))
-    _address_json[id(address)] = (address, text)
-    return text
+        _known_addresses.clear()
+    _known_addresses.append(address)
+    _address_json[id(address)] = _json(str(address))
+
+
+def _row_json(entry: BindingCacheEntry) -> str:
+    """The row built as values and encoded: for what entry_to_text's direct text does not cover
+    (an address not seen yet, a time that is no finite float, a small int out of its table)."""
+    _remember_address(entry.proxy_coa)
+    _remember_address(entry.local)
+    return _json(entry_to_record(entry))
 
 
 def entry_to_text(entry: BindingCacheEntry) -> str:
     """The row's compact JSON (`json.dumps(entry_to_record(entry), separators=(',', ':'))`), written
     directly: one formatting step instead of a list, its encoding and the per-row address
-    formatting (the daemon does this for every new or changed binding, on the reactor thread)."""
-    expires_at, registered_at = entry.expires_at, entry.registered_at
+    formatting (the daemon does this for every new or changed binding, on the reactor thread).
+    Every step is counted (bench_state.py --callgrind): a dict subscript costs less than a call or
+    an int's formatting, and the float repr (~5,000 machine instructions) is done once, not twice."""
+    expires_at, registered_at, lifetime_s = entry.expires_at, entry.registered_at, entry.lifetime_s
     # repr is json's text for a finite float; an int, an infinity or a NaN takes the encoder.
     if type(expires_at) is not float or type(registered_at) is not float or not _finite(expires_at) or not _finite(registered_at):
-        return _json(entry_to_record(entry))
-    hnps = entry.hnps
-    if len(hnps) == 1:  # one prefix per binding, nearly always
-        prefix = hnps[0]
-        prefixes = f'[[{prefix.network_address._ip},{prefix._prefixlen}]]'
+        return _row_json(entry)
+    mn_id, hnps = entry.mn_id, entry.hnps
+    try:
+        # The MAG's and our address are the same few objects in every binding: their text by identity
+        # (hashing an ipaddress object runs Python code; see pmiprouter/by_identity.py).
+        proxy_coa = _address_json[id(entry.proxy_coa)]
+        local = _address_json[id(entry.local)]
+        subtype, att, handoff = _BYTE_JSON[mn_id.subtype], _BYTE_JSON[entry.att], _BYTE_JSON[entry.handoff]
+        if len(hnps) == 1:  # one prefix per binding, nearly always
+            prefix = hnps[0]
+            prefixes = f'[[{prefix.network_address._ip},{_BYTE_JSON[prefix._prefixlen]}]]'
+        else:
+            prefixes = '[' + ','.join([f'[{p.network_address._ip},{_BYTE_JSON[p._prefixlen]}]' for p in hnps]) + ']'
+        ipv4 = entry.ipv4
+        ipv4_json = 'null' if ipv4 is None else f'[{ipv4.ip._ip},{_BYTE_JSON[ipv4.prefix_length]}]'
+    except KeyError:
+        return _row_json(entry)
+    registered = repr(registered_at)
+    fraction = registered[10:]
+    # A new binding expires a whole number of seconds after it registered. Two such floats in
+    # [2**30, 2**31) are the same fraction of a second, with the same spacing, so their shortest
+    # reprs have the same digits after the point (and, unless the repr rounded to a whole second,
+    # the digits before it are the float's whole seconds): the expiry's repr costs no second repr.
+    if _TIME_LOW <= registered_at <= expires_at < _TIME_HIGH and expires_at - registered_at == lifetime_s \
+            and fraction != '.0':
+        expires = f'{int(expires_at)}{fraction}'
     else:
-        prefixes = '[' + ','.join([f'[{p.network_address._ip},{p._prefixlen}]' for p in hnps]) + ']'
-    # The MAG's and our address are the same few objects in every binding: their text by identity
-    # (hashing an ipaddress object runs Python code; see pmiprouter/by_identity.py).
-    known = _address_json.get(id(entry.proxy_coa))
-    proxy_coa = known[1] if known is not None else _remember_address(entry.proxy_coa)
-    known = _address_json.get(id(entry.local))
-    local = known[1] if known is not None else _remember_address(entry.local)
-    mn_id, sport, ipv4, router, link_local = entry.mn_id, entry.sport, entry.ipv4, entry.ipv4_router, entry.link_local
+        expires = repr(expires_at)
+    sport, router, link_local = entry.sport, entry.ipv4_router, entry.link_local
     timestamp, gre_key_out = entry.timestamp, entry.gre_key_out
     # Enum values are plain lowercase words and hex digits need no escaping: quoting them is their JSON.
     return (
-        f'[{entry.binding_id},{mn_id.subtype},"{mn_id.identifier.hex()}",{entry.att},"{entry.mn_ll_id.hex()}",'
-        f'{entry.handoff},{proxy_coa},{local},"{entry.transport._value_}",{"null" if sport is None else sport},'
-        f'{prefixes},{"null" if ipv4 is None else f"[{ipv4.ip._ip},{ipv4.prefix_length}]"},'
+        f'[{entry.binding_id},{subtype},"{mn_id.identifier.hex()}",{att},"{entry.mn_ll_id.hex()}",'
+        f'{handoff},{proxy_coa},{local},"{entry.transport._value_}",{"null" if sport is None else sport},'
+        f'{prefixes},{ipv4_json},'
         f'{"null" if router is None else router._ip},{"null" if link_local is None else link_local._ip},'
-        f'{entry.lifetime_s},{expires_at!r},{"null" if timestamp is None else timestamp},{entry.sequence},'
+        f'{lifetime_s},{expires},{"null" if timestamp is None else timestamp},{entry.sequence},'
         f'{"null" if gre_key_out is None else gre_key_out},{_BOOLEAN_JSON[entry.use_gre]},{_BOOLEAN_JSON[entry.tlv]},'
-        f'{_BOOLEAN_JSON[entry.udp]},"{entry.state._value_}",{registered_at!r}]'
+        f'{_BOOLEAN_JSON[entry.udp]},"{entry.state._value_}",{registered}]'
     )
 
 

@@ -85,11 +85,11 @@ class LmaService(RoleService):
         self.heap.check()  # once a second, with the save: a growing cache leaves the collector's walks
         if self.engine.revision == self.saved_revision:
             return
-        entries = self.engine.cache.entries
-        changes: dict[Any, str | None] = {}
-        for binding_id in self.engine.dirty:
-            entry = entries.get(binding_id)
-            changes[binding_id] = None if entry is None else entry_to_text(entry)
+        entry_of = self.engine.cache.entries.get
+        changes: dict[Any, str | None] = {  # None: the binding is gone
+            binding_id: None if (entry := entry_of(binding_id)) is None else entry_to_text(entry)
+            for binding_id in self.engine.dirty
+        }
         self.engine.dirty.clear()
         try:
             self.journal.commit(changes, self.engine.restart_counter)

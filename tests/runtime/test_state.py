@@ -164,3 +164,18 @@ def test_a_snapshot_a_crash_interrupted_is_removed_at_the_next_start(tmp_path: P
     assert not leftover.exists() and other.exists()
     assert file.load() == (1, [[1, 'a'], [2, 'a']])
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == '.partial') == ['lma-other.json.abc.partial']
+
+
+def test_journal_lines_are_the_same_whether_or_not_something_is_gone(tmp_path: Path) -> None:
+    """A tick of new records only is written in one pass; with a removal, change by change: the
+    lines are the same text (`[key, record]`), keys of any JSON type included."""
+    file = StateFile(tmp_path / 'lma.json')
+    journal = StateJournal(file, inline)
+    journal.start(1, {}, 0)
+    journal.commit({1: encode([1, 'a']), 'two': encode([2]), 3: encode([3])}, 1)  # nothing gone
+    journal.commit({3: None, 'two': encode([2, 'b'])}, 1)
+    journal.close()
+    assert file.journal_path(0).read_text() == (
+        '{"restart_counter": 1}\n[1, [1, "a"]]\n["two", [2]]\n[3, [3]]\n[3, null]\n["two", [2, "b"]]\n')
+    assert journal.records == {1: '[1, "a"]', 'two': '[2, "b"]'}
+    assert file.load_keyed()[1] == {1: [1, 'a'], 'two': [2, 'b']}

@@ -150,3 +150,40 @@ def test_addresses_are_formatted_by_identity_within_a_bound(monkeypatch: Any) ->
         assert len(persistence._address_json) <= 8
         del coa
     assert len(seen) < 300  # ids were reused after the table started over
+
+
+# The daemon's times: wall-clock floats of this century, each binding expiring a whole number of
+# seconds after it registered (entry_to_text derives the expiry's text from the registration's).
+daemon_times = st.floats(2.0**30 - 10_000, 2.0**31 + 10_000) | st.integers(2**52, 2**53 - 1).map(lambda m: m / 2**22)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(entries, daemon_times, st.integers(0, 2**20) | st.sampled_from([0, 1, 3600, 65535 * 4]))
+def test_an_expiry_whole_seconds_after_the_registration_is_the_rows_json(
+        entry: BindingCacheEntry, registered_at: float, lifetime_s: int) -> None:
+    entry = replace(entry, registered_at=registered_at, expires_at=registered_at + lifetime_s, lifetime_s=lifetime_s)
+    assert entry_to_text(entry) == compact(entry_to_record(entry))
+
+
+def test_times_at_the_edges_of_the_derived_expiry_text() -> None:
+    """Whole seconds, the ends of [2**30, 2**31), an expiry past it, halfway fractions and the
+    registration times of a real clock: each row is what json writes."""
+    entry = entry_from_record(FORMAT_2_ROW)
+    base = [2.0**30, 2.0**30 + 2**-22, 2.0**31 - 2**-22, 2.0**31 - 3600.5, 1790000000.0, 1790000000.5,
+            1790000000.00390625, 1790000000.0000002, 1764258913.4831455, 2.0**31, 2.0**30 - 2**-23]
+    for registered_at in base:
+        for lifetime_s in (0, 1, 3599, 3600, 86400):
+            for expires_at in (registered_at + lifetime_s, registered_at + lifetime_s + 2**-22, registered_at + 0.5):
+                changed = replace(entry, registered_at=registered_at, expires_at=expires_at, lifetime_s=lifetime_s)
+                assert entry_to_text(changed) == compact(entry_to_record(changed)), (registered_at, expires_at)
+
+
+def test_small_numbers_out_of_their_byte_range_take_the_encoder() -> None:
+    """A row restored from a file may hold any number where the wire has a byte: still its JSON."""
+    entry = entry_from_record(FORMAT_2_ROW)
+    for changed in (replace(entry, att=300), replace(entry, handoff=-1),
+                    replace(entry, mn_id=MobileNodeIdentifier(1000, b'mn')),
+                    replace(entry, ipv4=Ipv4HomeAddress(IPv4Address(1), 400)),
+                    replace(entry, hnps=(IPv6Network('2001:db8::/64'), IPv6Network('2001:db8:1::/48')))):
+        assert entry_to_text(changed) == compact(entry_to_record(changed))
+    assert entry_to_text(entry) == compact(entry_to_record(entry))
