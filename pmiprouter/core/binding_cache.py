@@ -115,6 +115,16 @@ class BindingCacheEntry:
     # The (often shared) tunnel this binding is counted on in LocalMobilityAnchor.tunnel_users.
     tunnel: TunnelSpec | None = field(default=None, compare=False, repr=False)
 
+    @classmethod
+    def over_ipv6(
+        cls, binding_id: int, mn_id: MobileNodeIdentifier, att: int, mn_ll_id: bytes, handoff: int, proxy_coa: IPAddress,
+        local: IPAddress, hnps: tuple[IPv6Network, ...], lifetime_s: int, now: float, timestamp: int | None, sequence: int,
+    ) -> BindingCacheEntry:
+        """A new IPv6-only binding over IPv6 transport without GRE (the common PBU's), registered `now`.
+        Positional, in the fields' order: keywords for 18 fields cost ~0.8 us per registration."""
+        return cls(binding_id, mn_id, att, mn_ll_id, handoff, proxy_coa, local, Transport.IPV6, None, hnps, None, None, None,
+                   lifetime_s, now + lifetime_s, timestamp, sequence, None, False, False, False, BceState.PROGRAMMING, now)
+
     def advance(self, trigger: Trigger) -> BceState:
         self.state = advance(self.state, trigger)
         return self.state

@@ -9,7 +9,10 @@ import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
+from typing import NamedTuple
+
 from pmiprouter.frozen import quick_init
+from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.message import MobilityMessage
 
@@ -33,6 +36,37 @@ class MessageReceived:
     message: MobilityMessage
     transport: Transport = Transport.IPV6
     sport: int | None = None  # UDP source port, where the answer goes (RFC 5844 §4.1.3.2)
+
+
+class CommonPbuReceived(NamedTuple):
+    """A MAG's usual PBU from `src` to `dst`, read from its bytes (fast/common_pbu.py) instead of
+    decoded: the values `ProxyRegistration.parse` would give, and the datagram for anything else.
+
+    The usual PBU: flags A and P, an NAI MN-ID, an ALL_ZERO Home Network Prefix, the Handoff
+    Indicator and the Access Technology Type, perhaps the link-layer ID and a Timestamp, each once.
+    """
+
+    sequence: int
+    lifetime_s: int
+    identifier: bytes  # the NAI's bytes
+    handoff: int
+    att: int
+    ll_id: bytes | None  # the link-layer identifier as received (all zero included); None: no option
+    timestamp: int | None
+    src: IPv6Address
+    dst: IPv6Address
+    wire: bytes
+
+    @property
+    def mn_ll_id(self) -> bytes:
+        """The identifier a binding keeps: b'' for none or all zero, as the engine stores it."""
+        ll_id = self.ll_id
+        return ll_id if ll_id is not None and ll_id.lstrip(b'\0') else b''
+
+    def decoded(self) -> MessageReceived:
+        """The same datagram as the codec reads it (DecodeError is possible: the reader checks
+        the layout, the codec also the values)."""
+        return MessageReceived(self.src, self.dst, decode(self.wire), Transport.IPV6)
 
 
 @quick_init
@@ -85,4 +119,4 @@ class DataplaneFailed:
     reason: str
 
 
-Event = MessageReceived | MessageSent | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed
+Event = MessageReceived | CommonPbuReceived | MessageSent | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed

@@ -14,7 +14,7 @@ from typing import Any
 
 from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer, Texts
 from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, BulState, Trigger
-from pmiprouter.core.responder import answer_heartbeat, answer_malformed
+from pmiprouter.core.responder import handle_rest
 from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, MessageSent, TimerFired
 from pmiprouter.core.mag_events import (
     AttachHint,
@@ -59,7 +59,6 @@ from pmiprouter.mh.messages import (
     BindingRevocationAcknowledgement,
     BindingRevocationIndication,
     BindingUpdate,
-    Heartbeat,
 )
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
@@ -116,27 +115,14 @@ class MobileAccessGateway:
             case MessageReceived(message=BindingAcknowledgement() as pba):
                 self.stats.received['pba'] += 1
                 return self.signalling.on_pba(event, pba, now)
-            case MessageReceived(message=Heartbeat() as heartbeat):
-                self.stats.received['heartbeat'] += 1
-                return answer_heartbeat(event, heartbeat, self.restart_counter, self.stats)  # type: ignore[return-value]
             case MessageReceived(message=BindingRevocationIndication() as bri):
                 self.stats.received['bri'] += 1
                 return self._on_revocation(event, bri, now)
             case MessageReceived(message=BindingRevocationAcknowledgement()):
                 self.stats.received['bra'] += 1  # we send no BRIs: nothing can be waiting for it
                 return [Log('info', 'bra-unmatched', {'src': event.src})]
-            case MessageReceived():
-                self.stats.received['other'] += 1
-                return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
-            case MalformedReceived():
-                return answer_malformed(event, self.stats, binding_error=False)  # type: ignore[return-value]
-            case TimerFired(key=(kind, ident)):
-                return self._on_timer(kind, ident, now)
-            case DataplaneApplied(ticket=ticket):
-                return self._on_dataplane(ticket, None, now)
-            case DataplaneFailed(ticket=ticket, reason=reason):
-                return self._on_dataplane(ticket, reason, now)
-        return [Log('debug', 'event-ignored', {'event': type(event).__name__})]
+        return handle_rest(  # type: ignore[no-any-return]
+            event, now, self.stats, self.restart_counter, self._on_timer, self._on_dataplane, binding_error=False)
 
     # ---- attachment (RFC 5213 §6.9.1.1) ------------------------------------------------
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
+from collections.abc import Callable
+from typing import Any
+
 from pmiprouter.core.actions import Action, Log, SendMessage
-from pmiprouter.core.events import MalformedReceived, MessageReceived
+from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, TimerFired
 from pmiprouter.core.stats import Stats
 from pmiprouter.mh.errors import UnknownMHType
 from pmiprouter.mh.iana import BAStatus, BEStatus
@@ -44,3 +47,32 @@ def answer_malformed(event: MalformedReceived, stats: Stats, binding_error: bool
         stats.sent['binding-error'] += 1
         actions.append(reply(event, BindingError(BEStatus.UNRECOGNIZED_MH_TYPE_VALUE, UNSPECIFIED)))
     return actions
+
+
+def handle_rest(
+    event: Any,
+    now: float,
+    stats: Stats,
+    restart_counter: int,
+    on_timer: Callable[[str, int, float], list[Any]],
+    on_dataplane: Callable[[int, str | None, float], list[Any]],
+    binding_error: bool = True,
+) -> list[Any]:
+    """What an engine's `handle` does alike for both roles, once it has taken its own messages:
+    Heartbeats, messages it has no use for, malformed ones, its timers and the data plane's reports."""
+    match event:
+        case MessageReceived(message=Heartbeat() as heartbeat):
+            stats.received['heartbeat'] += 1
+            return answer_heartbeat(event, heartbeat, restart_counter, stats)
+        case MessageReceived():
+            stats.received['other'] += 1
+            return [Log('debug', 'message-ignored', {'type': type(event.message).__name__, 'src': event.src})]
+        case MalformedReceived():
+            return answer_malformed(event, stats, binding_error)
+        case TimerFired(key=(kind, ident)):
+            return on_timer(kind, ident, now)
+        case DataplaneApplied(ticket=ticket):
+            return on_dataplane(ticket, None, now)
+        case DataplaneFailed(ticket=ticket, reason=reason):
+            return on_dataplane(ticket, reason, now)
+    return [Log('debug', 'event-ignored', {'event': type(event).__name__})]

@@ -20,9 +20,11 @@ from twisted.logger import Logger, LogLevel
 from twisted.python.failure import Failure
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport
-from pmiprouter.mh.codec import encode
-from pmiprouter.mh.errors import EncodeError
+from pmiprouter.core.events import (
+    CommonPbuReceived, DataplaneApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport,
+)
+from pmiprouter.mh.codec import decode, encode
+from pmiprouter.mh.errors import DecodeError, EncodeError
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, apply_changes
 from pmiprouter.runtime.timers import TimerQueue
 
@@ -76,8 +78,8 @@ class EngineDriver:
         self._formats: dict[tuple[str, tuple[str, ...]], str] = {}  # (event, field names) -> format string
 
     def feed(self, event: Event) -> None:
-        if self.trace and isinstance(event, MessageReceived):
-            self._trace('mh-received', event.message, event.src)
+        if self.trace:
+            self._trace_received(event)
         try:
             actions = self.engine.handle(event, self.clock.seconds())
         except Exception:
@@ -92,20 +94,20 @@ class EngineDriver:
                 self.log.failure('action {action} failed', action=type(action).__name__)
 
     def execute(self, action: Action) -> None:
-        # Dispatch on the exact type (identity tests), cheaper than a chain of class patterns.
+        # Dispatch on the exact type (identity tests, most frequent first), cheaper than class patterns.
         kind = type(action)
-        if kind is SendMessage:
-            self.send(action)  # type: ignore[arg-type]
-        elif kind is StartTimer:
+        if kind is StartTimer:
             self.timers.start(action.key, action.at)  # type: ignore[union-attr]
         elif kind is ApplyDataplane:
             self.program(action)  # type: ignore[arg-type]
-        elif kind is CancelTimer:
-            self.timers.cancel(action.key)  # type: ignore[union-attr]
-        elif kind is Log:
-            self.emit(action)  # type: ignore[arg-type]
         elif kind is SendEncoded:
             self.send_wire(action.dst, action.src, action.wire)  # type: ignore[union-attr, arg-type]
+        elif kind is SendMessage:
+            self.send(action)  # type: ignore[arg-type]
+        elif kind is Log:
+            self.emit(action)  # type: ignore[arg-type]
+        elif kind is CancelTimer:
+            self.timers.cancel(action.key)  # type: ignore[union-attr]
         elif self.extra is not None:
             self.extra(action)
         else:
@@ -119,6 +121,10 @@ class EngineDriver:
     def log_level(self, level: LogLevel) -> None:
         self._log_level = level
         self._min_rank = _RANK.get(level, 0)
+        # An engine may skip building the lines that would be dropped here (the LMA's per-session ones).
+        emits = getattr(self.engine, 'emits', None)
+        if emits is not None:
+            emits(frozenset(name for name in LEVELS if self.logs(name)))
 
     def logs(self, level: str) -> bool:
         """Whether Log actions of `level` are emitted (a caller may skip building them)."""
@@ -129,6 +135,8 @@ class EngineDriver:
         if self.ipv6 is None:
             self.counters['no-route-for-reply'] += 1
             return
+        if self.trace:
+            self._trace('mh-sent', _decoded(wire), dst)
         self.ipv6.send(dst, src, wire)
         self.counters['sent'] += 1
 
@@ -164,6 +172,12 @@ class EngineDriver:
         if type(action.message) in self.report_sent:
             self.feed(MessageSent(action.dst, action.message))
 
+    def _trace_received(self, event: Event) -> None:
+        if isinstance(event, MessageReceived):
+            self._trace('mh-received', event.message, event.src)
+        elif isinstance(event, CommonPbuReceived):
+            self._trace('mh-received', _decoded(event.wire), event.src)
+
     def _trace(self, what: str, message: object, peer: object) -> None:
         sequence = getattr(message, 'sequence', '')
         status = getattr(message, 'status', None)
@@ -197,3 +211,11 @@ class EngineDriver:
 
     def stop(self) -> None:
         self.timers.stop()
+
+
+def _decoded(wire: bytes) -> object:
+    """An encoded Mobility Header's message, for a trace line (the malformed error if it is not one)."""
+    try:
+        return decode(wire)
+    except DecodeError as error:
+        return error

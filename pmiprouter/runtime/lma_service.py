@@ -11,8 +11,7 @@ from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.persistence import entry_to_text
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
-from pmiprouter.runtime.common_path import CommonPath
-from pmiprouter.runtime.dataplane_worker import Inline
+from pmiprouter.runtime.common_path import CommonPbuOffer
 from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
@@ -47,9 +46,8 @@ class LmaService(RoleService):
     def startService(self) -> None:
         dataplane = self.make_dataplane()
         driver = self.start_driver(dataplane)
-        if self.mhport is not None:  # a synchronous data plane is driven directly, a worker through the driver
-            synchronous = dataplane if isinstance(self.executor, Inline) else None
-            self.mhport.first = CommonPath(self.engine, driver, synchronous, frozenset(self.addresses))
+        if self.mhport is not None:
+            self.mhport.first = CommonPbuOffer(driver, frozenset(self.addresses))
         for action in self.engine.restore(self.saved, self.reactor.seconds()):
             driver.execute(action)
         bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}

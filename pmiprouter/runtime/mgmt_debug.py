@@ -1,8 +1,9 @@
 """`debug ipv6 mobile pmipv6 {events|messages|dataplane}`: taps on the engine drivers.
 
-The EngineDriver has no observer hook, so a tap wraps three of its bound methods on the
-instance (`feed`, `send`, `program`) while any debug category is on, and puts the
-originals back when the last one goes off: with debugging off the hot path is untouched.
+The EngineDriver has no observer hook, so a tap wraps four of its bound methods on the
+instance (`feed`, `send`, `send_wire`, `program`) while any debug category is on, and puts the
+originals back when the last one goes off: with debugging off the hot path is untouched. A
+common PBU (read from its bytes) and a PBA sent as bytes are decoded for their line.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ipaddress import IPv6Address
+
 from pmiprouter.core.actions import ApplyDataplane, SendMessage
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MessageReceived, TimerFired
+from pmiprouter.core.events import CommonPbuReceived, DataplaneApplied, DataplaneFailed, MessageReceived, TimerFired
+from pmiprouter.mh.codec import decode
+from pmiprouter.mh.errors import DecodeError
 from pmiprouter.runtime.driver import EngineDriver
 
 Emit = Callable[[str, str], None]
@@ -20,10 +25,11 @@ Emit = Callable[[str, str], None]
 def describe(message: Any) -> str:
     """A one-line decode of a Mobility Header message: type, sequence, status, MN id."""
     parts = [type(message).__name__]
-    if getattr(message, 'is_proxy', False):
-        parts[0] = 'PBU'
-    elif parts[0] == 'BindingAcknowledgement':
-        parts[0] = 'PBA'
+    proxy = getattr(message, 'is_proxy', False)
+    if parts[0] == 'BindingAcknowledgement':
+        parts[0] = 'PBA' if proxy else 'BA'
+    elif parts[0] == 'BindingUpdate':
+        parts[0] = 'PBU' if proxy else 'BU'
     for name in ('sequence', 'lifetime', 'status'):
         value = getattr(message, name, None)
         if value is not None:
@@ -35,6 +41,14 @@ def describe(message: Any) -> str:
         elif type(option).__name__ == 'HomeNetworkPrefix':
             parts.append(f'hnp={getattr(option, "prefix", option)}')
     return ' '.join(parts)
+
+
+def describe_wire(wire: bytes) -> str:
+    """`describe` of an encoded Mobility Header."""
+    try:
+        return describe(decode(wire))
+    except DecodeError as error:
+        return f'malformed ({error})'
 
 
 class DebugTaps:
@@ -66,12 +80,14 @@ class DebugTaps:
     def _tap(self, driver: EngineDriver) -> None:
         if id(driver) in self.tapped:
             return
-        originals = {name: getattr(driver, name) for name in ('feed', 'send', 'program')}
+        originals = {name: getattr(driver, name) for name in ('feed', 'send', 'send_wire', 'program')}
         self.tapped[id(driver)] = (driver, originals)
 
         def feed(event: Any) -> None:
             if isinstance(event, MessageReceived) and 'messages' in self.active:
                 self.emit('messages', f'RX {describe(event.message)} from {event.src}')
+            elif isinstance(event, CommonPbuReceived) and 'messages' in self.active:
+                self.emit('messages', f'RX {describe_wire(event.wire)} from {event.src}')
             elif isinstance(event, (TimerFired, DataplaneApplied, DataplaneFailed)) and 'events' in self.active:
                 self.emit('events', f'{type(event).__name__} {getattr(event, "key", getattr(event, "ticket", ""))}')
             originals['feed'](event)
@@ -81,6 +97,11 @@ class DebugTaps:
                 self.emit('messages', f'TX {describe(action.message)} to {action.dst}')
             originals['send'](action)
 
+        def send_wire(dst: IPv6Address, src: IPv6Address, wire: bytes) -> None:
+            if 'messages' in self.active:
+                self.emit('messages', f'TX {describe_wire(wire)} to {dst}')
+            originals['send_wire'](dst, src, wire)
+
         def program(change: ApplyDataplane) -> None:
             if 'dataplane' in self.active:
                 self.emit('dataplane', f'ticket {change.ticket}: {change}')
@@ -88,6 +109,7 @@ class DebugTaps:
 
         driver.feed = feed  # type: ignore[method-assign]
         driver.send = send  # type: ignore[method-assign]
+        driver.send_wire = send_wire  # type: ignore[method-assign]
         driver.program = program  # type: ignore[method-assign]
 
     def _untap_all(self) -> None:

@@ -69,7 +69,7 @@ def test_lifetime_expiry_deletes_the_session() -> None:
     h.advance(T0 + 39)
     assert h.lma.bindings()
     h.advance(T0 + 40)
-    assert not h.lma.bindings() and h.lma.addresses.prefix_pools[0].in_use == 0
+    assert not h.lma.bindings() and h.lma.sessions.addresses.prefix_pools[0].in_use == 0
 
 
 def test_handoff_state_unknown_waits_for_the_old_mags_deregistration() -> None:
@@ -169,7 +169,7 @@ def test_selective_ipv4_deregistration_keeps_the_ipv6_part() -> None:
     assert pba.status == 0 and reply is not None and reply.status == 0 and reply.address == address.ip
     (entry,) = h.lma.bindings()
     assert entry.state is BceState.ACTIVE and entry.ipv4 is None and entry.hnps
-    assert h.dataplane[-1].ensure_routes[0].ipv4_hoa is None and h.lma.addresses.ipv4_pools[0].in_use == 0
+    assert h.dataplane[-1].ensure_routes[0].ipv4_hoa is None and h.lma.sessions.addresses.ipv4_pools[0].in_use == 0
 
 
 def test_selective_ipv6_deregistration_keeps_the_ipv4_part() -> None:
@@ -180,4 +180,4 @@ def test_selective_ipv6_deregistration_keeps_the_ipv4_part() -> None:
     h.send(pbu(extra=(ipv4_request(),)))
     only_pba(h.send(pbu(seq=2, lifetime=0, ts=T0 + 1, hnps=HNP, hi=4), T0 + 1))
     (entry,) = h.lma.bindings()
-    assert entry.hnps == () and entry.ipv4 is not None and h.lma.addresses.prefix_pools[0].in_use == 0
+    assert entry.hnps == () and entry.ipv4 is not None and h.lma.sessions.addresses.prefix_pools[0].in_use == 0

@@ -134,7 +134,7 @@ def test_prefix_pool_exhausted_130() -> None:
     h = Harness(lma=LocalMobilityAnchor(policy(hnp_pools=((IPv6Network('2001:db8:aaaa::/64'), 64),))))
     assert status_of(h, pbu()) == 0
     assert status_of(h, pbu(nai='mn2@example.com', mac='00:00:00:00:00:02', extra=(ipv4_request(),))) == 130
-    assert h.lma.addresses.ipv4_pools[0].in_use == 0
+    assert h.lma.sessions.addresses.ipv4_pools[0].in_use == 0
 
 
 def test_forced_udp_refused_129() -> None:
@@ -185,6 +185,6 @@ def test_dataplane_failure_answers_130_and_forgets_the_session() -> None:
     h.send(pbu())
     pba = only_pba(h.feed(DataplaneFailed(h.dataplane[0].ticket, 'EPERM'), T0))
     assert pba.status == BAStatus.INSUFFICIENT_RESOURCES
-    assert not h.lma.bindings() and h.lma.addresses.prefix_pools[0].in_use == 0
+    assert not h.lma.bindings() and h.lma.sessions.addresses.prefix_pools[0].in_use == 0
     assert h.dataplane[-1].remove_tunnels and h.dataplane[-1].remove_routes
     assert MAG2 not in {t.remote for t in h.lma.tunnel_users}

@@ -58,7 +58,7 @@ def test_bra_deletes_the_binding_and_frees_everything() -> None:
     """On the BRA the binding, its routes, its tunnel and its prefix go (the pool gets it back)."""
     h = Harness()
     registered(h)
-    pool = h.lma.addresses.prefix_pools[0]
+    pool = h.lma.sessions.addresses.prefix_pools[0]
     assert pool.in_use == 1
     _, actions = revoke(h, 'mn1@example.com', T0 + 1)
     (send,) = bris(actions)

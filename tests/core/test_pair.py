@@ -205,7 +205,7 @@ def test_handover_across_access_technologies_waits_for_the_old_mag() -> None:
     pair.attach('mag1', T0)
     hnps = pair.binding().hnps
     pair.attach('mag2', T0 + 30, ifname=WLAN, hint=AttachHint.UNKNOWN)
-    assert pair.lma.parked and not pair.ras('mag2')
+    assert pair.lma.registrations.parked and not pair.ras('mag2')
     pair.detach('mag1', T0 + 30.5)
     binding = pair.binding()
     assert binding.proxy_coa == MAG2 and binding.hnps == hnps and binding.att == 4

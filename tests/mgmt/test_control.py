@@ -60,7 +60,7 @@ def test_clear_binding_frees_everything(control: ControlAPI) -> None:
     with its tunnel and its prefix (back in the pool)."""
     register(control)
     service = next(iter(control.root))
-    pool = service.engine.addresses.prefix_pools[0]
+    pool = service.engine.sessions.addresses.prefix_pools[0]
     assert pool.in_use == 1
     assert control.clear_bindings('nobody@example.com') == 0
     assert control.clear_bindings('mn1@example.com') == 1

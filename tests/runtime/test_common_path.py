@@ -1,5 +1,6 @@
-"""CommonPath changes nothing but the speed: the daemon's LMA with and without it, fed the same
-datagrams at the same times, sends the same bytes and ends in the same state (hypothesis)."""
+"""The common PBU read from its bytes changes nothing but the speed: the daemon's LMA with and
+without the MH port's first look (CommonPbuOffer), fed the same datagrams at the same times, sends
+the same bytes and ends in the same state (hypothesis)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from pmiprouter.core.lma import LocalMobilityAnchor
-from pmiprouter.core.lma_common import CommonReply
 from pmiprouter.core.persistence import entry_to_record
+from pmiprouter.core.events import CommonPbuReceived
 from pmiprouter.core.policy import GreMode, LmaPolicy
+from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import timestamp_from_seconds
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec
 from pmiprouter.dataplane.memory import MemoryDataplane
@@ -36,7 +38,7 @@ from pmiprouter.mh import (
     encode,
 )
 from pmiprouter.mh.iana import MNIdentifierSubtype
-from pmiprouter.runtime.common_path import CommonPath
+from pmiprouter.runtime.common_path import CommonPbuOffer
 from pmiprouter.core.actions import ApplyDataplane
 from pmiprouter.runtime.dataplane_worker import Inline, apply_changes
 from pmiprouter.runtime.driver import EngineDriver
@@ -99,8 +101,7 @@ class Daemon:
         self.driver = EngineDriver(self.lma, self.clock, self.worker or Inline(self.dataplane), self)  # type: ignore[arg-type]
         self.driver.emit = lambda action: self.logs.append((action.level, action.event, dict(action.fields)))  # type: ignore[method-assign]
         self.port = MHPort(None, self.deliver, NoSocket())  # type: ignore[arg-type]
-        synchronous = None if worker else self.dataplane
-        self.common = CommonPath(self.lma, self.driver, synchronous, lma_policy.lma_addresses) if common else None
+        self.common = CommonPbuOffer(self.driver, lma_policy.lma_addresses) if common else None
         self.port.first = self.common
 
     def deliver(self, event: Any) -> None:
@@ -122,13 +123,17 @@ class Daemon:
             'dataplane': self.dataplane.snapshot(),
             'timers': dict(self.driver.timers.deadlines),
             'stats': (lma.stats.received, lma.stats.sent, lma.stats.events, lma.stats.pba_status),
-            'engine': (lma.revision, lma.dirty, lma.tunnel_users, lma._pending, lma._ticket_of),
-            # The PBA owed to a PBU whose route is being installed: the common path keeps the PBU's
-            # bytes where the engine keeps its parse; the parse of those bytes must be the same.
-            'owed': {key: (r.request() if isinstance(r, CommonReply) else r, status) for key, (r, status) in lma._replies.items()},
+            'engine': (lma.revision, lma.dirty, lma.tunnel_users, lma.books.pending, lma.books.ticket_of),
+            # The PBA owed to a PBU whose route is being installed: a common PBU is kept as read,
+            # where the general path keeps its parse; the parse of its bytes must be the same.
+            'owed': {key: (owed(r), status) for key, (r, status) in lma.books.replies.items()},
             'counters': self.driver.counters,
-            'pools': [pool.in_use for pool in lma.addresses.prefix_pools],
+            'pools': [pool.in_use for pool in lma.sessions.addresses.prefix_pools],
         }
+
+
+def owed(reply: ProxyRegistration | CommonPbuReceived) -> ProxyRegistration:
+    return ProxyRegistration.parse(reply.decoded()) if isinstance(reply, CommonPbuReceived) else reply
 
 
 NAIS = ['mn1@example.com', FAILING_NAI, 'v4only@example.com', 'v6only@example.com', 'static@example.com',
@@ -281,7 +286,7 @@ def test_common_renewals_are_invisible(which: int, worker: bool, steps: list[tup
 
 
 def test_common_path_takes_the_common_pbu_and_only_that() -> None:
-    """A new MN's PBU is handled from its bytes; its renewal, and a rejected one, go to the engine."""
+    """A new MN's PBU and its renewal are handled as read; a rejected one goes the general way."""
     lma_policy = replace(policy(), use_timestamps=False)
     daemon, reference = Daemon(lma_policy, True), Daemon(lma_policy, False)
     first = encode(BindingUpdate.proxy(1, 600, (
@@ -292,17 +297,7 @@ def test_common_path_takes_the_common_pbu_and_only_that() -> None:
         d.receive(first, MAG1)
         d.receive(renewal, MAG1)
         d.receive(first, STRANGER)
-    assert daemon.common is not None and daemon.common.handled == 1
+    assert daemon.common is not None and daemon.common.taken == 3
+    assert (daemon.lma.common.handled, reference.lma.common.handled) == (2, 0)
     assert daemon.observable() == reference.observable()
     assert [wire[6] for _dst, _src, wire in daemon.sent] == [0, 0, 154]  # accepted, renewed, MAG not authorized
-
-
-def test_common_path_stays_out_of_the_way_of_a_trace() -> None:
-    """With MH tracing on (debug), every message goes through the driver, which logs it."""
-    daemon = Daemon(policy(use_timestamps=False), True)
-    daemon.driver.trace = True
-    wire = encode(BindingUpdate.proxy(1, 600, (
-        MobileNodeIdentifier.nai('mn1@example.com'), HomeNetworkPrefix.of('::/0'), HandoffIndicatorOption(1),
-        AccessTechnologyTypeOption(3))))
-    daemon.receive(wire, MAG1)
-    assert daemon.common is not None and daemon.common.handled == 0 and len(daemon.lma.cache) == 1

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import pytest
 
-from pmiprouter.core import common_pbu
-from pmiprouter.core.common_pbu import read_common_pbu
+from pmiprouter.fast import common_pbu
+from pmiprouter.fast.common_pbu import read_common_pbu
 from pmiprouter.core.events import MessageReceived, Transport
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.pba import Grant, build_pba
@@ -80,7 +80,7 @@ def test_read_common_pbu_accepts_only_what_the_codec_reads_the_same(
     wire = bytearray(encode(_message(fields, flags, lifetime, random.Random(seed))))
     if flip is not None and flip[0] < len(wire):
         wire[flip[0]] = flip[1]
-    common = read_common_pbu(bytes(wire))
+    common = read_common_pbu(bytes(wire), MAG1, LMAA)
     if common is None:
         return
     message = decode(bytes(wire))  # raises if the common reader accepted something malformed
@@ -94,6 +94,7 @@ def test_read_common_pbu_accepts_only_what_the_codec_reads_the_same(
     assert request.link_local is None and len(message.options) == 4 + (common.ll_id is not None) + (common.timestamp is not None)
     assert (request.mn_ll_id or b'') == common.mn_ll_id
     assert (request.mn_ll_id_option.identifier if request.mn_ll_id_option else None) == common.ll_id
+    assert common.decoded() == MessageReceived(MAG1, LMAA, message, Transport.IPV6)  # the event carries its datagram
 
 
 _COMMON_OPTIONS = st.fixed_dictionaries({  # every PBU common (the flips make the near misses)
@@ -118,12 +119,12 @@ def test_a_learned_layout_reads_what_the_walk_reads(fields: dict, seed: int, fli
     """Once a PBU taught its layout, any wire of that size and first option length (a later PBU,
     or the same one corrupted) reads exactly as the option-by-option walk reads it."""
     clean = encode(_message(fields, BUFlags.A | BUFlags.P, 600, random.Random(seed)))
-    assert read_common_pbu(clean) is not None  # and its layout is learned
+    assert read_common_pbu(clean, MAG1, LMAA) is not None  # and its layout is learned
     wire = bytearray(clean)
     for at, value in flips:
         if at < len(wire):
             wire[at] = value
-    assert read_common_pbu(bytes(wire)) == common_pbu._walk(bytes(wire))
+    assert read_common_pbu(bytes(wire), MAG1, LMAA) == common_pbu._walk(bytes(wire), MAG1, LMAA)
 
 
 @pytest.mark.parametrize('timestamp', [None, 2**63 + 5])
@@ -135,19 +136,20 @@ def test_later_pbus_of_a_layout_are_read_without_the_walk(monkeypatch: pytest.Mo
             options.append(Timestamp(ts))
         return encode(BindingUpdate.proxy(seq, 600, tuple(options)))  # type: ignore[arg-type]
 
-    first = read_common_pbu(message('mn001@example.com', 1, b'\1' * 6, timestamp))
+    first = read_common_pbu(message('mn001@example.com', 1, b'\1' * 6, timestamp), MAG1, LMAA)
     assert first is not None
 
     def no_walk(wire: bytes) -> None:
         raise AssertionError('walked a PBU of a known layout')
 
     monkeypatch.setattr(common_pbu, '_walk', no_walk)
-    later = read_common_pbu(message('mn002@example.com', 65535, b'\2' * 6, None if timestamp is None else timestamp + 1))
-    assert later == (65535, 600, b'mn002@example.com', 1, 4, b'\2' * 6, None if timestamp is None else timestamp + 1)
+    later = read_common_pbu(message('mn002@example.com', 65535, b'\2' * 6, None if timestamp is None else timestamp + 1), MAG1, LMAA)
+    assert later is not None and later[:7] == (65535, 600, b'mn002@example.com', 1, 4, b'\2' * 6, None if timestamp is None else timestamp + 1)
+    assert (later.src, later.dst) == (MAG1, LMAA)
 
 
 def test_read_common_pbu_reads_a_mags_pbu() -> None:
-    common = read_common_pbu(encode(pbu(seq=9, lifetime=600)))
+    common = read_common_pbu(encode(pbu(seq=9, lifetime=600)), MAG1, LMAA)
     assert common is not None
     assert (common.sequence, common.lifetime_s, common.identifier, common.handoff, common.att) == (9, 600, b'mn1@example.com', 1, 3)
     assert common.ll_id == bytes.fromhex('001122334455') and common.timestamp is not None
@@ -155,13 +157,13 @@ def test_read_common_pbu_reads_a_mags_pbu() -> None:
 
 def test_read_common_pbu_leaves_other_shapes_to_the_codec() -> None:
     """A prefix to keep, a second HNP, no HI, a zero lifetime, junk: not common."""
-    assert read_common_pbu(encode(pbu(hnps=('2001:db8:aaaa:1::/64',)))) is None
-    assert read_common_pbu(encode(pbu(hnps=('::/0', '::/0')))) is None
-    assert read_common_pbu(encode(pbu(hi=None))) is None
-    assert read_common_pbu(encode(pbu(lifetime=0))) is None
-    assert read_common_pbu(b'\x3b\x01\x05') is None
+    assert read_common_pbu(encode(pbu(hnps=('2001:db8:aaaa:1::/64',))), MAG1, LMAA) is None
+    assert read_common_pbu(encode(pbu(hnps=('::/0', '::/0'))), MAG1, LMAA) is None
+    assert read_common_pbu(encode(pbu(hi=None)), MAG1, LMAA) is None
+    assert read_common_pbu(encode(pbu(lifetime=0)), MAG1, LMAA) is None
+    assert read_common_pbu(b'\x3b\x01\x05', MAG1, LMAA) is None
     truncated = encode(pbu())[:-8]
-    assert read_common_pbu(truncated) is None
+    assert read_common_pbu(truncated, MAG1, LMAA) is None
     try:
         decode(truncated)
     except DecodeError:
@@ -185,7 +187,7 @@ def test_accepted_pba_is_build_pba_encoded(
     nai_length: int, ll_id: bytes | None, ts: int | None, hi: int, att: int, sequence: int, lifetime: int, prefix: int
 ) -> None:
     """Byte for byte the PBA build_pba and the codec make for the same PBU and grant."""
-    from pmiprouter.core.common_pbu import accepted_pba
+    from pmiprouter.fast.common_pbu import accepted_pba
 
     options: list[object] = [MobileNodeIdentifier.nai('n' * nai_length), HomeNetworkPrefix.of('::/0'),
                              HandoffIndicatorOption(hi), AccessTechnologyTypeOption(att)]
@@ -194,7 +196,7 @@ def test_accepted_pba_is_build_pba_encoded(
     if ts is not None:
         options.append(Timestamp(ts))
     wire = encode(BindingUpdate.proxy(sequence, lifetime, tuple(options)))  # type: ignore[arg-type]
-    common = read_common_pbu(wire)
+    common = read_common_pbu(wire, MAG1, LMAA)
     assert common is not None
     granted = IPv6Network((prefix << 64, 64))
     request = ProxyRegistration.parse(MessageReceived(MAG1, LMAA, decode(wire), Transport.IPV6))
@@ -203,16 +205,19 @@ def test_accepted_pba_is_build_pba_encoded(
     assert accepted_pba(common, granted, lifetime) == expected
 
 
-def test_register_common_leaves_what_it_cannot_open_untouched() -> None:
+def test_common_registration_leaves_what_it_cannot_open_untouched() -> None:
     """A known MN, an unknown one, an unauthorized MAG: None, and the engine's state unchanged."""
     lma = LocalMobilityAnchor(policy(use_timestamps=False))
-    common = read_common_pbu(encode(pbu(nai='nobody@example.com')))
-    assert common is not None
-    assert lma.register_common(common, MAG1, LMAA, 0.0) is None
-    unauthorized = read_common_pbu(encode(pbu()))
+    unknown = read_common_pbu(encode(pbu(nai='nobody@example.com')), MAG1, LMAA)
+    assert unknown is not None
+    assert lma.common.register(unknown, 0.0) is None
+    unauthorized = read_common_pbu(encode(pbu()), IPv6Address('2001:db8:9::9'), LMAA)
     assert unauthorized is not None
-    assert lma.register_common(unauthorized, IPv6Address('2001:db8:9::9'), LMAA, 0.0) is None
+    assert lma.common.register(unauthorized, 0.0) is None
     assert (len(lma.cache), lma.revision, sum(lma.stats.received.values())) == (0, 0, 0)
-    session = lma.register_common(unauthorized, MAG1, LMAA, 0.0)
-    assert session is not None and session.entry.hnps[0].subnet_of(IPv6Network('2001:db8:aaaa::/48'))
-    assert lma.register_common(unauthorized, MAG1, LMAA, 0.0) is None  # the MN has a binding now: the engine's
+    common = read_common_pbu(encode(pbu()), MAG1, LMAA)
+    assert common is not None
+    assert lma.common.register(common, 0.0) is not None
+    (entry,) = lma.bindings()
+    assert entry.hnps[0].subnet_of(IPv6Network('2001:db8:aaaa::/48'))
+    assert lma.common.register(common, 0.0) is None  # the MN has a binding now: the general path's

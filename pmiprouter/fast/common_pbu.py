@@ -1,14 +1,17 @@
 """The common Proxy Binding Update, read from its bytes, and its PBA, written as bytes (pure).
 
-Most of an LMA's registrations look alike: a MAG attaches a new MN with a PBU carrying the
-MN-ID (an NAI), an ALL_ZERO Home Network Prefix, the Handoff Indicator, the Access Technology
-Type and perhaps the MN's link-layer identifier and a Timestamp. `read_common_pbu` recognises
-exactly that shape in the wire bytes, without building the message and option objects of the
-codec, and returns None for anything else (the codec and the engine take it then: every other
-option, flag, length or duplicate). `accepted_pba` writes the PBA that `pba.build_pba` and the
-codec would write for it, by patching a template the codec encoded once per option layout.
+Most of an LMA's registrations look alike (core/events.CommonPbuReceived says how).
+`read_common_pbu` recognises exactly that shape in the wire bytes, without building the message
+and option objects of the codec, and returns None for anything else (the codec takes it then:
+every other option, flag, length or duplicate). `accepted_pba` writes the PBA that `pba.build_pba`
+and the codec would write for it, by patching a template the codec encoded once per option layout.
 
-Both are checked against the codec and the engine by tests/core/test_common_pbu.py (every
+Cost (ADR 0012): a MAG lays out every PBU for MN-IDs of one length the same way, so a layout
+learned once reads the next PBU in one `struct.unpack_from` and a tuple comparison; the event is
+built by `tuple.__new__` (a named tuple's own constructor is a Python function). The PBA is one
+`struct.pack` of constants and values, reading the prefix through `ipaddress` internals.
+
+Both are checked against the codec and the engine by tests/fast/test_common_pbu.py (every
 accepted wire decodes to the same values; every PBA is the codec's, byte for byte).
 """
 
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from pmiprouter.core.events import CommonPbuReceived
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.iana import BAFlags, BAStatus, MNIdentifierSubtype, OptionType
 from pmiprouter.mh.messages import BindingAcknowledgement
@@ -48,26 +52,8 @@ _ALL_ZERO_PREFIX = bytes(18)  # an HNP body: reserved, prefix length 0, the unsp
 _new_tuple = tuple.__new__  # a named tuple built without its Python-level __new__
 
 
-class CommonPbu(NamedTuple):
-    """What the LMA needs from a common PBU (the values ProxyRegistration.parse would give)."""
-
-    sequence: int
-    lifetime_s: int
-    identifier: bytes  # the NAI's bytes
-    handoff: int
-    att: int
-    ll_id: bytes | None  # the link-layer identifier as received (all zero included); None: no option
-    timestamp: int | None
-
-    @property
-    def mn_ll_id(self) -> bytes:
-        """The identifier a binding keeps: b'' for none or all zero, as the engine stores it."""
-        ll_id = self.ll_id
-        return ll_id if ll_id is not None and ll_id.lstrip(b'\0') else b''
-
-
-def read_common_pbu(wire: bytes) -> CommonPbu | None:
-    """The common PBU in `wire`, or None when it is anything else (or malformed).
+def read_common_pbu(wire: bytes, src: IPv6Address, dst: IPv6Address) -> CommonPbuReceived | None:
+    """The common PBU in `wire` from `src` to `dst`, or None when it is anything else (or malformed).
 
     A MAG lays out every PBU for MN-IDs of one length the same way, so the layout `_walk` found in
     one (its struct, and the bytes between its values) reads the next in one `unpack_from`: the
@@ -84,9 +70,10 @@ def read_common_pbu(wire: bytes) -> CommonPbu | None:
         if fields[::2] == layout.constants:
             sequence, lifetime, identifier, handoff, att, ll_id, timestamp = layout.pick(fields[1::2] + _NONE)
             if lifetime:
-                return _new_tuple(CommonPbu, (sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp))
+                return _new_tuple(CommonPbuReceived, (
+                    sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp, src, dst, wire))
             return None
-    pbu = _walk(wire)
+    pbu = _walk(wire, src, dst)
     if pbu is not None:
         if len(_layouts) >= MAX_LAYOUTS:
             _layouts.clear()
@@ -148,7 +135,7 @@ def _layout_of(wire: bytes) -> _Layout:
     return _Layout(struct.Struct(''.join(formats)), tuple(constants), pick)
 
 
-def _walk(wire: bytes) -> CommonPbu | None:
+def _walk(wire: bytes, src: IPv6Address, dst: IPv6Address) -> CommonPbuReceived | None:
     """The common PBU in `wire`, or None when it is anything else (or malformed): option by option."""
     size = len(wire)
     if size < 16 or type(wire) is not bytes:  # (the options start at 12; Header Len counts 8 octets)
@@ -200,7 +187,7 @@ def _walk(wire: bytes) -> CommonPbu | None:
         return None
     if identifier is None or not seen_prefix or handoff < 0 or att < 0:
         return None
-    return _new_tuple(CommonPbu, (sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp))
+    return _new_tuple(CommonPbuReceived, (sequence, lifetime * 4, identifier, handoff, att, ll_id, timestamp, src, dst, wire))
 
 
 class _Template(NamedTuple):
@@ -216,7 +203,7 @@ _templates: dict[tuple[int, int, bool], _Template] = {}
 _LOW64 = (1 << 64) - 1
 
 
-def accepted_pba(pbu: CommonPbu, prefix: IPv6Network, lifetime_s: int) -> bytes:
+def accepted_pba(pbu: CommonPbuReceived, prefix: IPv6Network, lifetime_s: int) -> bytes:
     """The PBA accepting `pbu` with one home network prefix: build_pba's options, the codec's bytes."""
     ll_id, timestamp = pbu.ll_id, pbu.timestamp
     key = (len(pbu.identifier), -1 if ll_id is None else len(ll_id), timestamp is not None)
@@ -227,21 +214,14 @@ def accepted_pba(pbu: CommonPbu, prefix: IPv6Network, lifetime_s: int) -> bytes:
         template = _templates[key] = _template(*key)
     address = prefix.network_address._ip  # type: ignore[attr-defined]
     c = template.constants
-    if ll_id is None:
-        if timestamp is None:
-            return template.packer.pack(
-                c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
-                address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5])
-        return template.packer.pack(
-            c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
-            address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], timestamp, c[6])
-    if timestamp is None:
-        return template.packer.pack(
-            c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
-            address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], ll_id, c[6])
+    tail: tuple[Any, ...] = ()  # the optional fields after the ATT, each with the constant after it
+    if ll_id is not None:
+        tail = (ll_id, c[6])
+    if timestamp is not None:
+        tail += (timestamp, c[-1])
     return template.packer.pack(
         c[0], pbu.sequence, lifetime_s >> 2, c[1], pbu.identifier, c[2], prefix._prefixlen,  # type: ignore[attr-defined]
-        address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], ll_id, c[6], timestamp, c[7])
+        address >> 64, address & _LOW64, c[3], pbu.handoff, c[4], pbu.att, c[5], *tail)
 
 
 def _template(identifier_length: int, ll_id_length: int, timestamp: bool) -> _Template:
