@@ -35,7 +35,6 @@ class Books:
         # peer, and bindings that share it compare by identity (ipaddress's == is Python code).
         interned = self._addresses
         self.intern = ByIdentity[IPAddress, IPAddress](lambda address: interned.setdefault(address, address), 1024)
-        self._lifetimes: dict[int, int] = {}
 
     def owe(self, binding_id: int, reply: Owed, status: BAStatus) -> int:
         """A data-plane change for `binding_id` is asked for: its ticket, with `reply`'s PBA owed on it.
@@ -62,12 +61,6 @@ class Books:
         if stale is not None:
             self.pending.pop(stale, None)
         self.replies.pop(binding_id, None)
-
-    def lifetime(self, requested_s: int, max_lifetime_s: int) -> int:
-        """The lifetime granted: at most the policy's, in the 4 s units of the PBA."""
-        lifetime = min(requested_s, max_lifetime_s)
-        lifetime -= lifetime % 4
-        return self._lifetimes.setdefault(lifetime, lifetime)  # one int object per value, not one per binding
 
     def skip_ids(self, used: int) -> None:
         """Bindings restored from the state file hold ids up to `used`: new ones come after them."""

@@ -60,7 +60,10 @@ class CommonRegistrations:
         )
         sessions.open(entry)
         self.handled += 1
-        return sessions.created(entry, sessions.program(entry, pbu, BAStatus.ACCEPTED))
+        actions = sessions.program(entry, pbu, BAStatus.ACCEPTED)
+        if sessions.log_sessions:
+            actions.append(sessions.created(entry))
+        return actions
 
     def _renew(
         self, held: int | tuple[int, ...], pbu: CommonPbuReceived, profile: MobileNodeProfile, now: float

@@ -107,7 +107,10 @@ class Registrations:
             registered_at=now,
         )
         sessions.open(entry)
-        return sessions.created(entry, sessions.program(entry, request, status))
+        actions = sessions.program(entry, request, status)
+        if sessions.log_sessions:
+            actions.append(sessions.created(entry))
+        return actions
 
     def _update(self, request: ProxyRegistration, entry: BindingCacheEntry, trigger: Trigger, now: float) -> list[Action]:
         sessions, books = self.sessions, self.sessions.books

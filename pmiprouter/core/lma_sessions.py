@@ -39,6 +39,7 @@ class Sessions:
         self.stats = stats
         self.addresses = AddressAllocator(policy, cache.by_prefix, cache.by_ipv4)
         self.log_sessions = True  # build the per-session info lines (LocalMobilityAnchor.emits)
+        self._lifetimes: dict[int, int] = {}
 
     def reconfigure(self, policy: LmaPolicy) -> None:
         """A new policy: new pools, with the addresses of existing bindings marked in use."""
@@ -48,19 +49,21 @@ class Sessions:
             self.addresses.restore(entry.hnps, entry.ipv4)
 
     def lifetime(self, requested_s: int) -> int:
-        return self.books.lifetime(requested_s, self.policy.max_lifetime_s)
+        """The lifetime granted: at most the policy's, in the 4 s units of the PBA."""
+        lifetime = min(requested_s, self.policy.max_lifetime_s)
+        lifetime -= lifetime % 4
+        return self._lifetimes.setdefault(lifetime, lifetime)  # one int object per value, not one per binding
 
     def open(self, entry: BindingCacheEntry) -> None:
         self.cache.add(entry)  # state: PROGRAMMING (the default) until the data plane reports
         self.books.dirty.add(entry.binding_id)
         self.stats.events['session-created'] += 1
 
-    def created(self, entry: BindingCacheEntry, actions: list[Action]) -> list[Action]:
-        """`actions`, then the session-created line (after them: with a synchronous data plane the
-        PBA leaves within them, and a log write need not delay it)."""
-        if self.log_sessions:
-            actions.append(Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id}))
-        return actions
+    @staticmethod
+    def created(entry: BindingCacheEntry) -> Log:
+        """The session-created line: it goes after the session's data-plane change (with a
+        synchronous data plane the PBA leaves within that, and a log write need not delay it)."""
+        return Log('info', 'session-created', {'mn': entry.mn_id.text, 'mag': entry.proxy_coa, 'id': entry.binding_id})
 
     def program(self, entry: BindingCacheEntry, reply: Owed, status: BAStatus) -> list[Action]:
         """Point the MN's routes at its (shared) tunnel; the PBA to `reply` follows DataplaneApplied."""
