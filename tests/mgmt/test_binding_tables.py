@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
+from pmiprouter.cli.handlers.binding_table import Column, binding_table
 from pmiprouter.cli.handlers.operational import MagEntryView, MagView
 from pmiprouter.config.model import AccessInterface, MagConfig
 
@@ -88,3 +91,14 @@ def test_mag_table_filtered_by_nai_keeps_every_heading() -> None:
         'registered   00:05:00',
         'Total number of bindings: 1',
     ]) + '\n'
+
+
+def test_renderer_without_sections_is_just_the_total() -> None:
+    """No LMA or MAG section (neither command gets this far with none running): the total alone."""
+    assert binding_table([Column('A', 4), Column('B')], []) == 'Total number of bindings: 0'
+
+
+def test_renderer_refuses_a_row_with_a_missing_cell() -> None:
+    """A row shorter than the columns is a bug in the caller, not a shorter line."""
+    with pytest.raises(ValueError):
+        binding_table([Column('A', 4), Column('B')], [('heading', [('only-a',)])])
