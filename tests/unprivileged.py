@@ -51,14 +51,19 @@ def readable_package() -> Iterator[Path]:
         yield site
 
 
+def as_nobody(*argv: str) -> list[str]:
+    """`argv` run as user and group nobody, with no supplementary groups."""
+    assert SETPRIV is not None, 'setpriv (util-linux) is needed to drop privileges'
+    return [SETPRIV, f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups', *argv]
+
+
 def run_as_nobody(site: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python ARGS` as user and group nobody, importing the package from `site` only.
 
     -s and the bare environment keep out user site-packages and this process's PYTHONPATH
     (which may point into the private checkout).
     """
-    assert SETPRIV is not None, 'setpriv (util-linux) is needed to drop privileges'
-    command = [SETPRIV, f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups', base_python(), '-s', *args]
+    command = as_nobody(base_python(), '-s', *args)
     environment = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'PYTHONPATH': str(site),
                    'PYTHONDONTWRITEBYTECODE': '1', 'HOME': '/nonexistent'}
     return subprocess.run(command, capture_output=True, text=True, cwd=site, env=environment, timeout=60)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unprivileged import NOBODY, SETPRIV, base_python
+from tests.unprivileged import SETPRIV, as_nobody, base_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # The tests that run code as another user, and so care whether it can read the checkout.
@@ -84,8 +84,8 @@ def test_location_tests_pass_in_a_clone_only_root_can_read(tmp_path: Path) -> No
     environment = {name: value for name, value in os.environ.items() if name != 'PYTHONPATH'}
 
     # The setting is the one that broke `make test`: nobody cannot import the package from the clone.
-    direct = subprocess.run([SETPRIV, f'--reuid={NOBODY}', f'--regid={NOBODY}', '--clear-groups', str(python),
-                             '-c', 'import pmiprouter'], cwd=clone, capture_output=True, text=True, timeout=60, env=environment)
+    direct = subprocess.run(as_nobody(str(python), '-c', 'import pmiprouter'),
+                            cwd=clone, capture_output=True, text=True, timeout=60, env=environment)
     assert direct.returncode != 0 and 'pmiprouter' in direct.stderr, direct.stderr
 
     # The clone's tests, on the clone's code (its folder first on sys.path), and pytest says so.
