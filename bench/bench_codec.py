@@ -18,31 +18,21 @@ from ipaddress import IPv6Address
 
 from pmiprouter.mh import (
     AccessTechnologyType,
-    AccessTechnologyTypeOption,
     BAFlags,
     BAStatus,
     BindingAcknowledgement,
-    BindingUpdate,
-    HandoffIndicator,
-    HandoffIndicatorOption,
     HomeNetworkPrefix,
     LinkLocalAddress,
-    MobileNodeIdentifier,
-    MobileNodeLinkLayerIdentifier,
     Timestamp,
     decode,
     encode,
 )
 
-OPTIONS = (
-    MobileNodeIdentifier.nai('mn1@example.com'),
-    HomeNetworkPrefix.of('::/0'),
-    HandoffIndicatorOption(HandoffIndicator.ATTACHMENT_OVER_NEW_INTERFACE),
-    AccessTechnologyTypeOption(AccessTechnologyType.IEEE_802_11),
-    MobileNodeLinkLayerIdentifier.mac('00:11:22:33:44:55'),
-    Timestamp.from_unix(1_700_000_000.5),
-)
-PBU = BindingUpdate.proxy(1, 600, OPTIONS)
+from pbus import attach_pbu
+
+WIFI = AccessTechnologyType.IEEE_802_11
+PBU = attach_pbu('mn1@example.com', bytes.fromhex('001122334455'), 1, 600, WIFI, timestamp=Timestamp.from_unix(1_700_000_000.5))
+OPTIONS = PBU.options
 PBA = BindingAcknowledgement(
     BAStatus.ACCEPTED,
     BAFlags.P,
@@ -59,10 +49,8 @@ def per_call_us(stmt: object, number: int = 20_000, repeat: int = 7) -> float:
 def unique_pbus(count: int) -> list[bytes]:
     """`count` PBUs of PBU's layout, each with its own MN-ID, link-layer ID and timestamp."""
     return [
-        encode(BindingUpdate.proxy(i % 65536, 600, (
-            MobileNodeIdentifier.nai(f'mn{i:08d}@example.com'), *OPTIONS[1:4],
-            MobileNodeLinkLayerIdentifier(i.to_bytes(6, 'big')), Timestamp.from_unix(1_700_000_000 + i / 1000),
-        )))
+        encode(attach_pbu(f'mn{i:08d}@example.com', i.to_bytes(6, 'big'), i % 65536, 600, WIFI,
+                          timestamp=Timestamp.from_unix(1_700_000_000 + i / 1000)))
         for i in range(count)
     ]
 

@@ -17,23 +17,15 @@ import time
 import tracemalloc
 from collections.abc import Iterable
 from typing import Any
-from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network
 
 from pmiprouter.core.actions import ApplyDataplane
 from pmiprouter.core.events import DataplaneApplied, MessageReceived
 from pmiprouter.core.lma import LocalMobilityAnchor
 from pmiprouter.core.policy import LmaPolicy, MobileNodeProfile
-from pmiprouter.mh import (
-    AccessTechnologyTypeOption,
-    BindingUpdate,
-    HandoffIndicatorOption,
-    HomeNetworkPrefix,
-    IPv4HomeAddressRequest,
-    MobileNodeIdentifier,
-    MobileNodeLinkLayerIdentifier,
-    Timestamp,
-)
+from pmiprouter.mh import Timestamp
 from pmiprouter.runtime.gc_tuning import settle_heap
+from pbus import attach_pbu
 
 LMAA = IPv6Address('2001:db8:2::1')
 MAG = IPv6Address('2001:db8:1::1')
@@ -53,16 +45,9 @@ def make_lma(count: int) -> LocalMobilityAnchor:
 
 
 def pbu(i: int) -> MessageReceived:
-    options = (
-        MobileNodeIdentifier.nai(f'mn{i}@example.com'),
-        HomeNetworkPrefix.of('::/0'),
-        HandoffIndicatorOption(1),
-        AccessTechnologyTypeOption(3),
-        MobileNodeLinkLayerIdentifier(i.to_bytes(6, 'big')),
-        IPv4HomeAddressRequest(0, IPv4Address(0)),
-        Timestamp(0),
-    )
-    return MessageReceived(MAG, LMAA, BindingUpdate.proxy(1, 3600, options))
+    """MN i's first registration, dual stack, as the LMA's MH port hands it over."""
+    message = attach_pbu(f'mn{i}@example.com', i.to_bytes(6, 'big'), 1, 3600, ipv4=True, timestamp=Timestamp(0))
+    return MessageReceived(MAG, LMAA, message)
 
 
 SAVE_EVERY = 10_000  # registrations between two state-file saves, as the daemon saves once a second

@@ -59,16 +59,11 @@ def config(mns: int) -> str:
 def templates(mns: int) -> list[bytes]:
     """One PBU per MN: the codec encodes the first, the others patch its variable bytes."""
     sys.path.insert(0, str(ROOT))
-    from pmiprouter.mh import (
-        AccessTechnologyTypeOption, BindingUpdate, HandoffIndicatorOption, HomeNetworkPrefix,
-        MobileNodeIdentifier, MobileNodeLinkLayerIdentifier, decode, encode,
-    )
+    from pmiprouter.mh import decode, encode
+    from pbus import attach_pbu
 
     def pbu(i: int) -> bytes:
-        return encode(BindingUpdate.proxy(i % 65536, 3600, (
-            MobileNodeIdentifier.nai(nai(i)), HomeNetworkPrefix.of('::/0'),
-            HandoffIndicatorOption(1), AccessTechnologyTypeOption(3), MobileNodeLinkLayerIdentifier((i + 1).to_bytes(6, 'big')),
-        )))
+        return encode(attach_pbu(nai(i), (i + 1).to_bytes(6, 'big'), i % 65536, 3600))
 
     template = bytearray(pbu(0))
     name_at = template.index(nai(0).encode())

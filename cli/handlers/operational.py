@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Protocol
 
 from pmiprouter.cli.errors import CommandError
+from pmiprouter.cli.handlers.binding_table import Column, binding_table, home_addresses
 from pmiprouter.cli.tree import Invocation
 from pmiprouter.config.model import LmaConfig, MagConfig, RouterConfig
 from pmiprouter.mh.iana import BAStatus, BRAStatus
@@ -176,20 +177,19 @@ def duration(seconds: float) -> str:
 # ---- show ipv6 mobile pmipv6 lma ... -----------------------------------------------------
 
 
-def _binding_brief(lmas: list[LmaView], nai: str | None) -> str:
-    lines = []
-    total = 0
-    for lma in lmas:
-        lines.append(f'LMA {lma.config.name} (domain {lma.config.domain})')
-        lines.append(f'{"MN-Identifier":<32} {"Proxy-CoA":<26} {"HNP / IPv4 HoA":<28} {"State":<12} Remaining')
-        for b in lma.bindings:
-            if nai is not None and b.mn_id != nai:
-                continue
-            total += 1
-            addresses = ' '.join(b.hnps + ((b.ipv4,) if b.ipv4 else ()))
-            lines.append(f'{b.mn_id:<32} {b.proxy_coa:<26} {addresses:<28} {b.state:<12} {duration(b.remaining_s)}')
-    lines.append(f'Total number of bindings: {total}')
-    return '\n'.join(lines)
+LMA_BINDING_COLUMNS = (
+    Column('MN-Identifier', 32), Column('Proxy-CoA', 26), Column('HNP / IPv4 HoA', 28), Column('State', 12),
+    Column('Remaining'),
+)
+
+
+def _binding_brief(lmas: list[LmaView]) -> str:
+    return binding_table(LMA_BINDING_COLUMNS, (
+        (f'LMA {lma.config.name} (domain {lma.config.domain})',
+         [(b.mn_id, b.proxy_coa, home_addresses(b.hnps, b.ipv4), b.state, duration(b.remaining_s))
+          for b in lma.bindings])
+        for lma in lmas
+    ))
 
 
 def _binding_detail(lmas: list[LmaView], nai: str | None) -> str:
@@ -221,7 +221,7 @@ def show_lma_binding(inv: Invocation) -> str:
     nai = inv.args.get('nai')
     if inv.args.get('detail') or nai is not None:
         return _binding_detail(lmas, nai)
-    return _binding_brief(lmas, None)
+    return _binding_brief(lmas)
 
 
 def show_lma_globals(inv: Invocation) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pmiprouter.cli.errors import CommandError
+from pmiprouter.cli.handlers.binding_table import Column, binding_table, home_addresses
 from pmiprouter.cli.handlers.operational import MagView, control_of, duration
 from pmiprouter.cli.tree import Invocation
 
@@ -14,22 +15,21 @@ def _mags(inv: Invocation) -> list[MagView]:
     return mags
 
 
+MAG_BINDING_COLUMNS = (
+    Column('MN-Identifier', 32), Column('Interface', 12), Column('LMA', 26), Column('HNP / IPv4 HoA', 28),
+    Column('State', 12), Column('Remaining'),
+)
+
+
 def show_mag_binding(inv: Invocation) -> str:
     """`show ipv6 mobile pmipv6 mag binding [nai NAI]`: the Binding Update List."""
     nai = inv.args.get('nai')
-    out = []
-    total = 0
-    for mag in _mags(inv):
-        out.append(f'MAG {mag.config.name} (domain {mag.config.domain})')
-        out.append(f'{"MN-Identifier":<32} {"Interface":<12} {"LMA":<26} {"HNP / IPv4 HoA":<28} {"State":<12} Remaining')
-        for e in mag.entries:
-            if nai is not None and e.mn_id != nai:
-                continue
-            total += 1
-            addresses = ' '.join(e.hnps + ((e.ipv4,) if e.ipv4 else ()))
-            out.append(f'{e.mn_id:<32} {e.ifname:<12} {e.lma:<26} {addresses:<28} {e.state:<12} {duration(e.remaining_s)}')
-    out.append(f'Total number of bindings: {total}')
-    return '\n'.join(out)
+    return binding_table(MAG_BINDING_COLUMNS, (
+        (f'MAG {mag.config.name} (domain {mag.config.domain})',
+         [(e.mn_id, e.ifname, e.lma, home_addresses(e.hnps, e.ipv4), e.state, duration(e.remaining_s))
+          for e in mag.entries if nai is None or e.mn_id == nai])
+        for mag in _mags(inv)
+    ))
 
 
 def show_mag_globals(inv: Invocation) -> str:

@@ -25,6 +25,7 @@ from pmiprouter.cli.session import ConfigStore, MemoryStore
 from pmiprouter.config.model import RouterConfig
 from pmiprouter.config.validate import validate
 from pmiprouter.core.binding_cache import BindingCacheEntry
+from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.runtime.mgmt_debug import DebugTaps
 from pmiprouter.runtime.service import LmaService, MagService, apply_config, lma_services
 
@@ -50,6 +51,16 @@ class _Sessions:
     next_vty: int = 0
 
 
+def _ipv4_text(ipv4: Ipv4HomeAddress | None) -> str | None:
+    """An IPv4 home address as the views show it (address/length), or None."""
+    return f'{ipv4.ip}/{ipv4.prefix_length}' if ipv4 is not None else None
+
+
+def _remaining_s(expires_at: float, now: float) -> int:
+    """Whole seconds left until `expires_at`; 0 once past (a timer may be a tick late)."""
+    return max(0, int(expires_at - now))
+
+
 def _binding_view(entry: BindingCacheEntry, now: float) -> BindingView:
     return BindingView(
         binding_id=entry.binding_id,
@@ -60,9 +71,9 @@ def _binding_view(entry: BindingCacheEntry, now: float) -> BindingView:
         att=entry.att,
         ll_id=entry.mn_ll_id.hex(':'),
         hnps=tuple(str(prefix) for prefix in entry.hnps),
-        ipv4=f'{entry.ipv4.ip}/{entry.ipv4.prefix_length}' if entry.ipv4 is not None else None,
+        ipv4=_ipv4_text(entry.ipv4),
         lifetime_s=entry.lifetime_s,
-        remaining_s=max(0, int(entry.expires_at - now)),
+        remaining_s=_remaining_s(entry.expires_at, now),
         gre_key_in=entry.gre_key_in,
         gre_key_out=entry.gre_key_out,
         sequence=entry.sequence,
@@ -232,9 +243,9 @@ class ControlAPI:
                     local=str(e.local),
                     lma=str(e.lma),
                     hnps=tuple(str(p) for p in e.hnps),
-                    ipv4=f'{e.ipv4.ip}/{e.ipv4.prefix_length}' if e.ipv4 is not None else None,
+                    ipv4=_ipv4_text(e.ipv4),
                     lifetime_s=e.lifetime_s,
-                    remaining_s=max(0, int(e.expires_at - now)),
+                    remaining_s=_remaining_s(e.expires_at, now),
                 )
                 for e in service.engine.entries()
             )

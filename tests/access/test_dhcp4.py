@@ -27,9 +27,10 @@ from pmiprouter.access.dhcp4 import (
     encode,
 )
 from pmiprouter.mh.errors import DecodeError
+from tests.addresses import HOA_ADDRESS, HOA_PREFIX_LENGTH, ROUTER
 
 MAC = bytes.fromhex('020000000101')
-LEASE = Lease(IPv4Address('10.1.0.2'), 24, IPv4Address('10.1.0.1'), 1460)
+LEASE = Lease(HOA_ADDRESS, HOA_PREFIX_LENGTH, ROUTER, 1460)
 
 
 def client(kind: int, *options: tuple[int, bytes], xid: int = 7) -> DhcpMessage:

@@ -33,11 +33,11 @@ from pmiprouter.access.dhcp4 import (
 )
 from pmiprouter.access.dhcp4_relay import Dhcp4Relay, Dropped, ToClient, ToServer
 from pmiprouter.mh.errors import DecodeError
+from tests.addresses import HOA_ADDRESS, HOA_PREFIX_LENGTH, ROUTER
 
 SERVER = IPv4Address('192.0.2.2')
-ROUTER = IPv4Address('10.1.0.1')
 MAC, OTHER = bytes.fromhex('020000000101'), bytes.fromhex('020000000202')
-LEASE = Lease(IPv4Address('10.1.0.2'), 24, ROUTER, 1460)
+LEASE = Lease(HOA_ADDRESS, HOA_PREFIX_LENGTH, ROUTER, 1460)
 OTHER_LEASE = Lease(IPv4Address('10.1.0.3'), 24, ROUTER, 1460)
 
 

@@ -36,11 +36,11 @@ from pmiprouter.access.dhcp6 import (
 )
 from pmiprouter.access.dhcp6_relay import Attach6, Deliver6, Dhcp6Relay, Dropped6, Forward6
 from pmiprouter.mh.errors import DecodeError
+from tests.addresses import HNP2 as HNP  # an MN's home network prefix
 
 MAC = bytes.fromhex('020000000101')
 DUID_LLT = struct.pack('!HHI', 1, 1, 123456) + MAC
 LINK_LOCAL = IPv6Address('fe80::1234:5678:9abc:def0')  # not EUI-64: the DUID names the MN
-HNP = IPv6Network('2001:db8:aaaa:1::/64')
 SERVER = IPv6Address('2001:db8:12::2')
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from ipaddress import IPv6Address, IPv6Network
+from ipaddress import IPv6Address
 from pathlib import Path
 
 import pytest
@@ -14,10 +14,10 @@ from pmiprouter.mh.checksum import internet_checksum, pseudo_header
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.framing import ipv6_packet
 from pmiprouter.pcap import pcap_bytes
+from tests.addresses import HNP2 as HNP  # an MN's home network prefix
 
 MAC = bytes.fromhex('00005e005213')
 LLA = IPv6Address('fe80::200:5eff:fe00:5213')
-HNP = IPv6Network('2001:db8:aaaa:1::/64')
 
 
 def test_home_link_ra_roundtrip() -> None:

@@ -24,12 +24,8 @@ from pmiprouter.mh import (
     MobilityOption,
     Timestamp,
 )
+from tests.addresses import LMAA, LMAA4, MAG1, MAG1_V4, MAG2
 
-LMAA = IPv6Address('2001:db8:2::1')
-LMAA4 = IPv4Address('198.51.100.1')
-MAG1 = IPv6Address('2001:db8:1::1')
-MAG2 = IPv6Address('2001:db8:1::2')
-MAG1_V4 = IPv4Address('192.0.2.1')
 T0 = 1_700_000_000.0
 MAC1 = '00:11:22:33:44:55'
 

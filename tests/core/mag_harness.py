@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from ipaddress import IPv6Address, IPv6Network
 from typing import Any
 
 from pmiprouter.core.actions import ApplyDataplane, CancelTimer, SendMessage, StartTimer
@@ -23,6 +23,7 @@ from pmiprouter.mh import (
     Timestamp,
 )
 from tests.core.harness import LMAA, LMAA4, MAG1, MAG1_V4, T0
+from tests.addresses import HNP1, HNP2, HOA_ADDRESS, HOA_PREFIX_LENGTH, ROUTER  # noqa: F401 (re-exported)
 
 MAC1 = parse_mac('00:11:22:33:44:55')
 MAC2 = parse_mac('00:11:22:33:44:66')
@@ -32,11 +33,8 @@ MAC_STATIC = parse_mac('00:11:22:33:44:99')
 MAC_UNKNOWN = parse_mac('02:00:00:00:00:01')
 ETH = 'eth1'
 WLAN = 'wlan0'
-HNP1 = IPv6Network('2001:db8:aaaa::/64')
-HNP2 = IPv6Network('2001:db8:aaaa:1::/64')
 STATIC_HNP = IPv6Network('2001:db8:ffff:1::/64')
-HOA = Ipv4HomeAddress(IPv4Address('10.1.0.2'), 24)
-ROUTER = IPv4Address('10.1.0.1')
+HOA = Ipv4HomeAddress(HOA_ADDRESS, HOA_PREFIX_LENGTH)
 
 
 def mag_policy(**kwargs: Any) -> MagPolicy:

@@ -19,9 +19,8 @@ from pmiprouter.mh import (
     MobileNodeLinkLayerIdentifier,
     Timestamp,
 )
+from tests.addresses import LMAA, MAG1 as MAG
 
-MAG = IPv6Address('2001:db8:1::1')
-LMAA = IPv6Address('2001:db8:2::1')
 
 
 def parse(options: tuple[object, ...], lifetime: int = 400, src: object = MAG, transport: Transport = Transport.IPV6) -> ProxyRegistration:

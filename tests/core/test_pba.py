@@ -25,9 +25,8 @@ from pmiprouter.mh.options_pmip import (
     MobileNodeLinkLayerIdentifier,
 )
 from tests.mh.reference import reference_encode
+from tests.addresses import LMAA, MAG1 as MAG
 
-MAG = IPv6Address('2001:db8:1::1')
-LMAA = IPv6Address('2001:db8:2::1')
 ROUTER = IPv4Address('10.0.0.1')
 
 

@@ -22,8 +22,8 @@ from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, Tu
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
 from pmiprouter.dataplane.plan import lma_plan, mn_objects, mn_plan, table_of
 from pmiprouter.netaddr import HomePrefix4, HomePrefix6
+from tests.addresses import LMAA
 
-LMAA = IPv6Address('2001:db8:2::1')
 T_ANY = TunnelSpec(LMAA, IPv6Address('2001:db8:1::1'), TunnelMode.IP6_ANY)
 T_V6ONLY = TunnelSpec(LMAA, IPv6Address('2001:db8:1::2'), TunnelMode.IP6IP6)
 T_GRE = TunnelSpec(LMAA, IPv6Address('2001:db8:1::3'), TunnelMode.GRE6, gre_key_in=7, gre_key_out=9)

@@ -11,8 +11,8 @@ from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, Tunnel
 from pmiprouter.dataplane.memory import MemoryDataplane
 from pmiprouter.dataplane.naming import SHARED_TUN_TABLE_LMA, TUN_IFNAME, tunnel_ifname, tunnel_table
 from pmiprouter.dataplane.plan import mn_objects
+from tests.addresses import LMAA as LMA
 
-LMA = IPv6Address('2001:db8:2::1')
 T_A = TunnelSpec(LMA, IPv6Address('2001:db8:1::2'), TunnelMode.IP6_ANY)
 T_B = TunnelSpec(LMA, IPv6Address('2001:db8:1::3'), TunnelMode.IP6_ANY)
 HNP = IPv6Network('2001:db8:a1::/64')

@@ -14,6 +14,7 @@ from pmiprouter.config.load import load_text
 from pmiprouter.lab import topology
 from pmiprouter.lab.configs import configs
 from pmiprouter.lab.topology import Lab
+from tests.unprivileged import SETPRIV, readable_package, run_as_nobody
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_root = pytest.mark.skipif(os.geteuid() != 0 or shutil.which('busybox') is None, reason='needs root and busybox')
@@ -53,9 +54,16 @@ print(json.dumps({{k: dataclasses.asdict(v) for k, v in demo.run_all(prefix={lab
     assert not leftovers.strip(), leftovers
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which('setpriv') is None, reason='needs root to drop privileges')
+@pytest.mark.skipif(os.geteuid() != 0 or SETPRIV is None, reason='needs root to drop privileges')
 def test_lab_refuses_without_root() -> None:
-    """Run as an unprivileged user, the lab says it needs root and exits 1."""
-    out = subprocess.run(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', sys.executable, '-m', 'pmiprouter', 'lab', 'status'],
-                         capture_output=True, text=True, cwd=ROOT)
-    assert out.returncode == 1 and 'needs root' in out.stderr
+    """Run as an unprivileged user, the lab says it needs root and exits 1.
+
+    The package runs from a copy `nobody` can read (tests/unprivileged.py), so the check holds
+    in a checkout only root can read; the first run shows the copy is what `nobody` imports.
+    """
+    with readable_package() as site:
+        where = run_as_nobody(site, '-c', 'import pmiprouter, pmiprouter.cli; print(pmiprouter.__file__, pmiprouter.cli.__file__)')
+        assert where.returncode == 0, where.stderr
+        assert where.stdout.split() == [str(site / 'pmiprouter' / '__init__.py'), str(site / 'pmiprouter' / 'cli' / '__init__.py')]
+        out = run_as_nobody(site, '-m', 'pmiprouter', 'lab', 'status')
+    assert out.returncode == 1 and 'needs root' in out.stderr, out.stderr

@@ -20,9 +20,8 @@ from pmiprouter.runtime.service import LmaService
 from tests.core.harness import T0, pbu
 
 from .fakes import config
+from tests.addresses import LMAA, MAG1 as MAG
 
-MAG = IPv6Address('2001:db8:1::1')
-LMAA = IPv6Address('2001:db8:2::1')
 
 
 @pytest.fixture()

@@ -65,11 +65,8 @@ from pmiprouter.mh import (
     UPNReason,
     VendorSpecific,
 )
+from tests.addresses import LMAA as LMA, LMAA4 as LMA4, MAG1 as MAG, MAG1_V4 as MAG4  # noqa: F401 (re-exported)
 
-MAG = IPv6Address('2001:db8:1::1')
-LMA = IPv6Address('2001:db8:2::1')
-MAG4 = IPv4Address('192.0.2.1')
-LMA4 = IPv4Address('198.51.100.1')
 
 OPTION_SAMPLES: list[MobilityOption] = [
     BindingRefreshAdvice(3600),

@@ -4,7 +4,6 @@ entry_to_text writes them, and a binding that is gone as null."""
 from __future__ import annotations
 
 import json
-from ipaddress import IPv6Address
 from pathlib import Path
 
 from twisted.internet.task import Clock
@@ -17,9 +16,8 @@ from pmiprouter.runtime.driver import EngineDriver
 from pmiprouter.runtime.service import LmaService
 from tests.core.harness import T0, pbu
 from tests.mgmt.fakes import config
+from tests.addresses import LMAA, MAG1 as MAG
 
-MAG = IPv6Address('2001:db8:1::1')
-LMAA = IPv6Address('2001:db8:2::1')
 MACS = ('00:11:22:33:44:55', '00:11:22:33:44:66')
 
 
