@@ -98,10 +98,10 @@ class EngineDriver:
         kind = type(action)
         if kind is StartTimer:
             self.timers.start(action.key, action.at)  # type: ignore[union-attr]
-        elif kind is ApplyDataplane:
-            self.program(action)  # type: ignore[arg-type]
         elif kind is SendEncoded:
             self.send_wire(action.dst, action.src, action.wire)  # type: ignore[union-attr, arg-type]
+        elif kind is ApplyDataplane:
+            self.program(action)  # type: ignore[arg-type]
         elif kind is SendMessage:
             self.send(action)  # type: ignore[arg-type]
         elif kind is Log:
