@@ -1,4 +1,8 @@
-"""Actions the engines return (pure, frozen): messages to send, timers, data-plane changes, logs.
+"""Actions the engines return (pure values): messages to send, timers, data-plane changes, logs.
+
+Slotted dataclasses, not frozen ones: nothing changes an action once built, and a frozen
+dataclass costs about three times as much to build (its fields are stored through
+`object.__setattr__`); every registration builds several (ADR 0013).
 
 Data-plane changes use the specs of `pmiprouter.dataplane.interface` (pure values); the
 runtime hands them to the configured backend on its worker thread.
@@ -11,12 +15,11 @@ from typing import Any
 
 from pmiprouter.core.events import IPAddress, Transport
 from pmiprouter.dataplane.interface import MnRouteSpec, TunnelSpec
-from pmiprouter.frozen import quick_init
 from pmiprouter.mh.message import MobilityMessage
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class SendMessage:
     """Send `message` from `src` to `dst` over `transport` (UDP: to port `dport`)."""
 
@@ -27,8 +30,8 @@ class SendMessage:
     dport: int | None = None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class SendEncoded:
     """Send a Mobility Header already encoded (the LMA's PBA to a common PBU) over IPv6."""
 
@@ -37,8 +40,8 @@ class SendEncoded:
     wire: bytes
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class StartTimer:
     """Fire TimerFired(key) at absolute time `at`; starting a key again replaces the old deadline."""
 
@@ -46,14 +49,14 @@ class StartTimer:
     at: float
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class CancelTimer:
     key: tuple[str, int]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class ApplyDataplane:
     """Make these changes in this order (tunnels, routes, removals), then report
     DataplaneApplied(ticket) or DataplaneFailed(ticket). Routes are replaced in place, so a
@@ -66,8 +69,8 @@ class ApplyDataplane:
     remove_tunnels: tuple[TunnelSpec, ...] = ()
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class Log:
     """A structured log line (engines never call a logger themselves)."""
 

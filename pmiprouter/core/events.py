@@ -1,4 +1,4 @@
-"""Events the engines receive (pure, frozen).
+"""Events the engines receive (pure values; slotted, not frozen, for the reason actions.py gives).
 
 Each engine has one entry point, `handle(event, now) -> list[Action]` (design.md).
 """
@@ -11,7 +11,6 @@ from ipaddress import IPv4Address, IPv6Address
 
 from typing import NamedTuple
 
-from pmiprouter.frozen import quick_init
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.message import MobilityMessage
@@ -26,8 +25,8 @@ class Transport(enum.Enum):
     UDP4 = 'udp4'
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class MessageReceived:
     """A decoded Mobility Header from `src` to `dst` (our address it was sent to)."""
 
@@ -69,8 +68,8 @@ class CommonPbuReceived(NamedTuple):
         return MessageReceived(self.src, self.dst, decode(self.wire), Transport.IPV6)
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class MessageSent:
     """`message` left for `dst`: the runtime handed it to its socket at `now`.
 
@@ -82,8 +81,8 @@ class MessageSent:
     message: MobilityMessage
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class MalformedReceived:
     """Bytes from `src` that did not decode; the engine counts them and may answer (RFC 6275 §9.2)."""
 
@@ -94,24 +93,24 @@ class MalformedReceived:
     sport: int | None = None
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class TimerFired:
     """A timer started with StartTimer(key, at) came due."""
 
     key: tuple[str, int]
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class DataplaneApplied:
     """The data-plane changes of `ticket` are in place."""
 
     ticket: int
 
 
-@quick_init
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class DataplaneFailed:
     """The data-plane changes of `ticket` could not be made."""
 

@@ -33,7 +33,7 @@ from pmiprouter.dataplane.interface import (
     TunnelSpec,
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
-from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context, table_of
+from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,6 @@ class BaseDataplane(abc.ABC):
         # The last tunnel named, by identity: the LMA hands over the same shared spec object
         # for every MN of a MAG, and tunnel_ifname's cache would hash it (Python code) each time.
         self._last_named: tuple[object, str] = (None, '')
-        self._last_table: tuple[object, int] = (None, 0)  # (a tunnel's record, its LMA table)
         # Whether `_changed` does anything (it is called on every binding change).
         self._notify_changes = type(self)._changed is not BaseDataplane._changed
 
@@ -174,13 +173,8 @@ class BaseDataplane(abc.ABC):
         held = self._tunnels.get(name)
         if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
-        if spec.role is _LMA and spec.realm_ifname is None:
-            # The LMA's spec of every registration: the table of the last tunnel is remembered
-            # (by the identity of its record: ensuring the tunnel again makes a new one).
-            last_table = self._last_table
-            if last_table[0] is not held:
-                last_table = self._last_table = (held, table_of(_LMA, None, name, held[1]))
-            objects = lma_plan(spec.prefixes, last_table[1], held[1])
+        if spec.role is _LMA and spec.realm_ifname is None:  # the LMA's spec of every registration
+            objects = lma_plan(spec.prefixes, held[1])
         else:
             objects = mn_plan(spec, name, held[1])
         mns = self._mns

@@ -23,9 +23,11 @@ IFNAMSIZ_MAX = 15
 #: Our routing tables: TABLE_BASE .. TABLE_BASE + TABLE_SPAN - 1 ("PM" in the top 16 bits).
 TABLE_BASE = 0x504D0000
 TABLE_SPAN = 0x10000
-#: The two tables the user-space backend's shared TUN device uses for every untagged tunnel
-#: (its forwarder, not the kernel, picks the tunnel), one per role; tunnel tables lie above.
-SHARED_TUN_TABLE_LMA = TABLE_BASE
+#: The LMA's role table: the routes of every mobile node, whatever its tunnel; one rule per
+#: address family sends lookups into it, however many MNs there are (plan.py).
+LMA_TABLE = TABLE_BASE
+#: The MAG's table behind the user-space backend's shared TUN device (its forwarder, not the
+#: kernel, picks the tunnel); the kernel backend's tunnel tables lie above.
 SHARED_TUN_TABLE_MAG = TABLE_BASE + 1
 _FIRST_TUNNEL_TABLE = TABLE_BASE + 2
 

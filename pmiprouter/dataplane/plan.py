@@ -9,11 +9,16 @@ tunnel's table and D the device carrying the tunnel:
 - MAG (RFC 5213 §6.10.5): ``T: default dev D`` and ``T: A dev <access>``;
   rules ``from A iif <access> lookup T`` (uplink), ``to A iif D lookup T`` (downlink) and
   ``to A iif lo lookup T`` (the MAG's own packets to the MN, e.g. ICMP errors).
-- LMA (RFC 5213 §5.6.2): ``T: A dev D``; rule ``to A [iif <realm>] lookup T``; with a realm
-  also ``T: default dev <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
+- LMA (RFC 5213 §5.6.2), no realm: ``L: A dev D`` in the LMA's role table L, for every MN
+  whatever its tunnel, and one rule per address family, ``lookup L``, shared by all of them:
+  the kernel keeps rules in a list that every packet walks, routes in a trie, so the cost of
+  a packet and of a registration does not grow with the number of MNs (ADR 0014). A packet to
+  no MN finds no route in L and goes on to the main table.
+- LMA with a realm: ``T: A dev D``; rule ``to A iif <realm> lookup T``; ``T: default dev
+  <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
 
-T is the tunnel's own table, except behind the user-space backend's shared TUN device (no
-realm): there one table per role serves every tunnel, since the forwarder picks the tunnel.
+T is the tunnel's own table, except behind the user-space backend's shared TUN device: there
+one table serves every tunnel of the MAG, since the forwarder picks the tunnel.
 
 Purity: no I/O.
 """
@@ -29,7 +34,7 @@ from pmiprouter.dataplane.naming import (
     PRIO_MAG_LOCAL,
     PRIO_MAG_UP,
     PRIO_REALM_UP,
-    SHARED_TUN_TABLE_LMA,
+    LMA_TABLE,
     SHARED_TUN_TABLE_MAG,
     TUN_IFNAME,
     tunnel_table,
@@ -81,7 +86,7 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
     realm = spec.realm_ifname
     table = table_of(spec.role, realm, tunnel_name, dev)
     if spec.role is _LMA and realm is None:
-        return lma_plan(spec.prefixes, table, dev)
+        return lma_plan(spec.prefixes, dev)
     # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
     # is what a route change costs most.
     routes: list[RouteEntry] = []
@@ -118,31 +123,37 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
 
 def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
     """The table of a tunnel's mobile nodes (see the module docstring)."""
+    if realm is None and role is _LMA:
+        return LMA_TABLE
     if dev == TUN_IFNAME and realm is None:
         # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
-        # (its forwarder chooses the tunnel), so every MN of a role shares one table, and a
-        # handover between two such tunnels changes no kernel object at all.
-        return SHARED_TUN_TABLE_LMA if role is _LMA else SHARED_TUN_TABLE_MAG
+        # (its forwarder chooses the tunnel), so every MN shares one table, and a handover
+        # between two such tunnels changes no kernel object at all.
+        return SHARED_TUN_TABLE_MAG
     return tunnel_table(tunnel_name)
 
 
-def lma_plan(prefixes: tuple[IPNetwork, ...], table: int, dev: str) -> MnObjects:
-    """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route
-    and a rule per prefix, nothing shared. (`base.py` calls it with the table it remembers.)"""
+def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str) -> MnObjects:
+    """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route per
+    prefix in the role table, and the role table's rule for each address family (shared)."""
     # Tuples grown in place: one or two prefixes, no list to convert. A named tuple's constructor
     # is a Python function: the entries are built by the tuple constructor (all fields, in order).
     # `_version`: the class attribute behind the `version` property, without the call.
     routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
-        routes += (_new_tuple(RouteEntry, (table, net, dev)),)
-        rules += (_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, FAMILY_V6 if net._version == 6 else FAMILY_V4,
-                                         None, net, None)),)
-    return routes, rules, (), ()
+        routes += (_new_tuple(RouteEntry, (LMA_TABLE, net, dev)),)
+        rule = _LMA_RULE_V6 if net._version == 6 else _LMA_RULE_V4
+        if rule not in rules:
+            rules += (rule,)
+    return routes, (), (), rules
 
 
 _new_tuple = tuple.__new__
 _LMA = Role.LMA
+#: The LMA role table's rules, one per address family: every lookup goes there first.
+_LMA_RULE_V6 = RuleEntry(PRIO_LMA_DOWN, LMA_TABLE, FAMILY_V6, None, None, None)
+_LMA_RULE_V4 = RuleEntry(PRIO_LMA_DOWN, LMA_TABLE, FAMILY_V4, None, None, None)
 
 
 def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:

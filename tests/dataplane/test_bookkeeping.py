@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, RouteEntry, RuleEntry, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane, MemoryWorld
-from pmiprouter.dataplane.naming import TUN_IFNAME, is_our_table, tunnel_ifname
+from pmiprouter.dataplane.naming import LMA_TABLE, TUN_IFNAME, is_our_table, tunnel_ifname
 from pmiprouter.dataplane.plan import mn_objects, same_binding
 
 LOCAL = IPv6Address('2001:db8:1::1')
@@ -212,9 +212,9 @@ class MovingTunnel(MemoryDataplane):
         return super()._create_tunnel(spec, name) if self.created == 1 else TUN_IFNAME
 
 
-def test_the_remembered_lma_table_follows_the_tunnel_record() -> None:
-    """base.py remembers the LMA table of the last tunnel; ensuring the tunnel again (here: another
-    MTU, now carried by the TUN) must plan the next MN with the new device and table."""
+def test_the_next_mn_follows_a_tunnel_ensured_again() -> None:
+    """Ensuring a tunnel again (here: another MTU, now carried by the TUN) plans the next MN with
+    the new device, in the same LMA role table."""
     world = MemoryWorld()
     world.add_link(TUN_IFNAME, 'tun')
     dp = MovingTunnel(world)
@@ -227,5 +227,6 @@ def test_the_remembered_lma_table_follows_the_tunnel_record() -> None:
     second = MnRouteSpec.lma(tunnel, (HNPS[1],))
     dp.ensure_mn_routes(second)
     expected = [mn_objects(first, name, name), mn_objects(second, name, TUN_IFNAME)]
-    assert expected[0][0][0].table != expected[1][0][0].table  # the tunnel's table, then the TUN's
+    assert (expected[0][0][0].dev, expected[1][0][0].dev) == (name, TUN_IFNAME)  # the tunnel's device, then the TUN
+    assert expected[0][0][0].table == expected[1][0][0].table == LMA_TABLE
     assert ours(world) == ({*expected[0][0], *expected[1][0]}, {*expected[0][1], *expected[1][1]})

@@ -20,7 +20,7 @@ from hypothesis import given, settings, strategies as st
 
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
-from pmiprouter.dataplane.plan import lma_plan, mn_objects, mn_plan, table_of
+from pmiprouter.dataplane.plan import lma_plan, mn_objects, mn_plan
 from pmiprouter.netaddr import HomePrefix4, HomePrefix6
 from tests.addresses import LMAA
 
@@ -235,7 +235,7 @@ def test_the_lma_plan_is_the_plan_of_an_lma_spec_without_realm(indexes: list[int
     spec = MnRouteSpec(Role.LMA, T_ANY, tuple(hnp(i) for i in indexes), ipv4)
     name = tunnel_ifname(T_ANY)
     dev = TUN_IFNAME if shared_tun else name
-    assert lma_plan(spec.prefixes, table_of(Role.LMA, None, name, dev), dev) == mn_plan(spec, name, dev)
+    assert lma_plan(spec.prefixes, dev) == mn_plan(spec, name, dev)
     # an empty realm is no realm for the objects (no shared ones) but keeps its own table and iif
     routes, rules, shared_routes, shared_rules = mn_plan(MnRouteSpec(Role.LMA, T_ANY, spec.hnps, ipv4, realm_ifname=''), name, dev)
     assert [r.dst for r in routes] == list(spec.prefixes) and all(r.iif == '' for r in rules)

@@ -87,14 +87,14 @@ class CountingDataplane(MemoryDataplane):
     def __init__(self) -> None:
         super().__init__()
         self.batches: list[list[Op]] = []
-        self.fail_table: int | None = None
+        self.fail_dev: str | None = None
 
     def _apply_ops(self, ops: list[Op]) -> list[tuple[Op, DataplaneError]]:
         self.batches.append(list(ops))
         return super()._apply_ops(ops)
 
     def _add_route(self, route: RouteEntry) -> None:
-        if route.table == self.fail_table:
+        if route.dev == self.fail_dev:
             raise DataplaneError(f'injected failure for {route}')
         super()._add_route(route)
 
@@ -117,14 +117,14 @@ def test_a_move_is_one_batch_adds_before_deletes() -> None:
 
 
 def test_a_failed_addition_puts_the_displaced_binding_back() -> None:
-    from pmiprouter.dataplane.naming import tunnel_ifname, tunnel_table
+    from pmiprouter.dataplane.naming import tunnel_ifname
 
     dp = CountingDataplane()
     dp.ensure_tunnel(T_A)
     dp.ensure_tunnel(T_B)
     dp.ensure_mn_routes(lma_spec(T_A))
     before = dp.snapshot()
-    dp.fail_table = tunnel_table(tunnel_ifname(T_B))
+    dp.fail_dev = tunnel_ifname(T_B)
     with pytest.raises(DataplaneError, match='injected'):
         dp.ensure_mn_routes(lma_spec(T_B))
     after = dp.snapshot()

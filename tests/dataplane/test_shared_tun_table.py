@@ -1,6 +1,6 @@
-"""Behind the user-space backend's shared TUN device every untagged tunnel of a role uses one
-table: a handover between two such tunnels changes no kernel object, while the objects of each
-MN are still counted and removed with the last of them."""
+"""One table for every MN of the LMA whatever its tunnel, and behind the user-space backend's
+shared TUN device one for every MN of the MAG: a handover between two such tunnels changes no
+kernel object, while the objects of each MN are still counted and removed with the last of them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane
-from pmiprouter.dataplane.naming import SHARED_TUN_TABLE_LMA, TUN_IFNAME, tunnel_ifname, tunnel_table
+from pmiprouter.dataplane.naming import LMA_TABLE, SHARED_TUN_TABLE_MAG, TUN_IFNAME, tunnel_ifname, tunnel_table
 from pmiprouter.dataplane.plan import mn_objects
 from tests.addresses import LMAA as LMA
 
@@ -34,11 +34,15 @@ class SharedTunDataplane(MemoryDataplane):
         return super()._apply_ops(ops)  # type: ignore[return-value]
 
 
-def test_untagged_tunnels_behind_the_shared_tun_share_one_table_per_role() -> None:
-    routes, rules = mn_objects(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)), tunnel_ifname(T_A), TUN_IFNAME)
-    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_LMA}
-    own, _ = mn_objects(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)), tunnel_ifname(T_A), tunnel_ifname(T_A))
-    assert {r.table for r in own} == {tunnel_table(tunnel_ifname(T_A))} != {SHARED_TUN_TABLE_LMA}  # a device of its own
+def test_the_lma_uses_its_role_table_and_the_mag_one_table_behind_the_shared_tun() -> None:
+    for dev in (TUN_IFNAME, tunnel_ifname(T_A)):  # behind the TUN, or a device of its own
+        routes, rules = mn_objects(MnRouteSpec(Role.LMA, T_A, hnps=(HNP,)), tunnel_ifname(T_A), dev)
+        assert {r.table for r in routes} == {r.table for r in rules} == {LMA_TABLE}
+    mag = MnRouteSpec(Role.MAG, T_A, hnps=(HNP,), access_ifname='acc0')
+    routes, rules = mn_objects(mag, tunnel_ifname(T_A), TUN_IFNAME)
+    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_MAG}
+    own, _ = mn_objects(mag, tunnel_ifname(T_A), tunnel_ifname(T_A))
+    assert {r.table for r in own} == {tunnel_table(tunnel_ifname(T_A))} != {SHARED_TUN_TABLE_MAG}  # a device of its own
 
 
 def test_a_handover_between_shared_tun_tunnels_sends_no_kernel_change() -> None:

@@ -1,0 +1,44 @@
+"""The LMA's kernel policy rules do not grow with its MNs: one per address family, whatever the
+number of bindings, tunnels and handovers (ADR 0014); each MN is a route in the role table."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address, IPv6Network
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pmiprouter.dataplane.interface import MnRouteSpec, TunnelMode, TunnelSpec
+from pmiprouter.dataplane.memory import MemoryDataplane
+from pmiprouter.dataplane.naming import LMA_TABLE
+from tests.addresses import LMAA
+
+MAGS = [IPv6Address(f'2001:db8:1::{i + 1:x}') for i in range(4)]
+TUNNELS = [TunnelSpec(LMAA, mag, TunnelMode.IP6_ANY) for mag in MAGS]
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 199), st.booleans()), min_size=1, max_size=120))
+def test_rules_stay_one_per_family_whatever_the_number_of_mns(moves: list[tuple[int, int, bool]]) -> None:
+    """MNs attach, move between MAGs and leave (an IPv4 HoA now and then): never more rules than
+    address families in use, every MN's prefix a route of its own, nothing left at the end."""
+    dp = MemoryDataplane()
+    for tunnel in TUNNELS:
+        dp.ensure_tunnel(tunnel)
+    specs: dict[int, MnRouteSpec] = {}
+    for mag, mn, ipv4 in moves:
+        hnp = IPv6Network((0x20010DB8AAAA0000 + mn) << 64, 64)
+        hoa = IPv4Address(0x0A010000 + mn) if ipv4 else None
+        spec = MnRouteSpec.lma(TUNNELS[mag], (hnp,), hoa, f'mn{mn}')
+        if mn in specs and specs[mn].ipv4_hoa != hoa:
+            dp.remove_mn_routes(specs.pop(mn))  # another IPv4 grant: a new binding
+        dp.ensure_mn_routes(spec)
+        specs[mn] = spec
+        snapshot = dp.snapshot()
+        families = {4 if spec.ipv4_hoa is not None else 6 for spec in specs.values()} | {6}
+        assert len(snapshot.rules) == len(families)
+        assert all(rule.table == LMA_TABLE and rule.src is None and rule.dst is None for rule in snapshot.rules)
+        assert len(snapshot.routes) == sum(1 + (spec.ipv4_hoa is not None) for spec in specs.values())
+    for spec in specs.values():
+        dp.remove_mn_routes(spec)
+    assert not dp.snapshot().rules and not dp.snapshot().routes
