@@ -278,8 +278,7 @@ class ControlAPI:
                 continue
             cleared, actions = revoke(service.engine, driver.clock.seconds())
             count += cleared
-            for action in actions:
-                driver.execute(action)
+            driver.run(actions)
         return count
 
     def clear_mag_bindings(self, nai: str | None) -> int:
@@ -291,8 +290,7 @@ class ControlAPI:
                 continue
             cleared, actions = service.engine.clear(nai, driver.clock.seconds())
             count += cleared
-            for action in actions:
-                driver.execute(action)
+            driver.run(actions)
         return count
 
     def clear_stats(self, role: str = 'lma') -> None:

@@ -48,8 +48,7 @@ class LmaService(RoleService):
         driver = self.start_driver(dataplane)
         if self.mhport is not None:
             self.mhport.first = CommonPbuOffer(driver, frozenset(self.addresses))
-        for action in self.engine.restore(self.saved, self.reactor.seconds()):
-            driver.execute(action)
+        driver.run(self.engine.restore(self.saved, self.reactor.seconds()))
         bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}
         try:
             self.journal.start(self.engine.restart_counter, bindings, self.generation)
@@ -74,9 +73,9 @@ class LmaService(RoleService):
             self.log.warn('LMA {name} left the configuration; it keeps running until restart', name=self.lma_config.name)
             return
         self.lma_config = lma
-        for action in self.engine.reconfigure(lma_policy(config, lma)):
-            if self.driver is not None:
-                self.driver.execute(action)
+        actions = self.engine.reconfigure(lma_policy(config, lma))
+        if self.driver is not None:
+            self.driver.run(actions)
 
     def save(self) -> None:
         """Append the bindings changed since the last tick to the state journal (a line each)."""

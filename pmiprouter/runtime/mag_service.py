@@ -70,8 +70,7 @@ class MagService(RoleService):
         if self.dhcp6 is not None:
             self.dhcp6.start()
         if self.state is not None and self.driver is not None:  # routes, leases and NUD probes need the links up
-            for action in self.state.start(self.engine, self.reactor, self.reactor.seconds()):
-                self.driver.execute(action)
+            self.driver.run(self.state.start(self.engine, self.reactor, self.reactor.seconds()))
             # The kernel's neighbour cache is empty after the restart: asking who is on the link
             # makes the restored MNs answer (refilling it) before the engine's NUD probe reads it.
             for ifname in sorted({e.ifname for e in self.engine.entries()} & set(self.access.links)):

@@ -125,8 +125,7 @@ def reconfigure(role: Role, config: RouterConfig) -> None:
     actions = role.engine.reconfigure(mag_policy(config, mag))
     role.mag_config = mag
     if role.driver is not None:
-        for action in actions:
-            role.driver.execute(action)
+        role.driver.run(actions)
 
 
 def _start(root: MultiService, role: Role) -> None:
