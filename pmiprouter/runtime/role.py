@@ -20,6 +20,7 @@ from pmiprouter.dataplane.interface import Dataplane, DataplaneState
 from pmiprouter.mh.framing import PMIP6_CNTL_PORT
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
 from pmiprouter.runtime.driver import Engine, EngineDriver
+from pmiprouter.runtime import receive_buffer
 from pmiprouter.runtime.mhport import MHPort
 from pmiprouter.runtime.udpport import MHOverUDP
 
@@ -49,7 +50,10 @@ class RoleService(Service):
         self.mhport = MHPort(self.reactor, self.deliver)
         for address in sorted(a for a in self.addresses if isinstance(a, IPv4Address)):
             self.udp[address] = MHOverUDP(address, self.deliver)
-            self.listening.append(self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address)))
+            port = self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address))
+            # The same bursts as the MH socket; Twisted reads with recvfrom, so no drop counter here.
+            receive_buffer.prepare(port.socket, f'UDP {PMIP6_CNTL_PORT} socket on {address}', count_drops=False)
+            self.listening.append(port)
         super().privilegedStartService()
 
     def make_dataplane(self) -> Dataplane:
