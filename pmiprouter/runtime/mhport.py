@@ -35,7 +35,9 @@ from pmiprouter.dataplane.mmsg import (
     U32_LEN, U32_STRIDE, U64_CONTROLLEN, U64_STRIDE, CBuffer, RecvBatch, SendBatch, Slots, control_message,
 )
 from pmiprouter.runtime.reader import SocketReader
-from pmiprouter.runtime.receive_buffer import DROP_CMSG_SPACE, DROP_COUNTER, SO_RXQ_OVFL, KernelDrops, drop_count, prepare
+from pmiprouter.runtime.receive_buffer import (
+    DROP_CMSG_SPACE, DROP_COUNTER, SO_RXQ_OVFL, KernelDrops, drop_count, prepare,
+)
 
 IPPROTO_MH = 135
 MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
@@ -157,7 +159,8 @@ class MHPort(SocketReader):
         controls, control_size = batch.controls, batch.control_size
         u32, u64 = batch.u32, batch.u64
         sources, locals_ = self._sources_packed, self._locals
-        unpack_source, unpack_control, unpack_drops = _SOURCE.unpack_from, _PKTINFO_CMSG.unpack_from, DROP_COUNTER.unpack_from
+        unpack_source, unpack_control = _SOURCE.unpack_from, _PKTINFO_CMSG.unpack_from
+        unpack_drops = DROP_COUNTER.unpack_from
         handle = self.handle_datagram
         drops = -1  # the latest drop counter seen in this burst
         for i in range(count):

@@ -90,7 +90,9 @@ class KernelDrops:
 
     log = log
 
-    def __init__(self, what: str, interval_s: float = WARN_INTERVAL_S, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, what: str, interval_s: float = WARN_INTERVAL_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.what = what
         self.count = 0
         self.interval_s = interval_s
