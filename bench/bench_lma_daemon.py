@@ -18,8 +18,16 @@ Sequence #: a lifetime extension, most of an LMA's steady-state load) are timed.
 
 With --repeat N it measures N times, a fresh daemon each, and prints the best, median and worst rate.
 
-Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor] [--renewals] [--repeat N]`; with
-PROFILE_OUT=FILE the daemon runs under cProfile and writes its profile there.
+--dataplane userspace runs the daemon with the data plane that forwards without tunnel modules (its
+TUN device and routes in the daemon's namespace, programmed on the data-plane worker thread, the PBA
+sent once they exist); the default, memory, forwards nothing. --replay timestamp (the product's
+default) gives each PBU a Timestamp option, stamped as it is sent (the window is 300 ms), and leaves
+the domain's replay protection at its default; --replay sequence (the default here, as before)
+configures `replay-protection sequence-number` and sends no Timestamp.
+
+Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor] [--renewals] [--repeat N]
+[--dataplane memory|userspace] [--replay sequence|timestamp]`; with PROFILE_OUT=FILE the daemon runs under
+cProfile and writes its profile there.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import os
 import select
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -47,8 +56,9 @@ def nai(i: int) -> str:
     return f'mn{i:08d}@bench.example'  # fixed width: every PBU has the same layout
 
 
-def config(mns: int) -> str:
-    lines = ['hostname lma', 'ipv6 mobile pmipv6-domain D', ' replay-protection sequence-number', ' mag M1', f'  ipv6-address {MAG}']
+def config(mns: int, replay: str = 'sequence') -> str:
+    replay_lines = [' replay-protection sequence-number'] if replay == 'sequence' else []  # timestamps: the default
+    lines = ['hostname lma', 'ipv6 mobile pmipv6-domain D', *replay_lines, ' mag M1', f'  ipv6-address {MAG}']
     for i in range(mns):
         lines += [f' nai {nai(i)}', '  service ipv6']
     lines += ['!', 'ipv6 mobile pmipv6-lma L domain D', f' address ipv6 {LMA}', ' pool ipv6 P prefix 2001:db8::/32 pfxlen 64']
@@ -56,14 +66,32 @@ def config(mns: int) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def templates(mns: int) -> list[bytes]:
+TIMESTAMP_MARK = 0x5EED_0000_0000_5EED  # the template's Timestamp value, found and patched at send time
+STAMP = struct.Struct('!Q')
+
+
+def timestamp_offset(wire: bytes) -> int | None:
+    """Where the Timestamp option's value is in a template PBU (None: it carries none)."""
+    at = wire.find(STAMP.pack(TIMESTAMP_MARK))
+    return at if at >= 0 else None
+
+
+def stamp_now() -> bytes:
+    """The Timestamp option's value for now (RFC 5213 §8.8: 48 bits of seconds, 16 of 1/65536 s)."""
+    now = time.time()
+    return STAMP.pack((int(now) << 16) | int((now % 1) * 65536))
+
+
+def templates(mns: int, replay: str = 'sequence') -> list[bytes]:
     """One PBU per MN: the codec encodes the first, the others patch its variable bytes."""
     sys.path.insert(0, str(ROOT))
-    from pmiprouter.mh import decode, encode
+    from pmiprouter.mh import Timestamp, decode, encode
     from pbus import attach_pbu
 
+    timestamp = Timestamp(TIMESTAMP_MARK) if replay == 'timestamp' else None
+
     def pbu(i: int) -> bytes:
-        return encode(attach_pbu(nai(i), (i + 1).to_bytes(6, 'big'), i % 65536, 3600))
+        return encode(attach_pbu(nai(i), (i + 1).to_bytes(6, 'big'), i % 65536, 3600, timestamp=timestamp))
 
     template = bytearray(pbu(0))
     name_at = template.index(nai(0).encode())
@@ -79,15 +107,27 @@ def templates(mns: int) -> list[bytes]:
 
 
 def exchange(sock: socket.socket, wires: list[bytes], window: int) -> dict[str, float]:
-    """Send every PBU, `window` outstanding at most; count the PBAs (and the accepting ones)."""
+    """Send every PBU, `window` outstanding at most; count the PBAs (and the accepting ones).
+
+    PBUs with a Timestamp option are stamped as they leave (once per round of sends: a round
+    takes well under a millisecond, the window the LMA allows is 300 ms).
+    """
     send, recv, lma = sock.sendto, sock.recv, (LMA, 0)
+    stamp_at = timestamp_offset(wires[0]) if wires else None
     sent = answered = accepted = 0
     start = time.perf_counter()
     deadline = start + 300
     while answered < len(wires) and time.perf_counter() < deadline:
-        while sent < len(wires) and sent - answered < window:
-            send(wires[sent], lma)
-            sent += 1
+        if stamp_at is None:
+            while sent < len(wires) and sent - answered < window:
+                send(wires[sent], lma)
+                sent += 1
+        else:
+            stamp, end = stamp_now(), stamp_at + STAMP.size
+            while sent < len(wires) and sent - answered < window:
+                wire = wires[sent]
+                send(wire[:stamp_at] + stamp + wire[end:], lma)
+                sent += 1
         if select.select([sock], [], [], 1.0)[0]:
             while True:
                 try:
@@ -106,12 +146,12 @@ def renewal(wire: bytes) -> bytes:
     return wire[:6] + sequence.to_bytes(2, 'big') + wire[8:]
 
 
-def client(mns: int, window: int, renewals: bool) -> None:
+def client(mns: int, window: int, renewals: bool, replay: str = 'sequence') -> None:
     """Runs inside the MAG namespace: send N PBUs, keep `window` outstanding, print the figures as JSON.
 
     With `renewals`, the N MNs register first (not timed), then each one's renewal is timed.
     """
-    wires = templates(mns)
+    wires = templates(mns, replay)
     sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 135)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 4)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -151,33 +191,41 @@ def main() -> int:
     parser.add_argument('--floor', action='store_true', help='time bench/mh_echo.py (socket and reactor only) instead of the daemon')
     parser.add_argument('--renewals', action='store_true', help='register the MNs first, then time their renewals')
     parser.add_argument('--repeat', type=int, default=1, help='measure N times (a fresh daemon each) and summarise')
+    parser.add_argument('--dataplane', choices=('memory', 'userspace'), default='memory',
+                        help="the daemon's data plane: memory forwards nothing, userspace forwards through a TUN device")
+    parser.add_argument('--replay', choices=('sequence', 'timestamp'), default='sequence',
+                        help='replay protection: sequence numbers, or a Timestamp option in each PBU (the product default)')
     parser.add_argument('--client', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        client(args.mns, args.window, args.renewals)
+        client(args.mns, args.window, args.renewals, args.replay)
         return 0
     if os.geteuid() != 0:
         print('bench_lma_daemon: needs root (network namespaces, raw sockets)', file=sys.stderr)
         return 2
-    rates = []
+    rates, walls = [], []
     for _ in range(max(1, args.repeat)):
-        rate = measure(args)
-        if rate is None:
+        measured = measure(args)
+        if measured is None:
             return 1
-        rates.append(rate)
+        rates.append(measured[0])
+        walls.append(measured[1])
     if len(rates) > 1:
         # On a shared machine other tenants slow some runs down (never up): the best run is
         # the closest to a core of one's own, the median what a busy machine gives.
         rates.sort()
+        walls.sort()
         what = 'renewals' if args.renewals else 'registrations'
         print(f'{len(rates)} runs, {what} per daemon CPU-second: best {rates[-1]:,.0f}, '
               f'median {statistics.median(rates):,.0f}, worst {rates[0]:,.0f}')
+        print(f'{len(walls)} runs, {what} per wall-clock second: best {walls[-1]:,.0f}, '
+              f'median {statistics.median(walls):,.0f}, worst {walls[0]:,.0f}')
     return 0
 
 
-def measure(args: argparse.Namespace) -> float | None:
-    """One measurement with a fresh daemon (or the floor's echo); its rate per daemon CPU-second,
-    None when the daemon did not come up."""
+def measure(args: argparse.Namespace) -> tuple[float, float] | None:
+    """One measurement with a fresh daemon (or the floor's echo): its rates per daemon CPU-second and
+    per wall-clock second, None when the daemon did not come up."""
     cores = sorted(os.sched_getaffinity(0))
     pin = not args.no_pin and len(cores) > 1
     daemon_pin = ['taskset', '-c', str(cores[0])] if pin else []
@@ -195,10 +243,10 @@ def measure(args: argparse.Namespace) -> float | None:
                 ip('-n', ns, 'addr', 'add', f'{addr}/64', 'dev', dev, 'nodad')
                 ip('-n', ns, 'link', 'set', dev, 'up')
             cfg = Path(work) / 'startup-config'
-            cfg.write_text(config(args.mns))
+            cfg.write_text(config(args.mns, args.replay))
             loading = time.monotonic()
             program = [str(ROOT / 'bench' / 'mh_echo.py')] if args.floor else [
-                *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg), '--dataplane', 'memory', '--state-dir',
+                *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg), '--dataplane', args.dataplane, '--state-dir',
                 str(Path(work) / 'state'), '--log-level', 'warn', '--control-socket', str(Path(work) / 'cli.sock')]
             daemon = subprocess.Popen(
                 [*daemon_pin, 'ip', 'netns', 'exec', lma_ns, sys.executable, *program],
@@ -208,11 +256,12 @@ def measure(args: argparse.Namespace) -> float | None:
             if not wait_ready(notify, daemon, 600):
                 print('the daemon did not become ready', file=sys.stderr)
                 return None
-            what = 'floor (bench/mh_echo.py)' if args.floor else f'daemon (startup-config with {args.mns} MN profiles)'
+            what = 'floor (bench/mh_echo.py)' if args.floor else (
+                f'daemon (startup-config with {args.mns} MN profiles, {args.dataplane} data plane, {args.replay} replay protection)')
             print(f'{what} ready after {time.monotonic() - loading:.1f} s')
             runner = subprocess.Popen(
                 [*client_pin, 'ip', 'netns', 'exec', mag_ns, sys.executable, __file__, '--client', '--mns', str(args.mns),
-                 '--window', str(args.window), *(['--renewals'] if args.renewals else [])],
+                 '--window', str(args.window), '--replay', args.replay, *(['--renewals'] if args.renewals else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, text=True,
             )
             assert runner.stdin is not None and runner.stdout is not None
@@ -231,14 +280,15 @@ def measure(args: argparse.Namespace) -> float | None:
                   f'{answered / elapsed:,.0f} {what}/s wall clock')
             print(f'daemon CPU {cpu:.2f} s: {answered / max(cpu, 1e-9):,.0f} {what} per daemon CPU-second '
                   f'({cpu / max(answered, 1) * 1e6:.0f} us each: {user / max(answered, 1) * 1e6:.0f} user, '
-                  f'{system / max(answered, 1) * 1e6:.0f} system){" (daemon and client pinned to different cores)" if pin else ""}')
+                  f'{system / max(answered, 1) * 1e6:.0f} system){" (daemon and client pinned to different cores)" if pin else ""}; '
+                  f'{answered / elapsed:,.0f} per wall-clock second')
         finally:
             if daemon is not None:
                 daemon.terminate()
                 daemon.wait(60)
             ip('netns', 'del', lma_ns)
             ip('netns', 'del', mag_ns)
-    return answered / max(cpu, 1e-9)
+    return answered / max(cpu, 1e-9), answered / elapsed
 
 
 if __name__ == '__main__':

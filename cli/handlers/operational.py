@@ -297,7 +297,13 @@ def show_lma_stats(inv: Invocation) -> str:
         events = stats.get('events', {})
         out.append('  Events:')
         out += [f'    {name:<32} {events[name]}' for name in sorted(events)] or ['    none']
+        out.append(kernel_drops_line(stats))
     return '\n'.join(out)
+
+
+def kernel_drops_line(stats: dict[str, dict[str, int]]) -> str:
+    """The Mobility Headers the kernel dropped before we could read them (a burst filled the buffer)."""
+    return f"  MH socket drops (receive buffer full): {stats.get('kernel-drops', {}).get('mh-socket', 0)}"
 
 
 # ---- clear ----------------------------------------------------------------------------

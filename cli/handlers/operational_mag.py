@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pmiprouter.cli.errors import CommandError
 from pmiprouter.cli.handlers.binding_table import Column, binding_table, home_addresses
-from pmiprouter.cli.handlers.operational import MagView, control_of, duration
+from pmiprouter.cli.handlers.operational import MagView, control_of, duration, kernel_drops_line
 from pmiprouter.cli.tree import Invocation
 
 
@@ -89,6 +89,7 @@ def show_mag_stats(inv: Invocation) -> str:
             out.append(f'    last {trips["last"]} ms, median {trips["median"]} ms, max {trips["max"]} ms over the last {trips["samples"]}')
         else:
             out.append('    none')
+        out.append(kernel_drops_line(mag.stats))
     return '\n'.join(out)
 
 

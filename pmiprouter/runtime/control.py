@@ -224,7 +224,7 @@ class ControlAPI:
                 restart_counter=engine.restart_counter,
                 bindings=tuple(_binding_view(e, now) for e in engine.bindings()),
                 tunnels=tunnels,
-                stats=engine.stats.snapshot(),
+                stats={**engine.stats.snapshot(), 'kernel-drops': service.kernel_drops()},
             ))
         return views
 
@@ -250,7 +250,8 @@ class ControlAPI:
                 for e in service.engine.entries()
             )
             links = tuple(service.access.links) if service.access is not None else ()
-            stats = {**service.engine.stats.snapshot(), 'access': service.access_drops()}
+            stats = {**service.engine.stats.snapshot(), 'access': service.access_drops(),
+                     'kernel-drops': service.kernel_drops()}
             views.append(MagView(service.mag_config, links, entries, stats))
         return views
 
@@ -298,6 +299,7 @@ class ControlAPI:
         kind = LmaService if role == 'lma' else MagService
         for service in (s for s in self.root if isinstance(s, kind)):
             service.engine.stats.clear()
+            service.clear_kernel_drops()
             if isinstance(service, MagService):
                 service.clear_access_drops()
 

@@ -10,6 +10,10 @@ replies made while handling it (an LMA answering PBUs with a synchronous data pl
 outbox and leave in one ``sendmmsg(2)`` at its end: under load two system calls per burst
 instead of two per registration; a lone PBU's reply goes out as soon as it is made. A stand-in
 socket (tests) is read with ``recvmsg`` one datagram at a time and written with ``sendmsg``.
+
+The socket asks for a large receive buffer and for the kernel's drop counter (SO_RXQ_OVFL),
+which both read paths keep in `drops` (receive_buffer.py): a MAG that restarts sends thousands
+of PBUs at once, and any the buffer cannot hold must show in `show ... stats` and the log.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from pmiprouter.dataplane.mmsg import (
     U32_LEN, U32_STRIDE, U64_CONTROLLEN, U64_STRIDE, CBuffer, RecvBatch, SendBatch, Slots, control_message,
 )
 from pmiprouter.runtime.reader import SocketReader
+from pmiprouter.runtime.receive_buffer import (
+    DROP_CMSG_SPACE, DROP_COUNTER, SO_RXQ_OVFL, KernelDrops, drop_count, prepare,
+)
 
 IPPROTO_MH = 135
 MAX_MH = 2048  # Header Len is one octet: at most 256 * 8 bytes
@@ -42,10 +49,14 @@ READ_SIZE = MAX_MH + 1
 _PKTINFO = struct.Struct('16sI')  # struct in6_pktinfo: address, ifindex
 _SOCKADDR_IN6 = struct.Struct('=HHI16sI')  # family, port (0: raw), flow info, address, scope id
 _SOURCE = struct.Struct('=8x16s')  # the address in a received sockaddr_in6 (the scope id is left out)
-_CONTROL_SPACE = socket.CMSG_SPACE(_PKTINFO.size)  # room for the one control message asked for
+# Room for the control messages asked for: the drop counter (only once the socket has dropped
+# some; the kernel puts it first), then IPV6_PKTINFO.
+_CONTROL_SPACE = DROP_CMSG_SPACE + socket.CMSG_SPACE(_PKTINFO.size)
 _PKTINFO_CMSG = struct.Struct('@Nii16s')  # cmsghdr (length, level, type), then in6_pktinfo's address
 _PKTINFO_CMSG_LEN = socket.CMSG_LEN(_PKTINFO.size)
+_DROPS_AT = socket.CMSG_LEN(0)  # the counter's offset in its control message
 _IPPROTO_IPV6, _IPV6_PKTINFO = socket.IPPROTO_IPV6, socket.IPV6_PKTINFO  # compared per datagram
+_SOL_SOCKET = socket.SOL_SOCKET
 UNSPECIFIED = IPv6Address(0)
 
 
@@ -66,6 +77,7 @@ class MHPort(SocketReader):
         self.first: Callable[[bytes, IPv6Address, IPv6Address], bool] | None = None
         self.received = 0
         self.malformed = 0
+        self.drops = KernelDrops('MH socket')  # the kernel's count of datagrams it could not queue
         # Parsing an address costs more than the rest of the header: the few MAGs we talk to
         # (and our own addresses) are parsed once. Bounded, so a spray of sources cannot grow it.
         self._sources: dict[str, IPv6Address] = {}
@@ -94,6 +106,7 @@ class MHPort(SocketReader):
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVPKTINFO, 1)
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_CHECKSUM, 4)
+        prepare(sock, 'MH socket', count_drops=True)
         return sock
 
     def receive(self) -> tuple[bytes, list[tuple[int, int, bytes]], str]:
@@ -102,6 +115,9 @@ class MHPort(SocketReader):
 
     def handle(self, packet: tuple[bytes, list[tuple[int, int, bytes]], str]) -> None:
         data, ancillary, src_text = packet
+        drops = drop_count(ancillary)  # present only once the kernel has dropped some
+        if drops is not None:
+            self.drops.count = drops
         self.handle_datagram(data, self._peer(src_text), self._local(ancillary))
 
     def handle_datagram(self, data: bytes, src: IPv6Address, dst: IPv6Address) -> None:
@@ -115,6 +131,7 @@ class MHPort(SocketReader):
     def doRead(self) -> None:
         if self._recv is None:
             super().doRead()
+            self.drops.check()
             return
         self._outbox = []
         try:
@@ -123,6 +140,7 @@ class MHPort(SocketReader):
             outbox, self._outbox = self._outbox, None
             if outbox:
                 self._flush(outbox)
+            self.drops.check()
 
     def _read_burst(self, batch: RecvBatch) -> None:
         """Read what is queued (up to READ_BATCH) with one recvmmsg and handle each datagram in order.
@@ -142,7 +160,9 @@ class MHPort(SocketReader):
         u32, u64 = batch.u32, batch.u64
         sources, locals_ = self._sources_packed, self._locals
         unpack_source, unpack_control = _SOURCE.unpack_from, _PKTINFO_CMSG.unpack_from
+        unpack_drops = DROP_COUNTER.unpack_from
         handle = self.handle_datagram
+        drops = -1  # the latest drop counter seen in this burst
         for i in range(count):
             try:
                 start = i * stride
@@ -152,15 +172,23 @@ class MHPort(SocketReader):
                 if src is None:
                     src = self._new_source(packed)
                 dst = UNSPECIFIED
-                # The one control message asked for (IPV6_RECVPKTINFO); none: :: as with recvmsg.
-                if u64[i * U64_STRIDE + U64_CONTROLLEN] >= _PKTINFO_CMSG_LEN:
-                    _length, level, kind, packed = unpack_control(controls, i * control_size)
+                # IPV6_PKTINFO (none: :: as with recvmsg), after the drop counter once there is one.
+                controllen = u64[i * U64_STRIDE + U64_CONTROLLEN]
+                if controllen:  # the buffer holds both messages: the first one is whole
+                    at = i * control_size
+                    _length, level, kind, packed = unpack_control(controls, at)
+                    if kind == SO_RXQ_OVFL and level == _SOL_SOCKET:
+                        drops = unpack_drops(controls, at + _DROPS_AT)[0]
+                        if controllen >= DROP_CMSG_SPACE + _PKTINFO_CMSG_LEN:
+                            _length, level, kind, packed = unpack_control(controls, at + DROP_CMSG_SPACE)
                     if level == _IPPROTO_IPV6 and kind == _IPV6_PKTINFO:
                         dst = locals_.get(packed) or self._local_packed(packed)
                 handle(data, src, dst)
             except Exception:  # the boundary (design.md principle 4): count, log, keep reading
                 self.errors += 1
                 self.log.failure('{name}: packet not handled', name=self.name)
+        if drops >= 0:
+            self.drops.count = drops
 
     def _new_source(self, packed: bytes) -> IPv6Address:
         """A sender's address seen for the first time (by its 16 bytes: no scope, as strip_scope)."""

@@ -20,6 +20,7 @@ from pmiprouter.dataplane.interface import Dataplane, DataplaneState
 from pmiprouter.mh.framing import PMIP6_CNTL_PORT
 from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker
 from pmiprouter.runtime.driver import Engine, EngineDriver
+from pmiprouter.runtime import receive_buffer
 from pmiprouter.runtime.mhport import MHPort
 from pmiprouter.runtime.udpport import MHOverUDP
 
@@ -40,6 +41,7 @@ class RoleService(Service):
         self.driver: EngineDriver | None = None
         self.executor: DataplaneExecutor | None = None
         self.trace = False  # set by the daemon at --log-level debug
+        self._kernel_drops_cleared = 0  # the MH socket's drop counter at the last `clear ... stats`
 
     def accepts(self, event: Any) -> bool:
         """Whether an event from the (possibly shared) MH sockets is for this role."""
@@ -49,7 +51,10 @@ class RoleService(Service):
         self.mhport = MHPort(self.reactor, self.deliver)
         for address in sorted(a for a in self.addresses if isinstance(a, IPv4Address)):
             self.udp[address] = MHOverUDP(address, self.deliver)
-            self.listening.append(self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address)))
+            port = self.reactor.listenUDP(PMIP6_CNTL_PORT, self.udp[address], interface=str(address))
+            # The same bursts as the MH socket; Twisted reads with recvfrom, so no drop counter here.
+            receive_buffer.prepare(port.socket, f'UDP {PMIP6_CNTL_PORT} socket on {address}', count_drops=False)
+            self.listening.append(port)
         super().privilegedStartService()
 
     def make_dataplane(self) -> Dataplane:
@@ -66,6 +71,17 @@ class RoleService(Service):
         assert self.mhport is not None
         self.mhport.start()
         return self.driver
+
+    def kernel_drops(self) -> dict[str, int]:
+        """Datagrams the kernel dropped at our sockets (receive buffer full) since the last `clear ... stats`."""
+        return {'mh-socket': (self._mh_drops() - self._kernel_drops_cleared) % (1 << 32)}  # the kernel's is a u32
+
+    def clear_kernel_drops(self) -> None:
+        """Zero what `kernel_drops` shows (the kernel keeps counting; this is the new zero)."""
+        self._kernel_drops_cleared = self._mh_drops()
+
+    def _mh_drops(self) -> int:
+        return self.mhport.drops.count if self.mhport is not None else 0
 
     def deliver(self, event: Any) -> None:
         if self.driver is not None and self.accepts(event):

@@ -272,3 +272,19 @@ def test_clear_mag_stats_zeroes_the_access_drop_counters() -> None:
     assert set(control.mags()[0].stats['access'].values()) == {0}
     raw['rs-dropped'] += 1
     assert control.mags()[0].stats['access'] == {'rs-dropped': 1, 'dhcp4-relay-address-not-the-home-address': 0}
+
+
+def test_lma_stats_show_the_mh_socket_drops_and_clear_zeroes_them(control: ControlAPI) -> None:
+    """The kernel's drop counter of the MH socket is in the view; `clear ... stats` makes a new zero
+    (the kernel's counter keeps running)."""
+    from pmiprouter.runtime.mhport import MHPort
+    from tests.runtime.test_ports import FakeSocket
+
+    service = next(iter(control.root))
+    service.mhport = MHPort(None, service.deliver, FakeSocket([]))  # type: ignore[arg-type]
+    assert control.lmas()[0].stats['kernel-drops'] == {'mh-socket': 0}
+    service.mhport.drops.count = 12  # what the last datagram's SO_RXQ_OVFL said
+    assert control.lmas()[0].stats['kernel-drops'] == {'mh-socket': 12}
+    control.clear_stats()
+    service.mhport.drops.count = 15
+    assert control.lmas()[0].stats['kernel-drops'] == {'mh-socket': 3}

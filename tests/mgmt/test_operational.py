@@ -34,6 +34,7 @@ def test_globals_tunnel_stats() -> None:
     assert '2001:db8:1::1' in session.feed('show ipv6 mobile pmipv6 lma tunnel')
     stats = session.feed('show ipv6 mobile pmipv6 lma stats')
     assert re.search(r'PBU\s+3', stats)
+    assert 'MH socket drops (receive buffer full): 0' in stats  # a view without the counter: none dropped
     assert re.search(r'129 administratively prohibited\s+1', stats, re.I) or '129' in stats
 
 
@@ -163,7 +164,7 @@ def _mag_control() -> FakeControl:
     entry = MagEntryView(1, 'mn1@example.com', 'eth1', '00:11:22:33:44:55', 'registered', '2001:db8:1::1',
                          '2001:db8:2::1', ('2001:db8:aaaa::/64',), None, 600, 300)
     stats = {'received': {'pba': 1}, 'sent': {'pbu': 1}, 'events': {},
-             'round-trip-ms': {'last': 1.4, 'median': 1.62, 'max': 3.1, 'samples': 7}}
+             'round-trip-ms': {'last': 1.4, 'median': 1.62, 'max': 3.1, 'samples': 7}, 'kernel-drops': {'mh-socket': 5}}
     return FakeControl(mag_views=[MagView(mag, ('eth1',), (entry,), stats)])
 
 
@@ -180,6 +181,7 @@ def test_mag_binding_interfaces_tunnel_stats() -> None:
     shown = session.feed('show ipv6 mobile pmipv6 mag stats')
     assert re.search(r'pbu\s+1', shown)
     assert 'last 1.4 ms, median 1.62 ms, max 3.1 ms over the last 7' in shown
+    assert 'MH socket drops (receive buffer full): 5' in shown
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding all')
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding nai mn1@example.com')
     assert session.feed('clear ipv6 mobile pmipv6 mag binding nai x@y').startswith('% No binding')
