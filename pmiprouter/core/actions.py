@@ -11,7 +11,7 @@ from typing import Any
 
 from pmiprouter.core.events import IPAddress, Transport
 from pmiprouter.dataplane.interface import MnRouteSpec, TunnelSpec
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 from pmiprouter.mh.message import MobilityMessage
 
 

@@ -9,7 +9,7 @@ import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.message import MobilityMessage
 

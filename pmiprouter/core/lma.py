@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
 from pmiprouter.core.allocation import AddressAllocator
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, LookupKind, Trigger

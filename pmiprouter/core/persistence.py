@@ -103,7 +103,7 @@ def entry_to_text(entry: BindingCacheEntry) -> str:
     mn_id, hnps = entry.mn_id, entry.hnps
     try:
         # The MAG's and our address are the same few objects in every binding: their text by identity
-        # (hashing an ipaddress object runs Python code; see pmiprouter/by_identity.py).
+        # (hashing an ipaddress object runs Python code; see pmiprouter/fast/by_identity.py).
         proxy_coa = _address_json[id(entry.proxy_coa)]
         local = _address_json[id(entry.local)]
         subtype, att, handoff = _BYTE_JSON[mn_id.subtype], _BYTE_JSON[entry.att], _BYTE_JSON[entry.handoff]

@@ -18,7 +18,7 @@ from ipaddress import IPv6Address
 
 from twisted.logger import Logger
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.core.common_pbu import CommonPbu, read_common_pbu
 from pmiprouter.core.lma import LIFETIME, LocalMobilityAnchor
 from pmiprouter.core.lma_common import CommonRenewal, CommonReply

@@ -23,7 +23,7 @@ from ipaddress import IPv6Address
 
 from twisted.internet.interfaces import IReactorFDSet
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError

@@ -70,7 +70,7 @@ def test_decoded_flags_are_shared_values_keyed_by_their_bits() -> None:
 
 
 def test_registered_options_and_messages_get_the_cheaper_constructor() -> None:
-    """register_option/register_message apply pmiprouter.frozen.quick_init; the values stay frozen."""
+    """register_option/register_message apply pmiprouter.fast.frozen.quick_init; the values stay frozen."""
     import dataclasses
 
     import pytest
