@@ -34,6 +34,7 @@ from pmiprouter.dataplane.interface import (
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
 from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context, table_of
+from pmiprouter.fast.netaddr import prefix_length
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +306,7 @@ class BaseDataplane(abc.ABC):
         for prefix in prefixes:
             size = len(by_prefix)
             holders = by_prefix.setdefault(prefix, spec)
-            if len(by_prefix) == size or not prefix._prefixlen:  # type: ignore[attr-defined]
+            if len(by_prefix) == size or not prefix_length(prefix):
                 if overlaps is None:
                     overlaps = {}
                 # (the index is looked up here, not counted for the usual new prefix; a spec
@@ -358,7 +359,7 @@ class BaseDataplane(abc.ABC):
         kept_rules: list[RuleEntry] = []
         for index, prefix in enumerate(spec.prefixes):
             own_routes, own_rules = routes[index:index + 1], rules[index * per:index * per + per]
-            if index in overlaps and not prefix._prefixlen:  # type: ignore[attr-defined]
+            if index in overlaps and not prefix_length(prefix):
                 kept_routes += count(self._route_refs, own_routes)
                 kept_rules += count(self._rule_refs, own_rules)
                 continue
@@ -401,7 +402,7 @@ class BaseDataplane(abc.ABC):
                 for old in rest:
                     if old not in others:
                         others[old] = self._mns[old]
-            elif prefix._prefixlen:  # type: ignore[attr-defined]
+            elif prefix_length(prefix):
                 continue  # the usual case: nobody else holds the prefix, its objects go
             if overlaps is None:
                 overlaps = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import ClassVar, NamedTuple, Protocol, Union
 
-from pmiprouter.netaddr import HomePrefix4
+from pmiprouter.fast.netaddr import HomePrefix4, network_int
 
 IPAddress = Union[IPv4Address, IPv6Address]
 IPNetwork = Union[IPv4Network, IPv6Network]
@@ -219,7 +219,7 @@ class MnRouteSpec(_Derived):
             prefixes = tuple(hnps if len(hnps) < 2 else _unique(hnps))
             v4_hash = 0
         tunnel_hash = tunnel._hash if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
-        first = hnps[0].network_address._ip if hnps else None  # equal HNPs: equal addresses
+        first = network_int(hnps[0]) if hnps else None  # equal HNPs: equal addresses
         spec = _Writable()
         spec.role = role
         spec.tunnel = tunnel

@@ -21,7 +21,7 @@ from pmiprouter.core.persistence import FORMAT_VERSION, entry_from_record, entry
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.mh.iana import MNIdentifierSubtype
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
-from pmiprouter.netaddr import HomePrefix6
+from pmiprouter.fast.netaddr import HomePrefix6
 from pmiprouter.runtime.state import StateFile, StateJournal
 
 ipv6 = st.builds(IPv6Address, st.integers(0, 2**128 - 1))
