@@ -35,6 +35,7 @@ from pmiprouter.dataplane.interface import (
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
 from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context, table_of
 from pmiprouter.fast.netaddr import prefix_length
+from pmiprouter.fast.positional import positional
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,8 @@ class BaseDataplane(abc.ABC):
         One list of operations for :meth:`_apply_ops`; the memory backend overrides this to
         spare the operation objects.
         """
-        return self._apply_ops([_new_tuple(Op, (True, entry)) for entry in additions]
-                               + [_new_tuple(Op, (False, entry)) for entry in deletions])
+        return self._apply_ops([_make_op((True, entry)) for entry in additions]
+                               + [_make_op((False, entry)) for entry in deletions])
 
     # -- the Dataplane protocol -------------------------------------------------------------
 
@@ -471,7 +472,7 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
-_new_tuple = tuple.__new__  # a named tuple's own constructor is a Python function
+_make_op = positional(Op)
 _LMA = Role.LMA
 
 

@@ -34,6 +34,7 @@ from pmiprouter.dataplane.naming import (
     TUN_IFNAME,
     tunnel_table,
 )
+from pmiprouter.fast.positional import positional
 
 #: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
 FAMILY_V4 = 2
@@ -129,19 +130,19 @@ def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
 def lma_plan(prefixes: tuple[IPNetwork, ...], table: int, dev: str) -> MnObjects:
     """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route
     and a rule per prefix, nothing shared. (`base.py` calls it with the table it remembers.)"""
-    # Tuples grown in place: one or two prefixes, no list to convert. A named tuple's constructor
-    # is a Python function: the entries are built by the tuple constructor (all fields, in order).
+    # Tuples grown in place: one or two prefixes, no list to convert. The entries are built from
+    # all their fields, in order (pmiprouter/fast/positional.py).
     # `_version`: the class attribute behind the `version` property, without the call.
     routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
-        routes += (_new_tuple(RouteEntry, (table, net, dev)),)
-        rules += (_new_tuple(RuleEntry, (PRIO_LMA_DOWN, table, FAMILY_V6 if net._version == 6 else FAMILY_V4,
-                                         None, net, None)),)
+        routes += (_make_route((table, net, dev)),)
+        rules += (_make_rule((PRIO_LMA_DOWN, table, FAMILY_V6 if net._version == 6 else FAMILY_V4, None, net, None)),)
     return routes, rules, (), ()
 
 
-_new_tuple = tuple.__new__
+_make_route = positional(RouteEntry)
+_make_rule = positional(RuleEntry)
 _LMA = Role.LMA
 
 
