@@ -41,7 +41,7 @@ def test_small_unknown_options_are_not_shared() -> None:
     first, second = decode(wire), decode(wire)
     assert first.options[0] == second.options[0] and first.options[0] is not second.options[0]
     assert first.options[1] is second.options[1]
-    assert all(type(option) is not UnknownOption for option in shared_options.decoded.values())
+    assert all(type(option) is not UnknownOption for option in shared_options.decoded.table.values())
 
 
 def test_mn_identifier_hash_agrees_with_equality() -> None:
