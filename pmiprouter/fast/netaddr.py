@@ -41,7 +41,7 @@ from typing import Any
 class HomePrefix4(IPv4Network):
     """An IPv4 prefix (a home address as a /32) with its hash computed at construction."""
 
-    __slots__ = ('_hash',)
+    __slots__ = ('hash_value',)  # its hash, stored: read directly by the route spec
 
     def __init__(self, address: Any, strict: bool = True) -> None:
         if type(address) is IPv4Address and _FAST4:
@@ -51,13 +51,13 @@ class HomePrefix4(IPv4Network):
             self.network_address = address
             self.netmask = _HOST_MASK4
             self._prefixlen = 32
-            self._hash = hash(address._ip ^ 0xFFFFFFFF)  # IPv4Network.__hash__: address xor netmask
+            self.hash_value = hash(address._ip ^ 0xFFFFFFFF)  # IPv4Network.__hash__: address xor netmask
             return
         super().__init__(address, strict)
-        self._hash = super().__hash__()
+        self.hash_value = super().__hash__()
 
     def __hash__(self) -> int:
-        return self._hash
+        return self.hash_value
 
     def __eq__(self, other: object) -> bool:
         # IPv4Network.__eq__'s answer (version, address, netmask) without its calls: the data
@@ -161,7 +161,7 @@ def _layout_ok(fast: Any, slow: Any) -> bool:
     """True when the fast-built network is indistinguishable from the parsed one (a /32's
     `hosts`, a function the parser stores, is compared by what it returns)."""
     def fields(network: Any) -> dict[str, Any]:
-        return {k: v for k, v in vars(network).items() if k not in ('hosts', '_hash')}
+        return {k: v for k, v in vars(network).items() if k not in ('hosts', 'hash_value')}
 
     try:
         same = fields(fast) == fields(slow) and fast == slow and hash(fast) == hash(slow) and str(fast) == str(slow)
