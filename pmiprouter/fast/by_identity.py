@@ -22,7 +22,7 @@ API (``from pmiprouter.fast.by_identity import ByIdentity``)::
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from pmiprouter.fast.bounded import Bounded
 
