@@ -179,7 +179,7 @@ def time_changes(count: int, runs: int) -> dict[str, float]:
 
     from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelSpec
     from pmiprouter.dataplane.memory import MemoryDataplane
-    from pmiprouter.netaddr import HomePrefix6
+    from pmiprouter.fast.netaddr import HomePrefix6
 
     lmaa = IPv6Address('2001:db8:2::1')
     tunnels = [TunnelSpec(lmaa, IPv6Address(f'2001:db8:1::{i}'), TunnelMode.IP6_ANY) for i in (1, 2)]

@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec  # noqa: E402
 from pmiprouter.dataplane.memory import MemoryDataplane  # noqa: E402
-from pmiprouter.netaddr import HomePrefix6, ipv4_address  # noqa: E402
+from pmiprouter.fast.netaddr import HomePrefix6, ipv4_address  # noqa: E402
 
 STAGES = ('prepare', 'spec', 'install')
 TUNNEL = TunnelSpec(IPv6Address('2001:db8:2::1'), IPv6Address('2001:db8:1::1'), TunnelMode.IP6_ANY)

@@ -7,11 +7,11 @@ For N bindings, one tick's changes (--changes, ~a second of registrations) are s
   only when the journal has outgrown it, so that rewrite is reported apart, with how often it
   comes (every snapshot-size / tick-size ticks).
 
-Rows are real binding rows (core/persistence.py) of a dual-stack binding.
+Rows are real binding rows of a dual-stack binding, written as the daemon writes them (fast/rows.py).
 
 With --rows N, N real bindings (the engine's, as bench_lma.py registers them, times with a
 fraction as the daemon's clock gives) are turned into journal text, per binding: the row as
-values then json (`entry_to_record` + `encode`), the row's text written directly
+values then json (`entry_to_record` + `row_json`), the row's text written directly
 (`entry_to_text`, what the daemon's save does), and the journal append of those texts (the lines,
 the write and the fsync), best of several rounds.
 
@@ -40,11 +40,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from twisted.internet.defer import succeed
 
-from pmiprouter.core.persistence import entry_to_record, entry_to_text
+from pmiprouter.core.persistence import entry_from_record, entry_to_record
+from pmiprouter.fast.rows import entry_to_text, row_json
 from pmiprouter.runtime.state import StateFile, StateJournal, encode
 
 ROW = [123456, 16, '6d6e30303030303030304062656e63682e6578616d706c65', 3, '000000000001', 1, '2001:db8:12::1',
@@ -52,8 +54,12 @@ ROW = [123456, 16, '6d6e30303030303030304062656e63682e6578616d706c65', 3, '00000
        3600, 1790003600.125, None, 5, None, False, False, False, 'active', 1790000000.125]
 
 
+_ENTRY = entry_from_record(ROW)
+
+
 def row(i: int) -> str:
-    return encode([i, *ROW[1:]])
+    """Binding `i`'s row text, as the daemon writes it (one writer of the format: fast/rows.py)."""
+    return entry_to_text(replace(_ENTRY, binding_id=i))
 
 
 def measure(bindings: int, changes: int, directory: Path) -> None:
@@ -99,7 +105,7 @@ def measure_rows(count: int, directory: Path) -> None:
     entries = lma.bindings()
     texts = {entry.binding_id: entry_to_text(entry) for entry in entries}
     assert all(json.loads(text) == entry_to_record(entry) for entry, text in zip(entries, texts.values()))
-    as_values = best_per_item(lambda: [encode(entry_to_record(entry)) for entry in entries], count)
+    as_values = best_per_item(lambda: [row_json(entry_to_record(entry)) for entry in entries], count)
     direct = best_per_item(lambda: [entry_to_text(entry) for entry in entries], count)
     journal = StateJournal(StateFile(directory / 'lma-rows.json'), lambda job: succeed(job()))
     journal.start(1, {}, 1)
@@ -107,7 +113,7 @@ def measure_rows(count: int, directory: Path) -> None:
     append = best_per_item(lambda: journal.commit(texts, 1), count)
     journal.close()
     print(f'{count:,} bindings, {sum(map(len, texts.values())) / count:.0f} bytes of row each; per binding:')
-    print(f'    row as values + json (entry_to_record, encode): {as_values:5.2f} us')
+    print(f'    row as values + json (entry_to_record, row_json): {as_values:5.2f} us')
     print(f'    row text written directly (entry_to_text):      {direct:5.2f} us')
     print(f'    journal append (lines, write, fsync):           {append:5.2f} us')
     print(f'    save tick per new binding (text + append):      {direct + append:5.2f} us')

@@ -213,10 +213,21 @@ OPERATIONAL = root(
 
 def merge(a: Node, b: Node) -> Node:
     """`a` with the children of `b` added; same-keyword children merge, sorted by keyword."""
-    children = {child.keyword or id(child): child for child in a.children}
+    unnamed: list[Node] = []  # children without a keyword: each its own (the same object once)
+
+    def key(child: Node) -> object:
+        if child.keyword:
+            return child.keyword
+        for index, seen in enumerate(unnamed):
+            if seen is child:
+                return index
+        unnamed.append(child)
+        return len(unnamed) - 1
+
+    children: dict[object, Node] = {key(child): child for child in a.children}
     for child in b.children:
-        key = child.keyword or id(child)
-        children[key] = merge(children[key], child) if key in children else child
+        name = key(child)
+        children[name] = merge(children[name], child) if name in children else child
     ordered = sorted(children.values(), key=lambda n: (n.keyword is None, n.keyword or ''))
     return dataclasses.replace(a, children=tuple(ordered))
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from pmiprouter.cli.errors import ParseError
 from pmiprouter.cli.tree import Node
+from pmiprouter.fast.by_identity import ByIdentity
 
 #: Looks up the root node of a mode by name (the exec tree is 'exec').
 RootLookup = Callable[[str], Node]
@@ -92,24 +93,25 @@ class _Choices:
 
 # The trees are static data, yet a startup-config makes the parser visit the same few nodes
 # hundreds of thousands of times: filtering and indexing their children once per node keeps
-# a line's cost small. Keyed by identity (hashing a frozen Node would hash its whole
-# subtree); the node is kept in the value so that its id cannot be reused.
-_CHOICES: dict[tuple[int, int, bool], tuple[Node, _Choices]] = {}
+# a line's cost small. Found by identity (hashing a frozen Node would hash its whole subtree):
+# per node, the choices by (privilege, negated).
+_CHOICES = ByIdentity[Node, dict[tuple[int, bool], _Choices]](lambda node: {}, 1 << 16)
 
 
 def _choices(node: Node, priv: int, negate: str | None) -> _Choices:
     """`visible(node, priv, negate)` and its keyword index, cached per node."""
-    cache_key = (id(node), priv, negate is not None)
-    hit = _CHOICES.get(cache_key)
-    if hit is not None and hit[0] is node:
-        return hit[1]
+    per_node = _CHOICES(node)
+    cache_key = (priv, negate is not None)
+    hit = per_node.get(cache_key)
+    if hit is not None:
+        return hit
     children = tuple(visible(node, priv, negate))
     keywords = tuple(c for c in children if c.keyword is not None)
     exact: dict[str, Node] = {}
     for child in keywords:
         exact.setdefault(str(child.keyword), child)
     choices = _Choices(children, keywords, exact, tuple(sorted(str(c.keyword) for c in keywords)))
-    _CHOICES[cache_key] = (node, choices)
+    per_node[cache_key] = choices
     return choices
 
 

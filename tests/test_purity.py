@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_LAYERS = ['pmiprouter/mh', 'pmiprouter/core', 'pmiprouter/config', 'cli/parser.py', 'cli/completion.py']
+PURE_LAYERS = ['pmiprouter/fast', 'pmiprouter/mh', 'pmiprouter/core', 'pmiprouter/config', 'cli/parser.py', 'cli/completion.py']
 BANNED = {'twisted', 'pyroute2', 'socket', 'time', 'asyncio', 'prompt_toolkit', 'select', 'threading', 'subprocess'}
 
 

@@ -13,6 +13,7 @@ from pmiprouter.core.events import Transport
 from pmiprouter.core.pba import Grant
 from pmiprouter.core.policy import GreMode, LmaPolicy, MobileNodeProfile
 from pmiprouter.core.request import ProxyRegistration
+from pmiprouter.fast.positional import positional
 from pmiprouter.mh.iana import BAStatus
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 
@@ -53,7 +54,7 @@ def grant_of(entry: BindingCacheEntry, policy: LmaPolicy, lifetime_s: int | None
     """What the PBA tells the MAG about `entry` (lifetime 0 on a de-registration)."""
     use_gre = entry.use_gre
     ipv4 = entry.ipv4
-    return _new_tuple(Grant, (  # every field in Grant's order: skips the named tuple's Python-level __new__
+    return _make_grant((  # every field in Grant's order (see pmiprouter/fast/positional.py)
         entry.lifetime_s if lifetime_s is None else lifetime_s,  # lifetime_s
         entry.hnps,  # prefixes
         ipv4,
@@ -67,4 +68,4 @@ def grant_of(entry: BindingCacheEntry, policy: LmaPolicy, lifetime_s: int | None
     ))
 
 
-_new_tuple = tuple.__new__
+_make_grant = positional(Grant)

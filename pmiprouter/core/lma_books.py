@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Union
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.core.events import CommonPbuReceived, IPAddress
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.mh.iana import BAStatus

@@ -13,7 +13,7 @@ import enum
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 
 
 class AttachTrigger(enum.Enum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import NamedTuple
 
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.core.policy import Ipv4HomeAddress
 from pmiprouter.core.request import ProxyRegistration
 from pmiprouter.core.seqno import timestamp_from_seconds
@@ -57,23 +58,13 @@ def _access(value: int) -> AccessTechnologyTypeOption:
 
 # Address options whose address is one object shared by many bindings (the IPv4 default
 # router of a pool, the LMA's link-local address, a decoded link-local address): one option,
-# encoded once, per address object. Keyed by id(address); the entry holds the address, so the
-# id cannot be reused while it is here. Bounded: cleared when full.
+# encoded once, per address object and kind. Bounded: a table that starts over forgets the
+# encodings of the options it drops.
 SHARED_ADDRESS_OPTIONS = 1024
-_BY_ADDRESS: dict[tuple[type, int], tuple[object, MobilityOption]] = {}
-
-
-def _address_option(kind: type[LinkLocalAddress] | type[IPv4DefaultRouterAddress], address: object) -> MobilityOption:
-    entry = _BY_ADDRESS.get((kind, id(address)))
-    if entry is not None:
-        return entry[1]
-    if len(_BY_ADDRESS) >= SHARED_ADDRESS_OPTIONS:
-        for _, dropped in _BY_ADDRESS.values():
-            unshare(dropped)
-        _BY_ADDRESS.clear()
-    option = share(kind(address))  # type: ignore[arg-type]
-    _BY_ADDRESS[kind, id(address)] = (address, option)
-    return option
+_link_local_option = ByIdentity[IPv6Address, MobilityOption](
+    lambda address: share(LinkLocalAddress(address)), SHARED_ADDRESS_OPTIONS, unshare)
+_router_option = ByIdentity[IPv4Address, MobilityOption](
+    lambda address: share(IPv4DefaultRouterAddress(address)), SHARED_ADDRESS_OPTIONS, unshare)
 
 
 _DHCP_SUPPORT = {mode: share(IPv4DHCPSupportMode(mode)) for mode in (False, True)}
@@ -140,7 +131,7 @@ def build_pba(
     if link_local is not None:
         if grant is not None and grant.link_local:
             link_local = grant.link_local
-        append(_address_option(LinkLocalAddress, link_local))
+        append(_link_local_option(link_local))
     if timestamp is not None:
         append(Timestamp(timestamp_from_seconds(now) if status in _STALE_TIMESTAMP else timestamp))
     if ipv4_requests:
@@ -184,7 +175,7 @@ def _ipv4_options(request: ProxyRegistration, status: BAStatus, grant: Grant | N
         IPv4HomeAddressReply(IPv4HomeAddressReplyStatus.SUCCESS, grant.ipv4.prefix_length, grant.ipv4.ip)
     ]
     if grant.ipv4_router is not None:
-        options.append(_address_option(IPv4DefaultRouterAddress, grant.ipv4_router))
+        options.append(_router_option(grant.ipv4_router))
     if grant.dhcp_server_mode is not None:
         mode = _DHCP_SUPPORT.get(grant.dhcp_server_mode)
         options.append(mode if mode is not None else IPv4DHCPSupportMode(grant.dhcp_server_mode))

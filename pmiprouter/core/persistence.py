@@ -3,17 +3,14 @@
 Times are absolute (the engines' `now` is wall-clock seconds in the daemon), so a restored
 entry keeps exactly the lifetime it had left.
 
-The daemon journals a row for every binding it creates, so `entry_to_text` writes a row's JSON
-text in one formatting step; `entry_to_record` is the same row as values (the reference the
-tests hold it to, and what the engine exports).
+A row is `entry_to_record(entry)`, a list of JSON values (ROW_FIELDS); the daemon journals its
+compact JSON text, written by `pmiprouter.fast.rows.entry_to_text` (held to this record by tests).
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
-from json import JSONEncoder
-from math import isfinite as _finite
 from typing import Any
 
 from pmiprouter.core.binding_cache import BceState, BindingCacheEntry
@@ -35,20 +32,6 @@ ROW_FIELDS = (
     'gre_key_out', 'use_gre', 'tlv', 'udp', 'state', 'registered_at',
 )
 
-_json = JSONEncoder(separators=(',', ':'), check_circular=False).encode  # compact: the daemon keeps every row's text
-_ADDRESS_JSON_BOUND = 4096  # peer and local addresses: a handful; the bound stops a spray of them growing it
-# An address's JSON text by id(), and the addresses themselves in _known_addresses: kept alive,
-# no other object can take the id of one while it is in the table.
-_address_json: dict[int, str] = {}
-_known_addresses: list[IPv4Address | IPv6Address] = []
-_BOOLEAN_JSON = ('false', 'true')
-# The text of the small ints of a row (MN-ID subtype, ATT, handoff indicator, prefix lengths):
-# a dict subscript is cheaper than formatting an int. By value, so an IntEnum subtype finds its number.
-_BYTE_JSON = {number: str(number) for number in range(256)}
-# Daemon times (wall-clock seconds) from 2004 to 2038: every float in [2**30, 2**31) has the same
-# spacing and ten digits before the point, which entry_to_text's expiry text relies on.
-_TIME_LOW, _TIME_HIGH = 1073741824.0, 2147483648.0
-
 
 @lru_cache(maxsize=4096)
 def _text(address: IPv4Address | IPv6Address) -> str:
@@ -57,7 +40,7 @@ def _text(address: IPv4Address | IPv6Address) -> str:
 
 
 def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
-    """The entry as a row (ROW_FIELDS); json.dumps turns it into the state file's text (entry_to_text)."""
+    """The entry as a row (ROW_FIELDS); its compact JSON is the state file's text (pmiprouter/fast/rows.py)."""
     ipv4 = entry.ipv4
     return [
         entry.binding_id, int(entry.mn_id.subtype), entry.mn_id.identifier.hex(), entry.att, entry.mn_ll_id.hex(),
@@ -69,76 +52,6 @@ def entry_to_record(entry: BindingCacheEntry) -> list[Any]:
         entry.lifetime_s, entry.expires_at, entry.timestamp, entry.sequence,
         entry.gre_key_out, entry.use_gre, entry.tlv, entry.udp, entry.state.value, entry.registered_at,
     ]
-
-
-def _remember_address(address: IPv4Address | IPv6Address) -> None:
-    """Keep an address's JSON text by identity for the next rows (see entry_to_text)."""
-    if id(address) in _address_json:
-        return
-    if len(_address_json) >= _ADDRESS_JSON_BOUND:
-        _address_json.clear()
-        _known_addresses.clear()
-    _known_addresses.append(address)
-    _address_json[id(address)] = _json(str(address))
-
-
-def _row_json(entry: BindingCacheEntry) -> str:
-    """The row built as values and encoded: for what entry_to_text's direct text does not cover
-    (an address not seen yet, a time that is no finite float, a small int out of its table)."""
-    _remember_address(entry.proxy_coa)
-    _remember_address(entry.local)
-    return _json(entry_to_record(entry))
-
-
-def entry_to_text(entry: BindingCacheEntry) -> str:
-    """The row's compact JSON (`json.dumps(entry_to_record(entry), separators=(',', ':'))`), written
-    directly: one formatting step instead of a list, its encoding and the per-row address
-    formatting (the daemon does this for every new or changed binding, on the reactor thread).
-    Every step is counted (bench_state.py --callgrind): a dict subscript costs less than a call or
-    an int's formatting, and the float repr (~5,000 machine instructions) is done once, not twice."""
-    expires_at, registered_at, lifetime_s = entry.expires_at, entry.registered_at, entry.lifetime_s
-    # repr is json's text for a finite float; an int, an infinity or a NaN takes the encoder.
-    if type(expires_at) is not float or type(registered_at) is not float or not _finite(expires_at) or not _finite(registered_at):
-        return _row_json(entry)
-    mn_id, hnps = entry.mn_id, entry.hnps
-    try:
-        # The MAG's and our address are the same few objects in every binding: their text by identity
-        # (hashing an ipaddress object runs Python code; see pmiprouter/by_identity.py).
-        proxy_coa = _address_json[id(entry.proxy_coa)]
-        local = _address_json[id(entry.local)]
-        subtype, att, handoff = _BYTE_JSON[mn_id.subtype], _BYTE_JSON[entry.att], _BYTE_JSON[entry.handoff]
-        if len(hnps) == 1:  # one prefix per binding, nearly always
-            prefix = hnps[0]
-            prefixes = f'[[{prefix.network_address._ip},{_BYTE_JSON[prefix._prefixlen]}]]'
-        else:
-            prefixes = '[' + ','.join([f'[{p.network_address._ip},{_BYTE_JSON[p._prefixlen]}]' for p in hnps]) + ']'
-        ipv4 = entry.ipv4
-        ipv4_json = 'null' if ipv4 is None else f'[{ipv4.ip._ip},{_BYTE_JSON[ipv4.prefix_length]}]'
-    except KeyError:
-        return _row_json(entry)
-    registered = repr(registered_at)
-    fraction = registered[10:]
-    # A new binding expires a whole number of seconds after it registered. Two such floats in
-    # [2**30, 2**31) are the same fraction of a second, with the same spacing, so their shortest
-    # reprs have the same digits after the point (and, unless the repr rounded to a whole second,
-    # the digits before it are the float's whole seconds): the expiry's repr costs no second repr.
-    if _TIME_LOW <= registered_at <= expires_at < _TIME_HIGH and expires_at - registered_at == lifetime_s \
-            and fraction != '.0':
-        expires = f'{int(expires_at)}{fraction}'
-    else:
-        expires = repr(expires_at)
-    sport, router, link_local = entry.sport, entry.ipv4_router, entry.link_local
-    timestamp, gre_key_out = entry.timestamp, entry.gre_key_out
-    # Enum values are plain lowercase words and hex digits need no escaping: quoting them is their JSON.
-    return (
-        f'[{entry.binding_id},{subtype},"{mn_id.identifier.hex()}",{att},"{entry.mn_ll_id.hex()}",'
-        f'{handoff},{proxy_coa},{local},"{entry.transport._value_}",{"null" if sport is None else sport},'
-        f'{prefixes},{ipv4_json},'
-        f'{"null" if router is None else router._ip},{"null" if link_local is None else link_local._ip},'
-        f'{lifetime_s},{expires},{"null" if timestamp is None else timestamp},{entry.sequence},'
-        f'{"null" if gre_key_out is None else gre_key_out},{_BOOLEAN_JSON[entry.use_gre]},{_BOOLEAN_JSON[entry.tlv]},'
-        f'{_BOOLEAN_JSON[entry.udp]},"{entry.state._value_}",{registered}]'
-    )
 
 
 def _from_row(row: list[Any]) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 from pmiprouter.core.revocation import BriTiming
-from pmiprouter.by_identity import ByIdentity
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.by_identity import ByIdentity
+from pmiprouter.fast.frozen import quick_init
 from pmiprouter.mh.iana import MNIdentifierSubtype
 from pmiprouter.mh.options_mipv6 import MobileNodeIdentifier
 

@@ -11,7 +11,7 @@ from collections import deque
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.policy import Ipv4HomeAddress
-from pmiprouter.netaddr import HomePrefix6, ipv4_address
+from pmiprouter.fast.netaddr import HomePrefix6, ipv4_address
 
 
 class PoolExhausted(Exception):

@@ -10,6 +10,7 @@ from ipaddress import IPv6Address
 from typing import NamedTuple
 
 from pmiprouter.core.events import IPAddress, MessageReceived, Transport
+from pmiprouter.fast.positional import positional
 from pmiprouter.mh.iana import BUFlags
 from pmiprouter.mh.messages import BindingUpdate
 from pmiprouter.mh.options_ipv4 import GREKey, IPv4HomeAddressRequest
@@ -24,7 +25,6 @@ from pmiprouter.mh.options_pmip import (
 )
 
 
-_new_tuple = tuple.__new__
 
 # Where `parse` files the first option of each class it reads: one dict lookup per option. A
 # PBU may carry several HNPs and IPv4 requests (the last two); it usually carries one at most,
@@ -103,7 +103,7 @@ class ProxyRegistration(NamedTuple):
                 all_hnps = (hnp,)  # type: ignore[assignment]
                 non_zero = () if hnp.is_all_zero else all_hnps  # type: ignore[attr-defined]
         transport = received.transport
-        return _new_tuple(cls, (  # every field, in order: skips the named tuple's Python-level constructor
+        return _make_request((  # every field, in order (see pmiprouter/fast/positional.py)
             received.src,
             received.dst,
             transport,
@@ -150,3 +150,6 @@ class ProxyRegistration(NamedTuple):
     @property
     def tlv_header(self) -> bool:
         return bool(int(self.message.flags) & BUFlags.T.value)
+
+
+_make_request = positional(ProxyRegistration)

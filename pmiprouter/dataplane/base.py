@@ -34,6 +34,8 @@ from pmiprouter.dataplane.interface import (
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
 from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context
+from pmiprouter.fast.netaddr import prefix_length
+from pmiprouter.fast.positional import positional
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +131,8 @@ class BaseDataplane(abc.ABC):
         One list of operations for :meth:`_apply_ops`; the memory backend overrides this to
         spare the operation objects.
         """
-        return self._apply_ops([_new_tuple(Op, (True, entry)) for entry in additions]
-                               + [_new_tuple(Op, (False, entry)) for entry in deletions])
+        return self._apply_ops([_make_op((True, entry)) for entry in additions]
+                               + [_make_op((False, entry)) for entry in deletions])
 
     # -- the Dataplane protocol -------------------------------------------------------------
 
@@ -299,7 +301,7 @@ class BaseDataplane(abc.ABC):
         for prefix in prefixes:
             size = len(by_prefix)
             holders = by_prefix.setdefault(prefix, spec)
-            if len(by_prefix) == size or not prefix._prefixlen:  # type: ignore[attr-defined]
+            if len(by_prefix) == size or not prefix_length(prefix):
                 if overlaps is None:
                     overlaps = {}
                 # (the index is looked up here, not counted for the usual new prefix; a spec
@@ -352,7 +354,7 @@ class BaseDataplane(abc.ABC):
         kept_rules: list[RuleEntry] = []
         for index, prefix in enumerate(spec.prefixes):
             own_routes, own_rules = routes[index:index + 1], rules[index * per:index * per + per]
-            if index in overlaps and not prefix._prefixlen:  # type: ignore[attr-defined]
+            if index in overlaps and not prefix_length(prefix):
                 kept_routes += count(self._route_refs, own_routes)
                 kept_rules += count(self._rule_refs, own_rules)
                 continue
@@ -395,7 +397,7 @@ class BaseDataplane(abc.ABC):
                 for old in rest:
                     if old not in others:
                         others[old] = self._mns[old]
-            elif prefix._prefixlen:  # type: ignore[attr-defined]
+            elif prefix_length(prefix):
                 continue  # the usual case: nobody else holds the prefix, its objects go
             if overlaps is None:
                 overlaps = {}
@@ -464,7 +466,7 @@ class BaseDataplane(abc.ABC):
         return held[1] if held else None
 
 
-_new_tuple = tuple.__new__  # a named tuple's own constructor is a Python function
+_make_op = positional(Op)
 _LMA = Role.LMA
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import ClassVar, NamedTuple, Protocol, Union
 
-from pmiprouter.netaddr import HomePrefix4
+from pmiprouter.fast.netaddr import HomePrefix4, network_int
+from pmiprouter.fast.slotted import slot_builder
 
 IPAddress = Union[IPv4Address, IPv6Address]
 IPNetwork = Union[IPv4Network, IPv6Network]
@@ -130,10 +131,10 @@ class TunnelSpec:
         if self.mtu is not None and not 576 <= self.mtu <= 65535:
             raise DataplaneError(f'tunnel MTU out of range: {self.mtu}')
         # Specs are dictionary keys on every route change: hash the fields once.
-        object.__setattr__(self, '_hash', hash((self.local, self.remote, self.mode, self.gre_key_in, self.gre_key_out, self.mtu)))
+        object.__setattr__(self, 'hash_value', hash((self.local, self.remote, self.mode, self.gre_key_in, self.gre_key_out, self.mtu)))
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined, no-any-return]
+        return self.hash_value  # type: ignore[attr-defined, no-any-return]
 
     @property
     def effective_mtu(self) -> int:
@@ -150,7 +151,7 @@ class _Derived:
     """Slots for what :class:`MnRouteSpec` derives from its fields (they are not fields: not
     compared, not arguments)."""
 
-    __slots__ = ('prefixes', '_hash')
+    __slots__ = ('prefixes', 'hash_value')
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -190,9 +191,8 @@ class MnRouteSpec(_Derived):
         cls, role: Role, tunnel: TunnelSpec, hnps: tuple[IPv6Network, ...] = (), ipv4_hoa: IPv4Address | None = None,
         access_ifname: str | None = None, realm_ifname: str | None = None, label: str = '',
     ) -> MnRouteSpec:
-        # Built here rather than by a dataclass __init__: the frozen class refuses attribute
-        # stores, so filling its slots costs a call each; plain stores fill a writable twin of
-        # the same layout, which then becomes the spec (a spec is built per registration).
+        # Built here rather than by a dataclass __init__, with what it derives (a spec is built
+        # per registration): see pmiprouter/fast/slotted.py.
         if not hnps and ipv4_hoa is None:
             raise DataplaneError('a mobile node needs at least one HNP or an IPv4 HoA')
         if role is _MAG:
@@ -207,36 +207,21 @@ class MnRouteSpec(_Derived):
             raise DataplaneError(f'not a role: {role!r}')
         # Derived once: the data plane reads them, and hashes the spec, several times per change.
         # The hash is any function of the compared fields: the /32's and the tunnel's stored
-        # hashes stand for the IPv4 HoA and the tunnel, the first HNP's address integer and the
-        # count for the HNPs (hashing any of those objects runs Python code).
+        # hashes, the first HNP's address integer and the count of HNPs stand for them
+        # (hashing any of those objects runs Python code).
         if ipv4_hoa is not None:
             if tunnel.mode in _IPV6_ONLY_MODES:
                 raise DataplaneError(f'mode {tunnel.mode.value} cannot carry the IPv4 HoA')
             v4 = _host4(ipv4_hoa)
             prefixes = (*(hnps if len(hnps) < 2 else _unique(hnps)), v4)
-            v4_hash = v4._hash
+            v4_hash = v4.hash_value
         else:
             prefixes = tuple(hnps if len(hnps) < 2 else _unique(hnps))
             v4_hash = 0
-        tunnel_hash = tunnel._hash if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
-        first = hnps[0].network_address._ip if hnps else None  # equal HNPs: equal addresses
-        spec = _Writable()
-        spec.role = role
-        spec.tunnel = tunnel
-        spec.hnps = hnps
-        spec.ipv4_hoa = ipv4_hoa
-        spec.access_ifname = access_ifname
-        spec.realm_ifname = realm_ifname
-        spec.label = label
-        spec.prefixes = prefixes
-        spec._hash = hash((role is _LMA, tunnel_hash, first, len(hnps), v4_hash, access_ifname, realm_ifname))
-        if cls is MnRouteSpec:
-            spec.__class__ = MnRouteSpec
-            return spec  # type: ignore[return-value]
-        made = object.__new__(cls)  # a subclass may have another layout (a __dict__): slot by slot
-        for name in _SLOTS:
-            object.__setattr__(made, name, getattr(spec, name))
-        return made  # type: ignore[no-any-return]
+        tunnel_hash = tunnel.hash_value if type(tunnel) is TunnelSpec else hash(tunnel)  # type: ignore[attr-defined]
+        first = network_int(hnps[0]) if hnps else None  # equal HNPs: equal addresses
+        return _build(cls, role, tunnel, hnps, ipv4_hoa, access_ifname, realm_ifname, label, prefixes,
+                      hash((role is _LMA, tunnel_hash, first, len(hnps), v4_hash, access_ifname, realm_ifname)))
 
     @classmethod
     def lma(cls, tunnel: TunnelSpec, hnps: tuple[IPv6Network, ...], ipv4_hoa: IPv4Address | None = None,
@@ -246,7 +231,7 @@ class MnRouteSpec(_Derived):
         return cls.__new__(cls, _LMA, tunnel, hnps, ipv4_hoa, None, None, label)
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[no-any-return]
+        return self.hash_value  # type: ignore[no-any-return]
 
     def __reduce__(self) -> tuple[object, ...]:
         # copy and pickle rebuild it through the constructor, which derives the rest
@@ -259,13 +244,7 @@ class MnRouteSpec(_Derived):
         return self.tunnel.gre_key_out
 
 
-class _Writable(_Derived):
-    """MnRouteSpec's layout (the same slots on the same base) without its frozen ``__setattr__``."""
-
-    __slots__ = MnRouteSpec.__slots__
-
-
-_SLOTS = (*MnRouteSpec.__slots__, *_Derived.__slots__)
+_build = slot_builder(MnRouteSpec)  # (cls, the fields in order, then prefixes and hash_value)
 _host4 = HomePrefix4  # an IPv4Address alone: its /32, built without parsing
 
 

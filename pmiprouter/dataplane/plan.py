@@ -39,6 +39,7 @@ from pmiprouter.dataplane.naming import (
     TUN_IFNAME,
     tunnel_table,
 )
+from pmiprouter.fast.positional import positional
 
 #: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
 FAMILY_V4 = 2
@@ -136,20 +137,19 @@ def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
 def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str) -> MnObjects:
     """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route per
     prefix in the role table, and the role table's rule for each address family (shared)."""
-    # Tuples grown in place: one or two prefixes, no list to convert. A named tuple's constructor
-    # is a Python function: the entries are built by the tuple constructor (all fields, in order).
-    # `_version`: the class attribute behind the `version` property, without the call.
+    # Tuples grown in place: one or two prefixes, no list to convert. The entries are built from
+    # all their fields, in order (pmiprouter/fast/positional.py).
     routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
-        routes += (_new_tuple(RouteEntry, (LMA_TABLE, net, dev)),)
-        rule = _LMA_RULE_V6 if net._version == 6 else _LMA_RULE_V4
+        routes += (_make_route((LMA_TABLE, net, dev)),)
+        rule = _LMA_RULE_V6 if isinstance(net, IPv6Network) else _LMA_RULE_V4
         if rule not in rules:
             rules += (rule,)
     return routes, (), (), rules
 
 
-_new_tuple = tuple.__new__
+_make_route = positional(RouteEntry)
 _LMA = Role.LMA
 #: The LMA role table's rules, one per address family: every lookup goes there first.
 _LMA_RULE_V6 = RuleEntry(PRIO_LMA_DOWN, LMA_TABLE, FAMILY_V6, None, None, None)

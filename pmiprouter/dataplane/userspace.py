@@ -71,7 +71,7 @@ class UserspaceDataplane(NetlinkDataplane):
         self._ctxs: dict[str, TunnelCtx] = {}
         self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
         self._published: dict[MnRouteSpec, TunnelCtx] = {}
-        self._holders: dict[tuple[int, IPNetwork], list[TunnelCtx]] = {}
+        self._holders: dict[tuple[PrefixTable, IPNetwork], list[TunnelCtx]] = {}
         self._touched: set[MnRouteSpec] | None = None
         self._dirty_tunnels: set[str] = set()
         self._reconciling = False
@@ -273,7 +273,7 @@ class UserspaceDataplane(NetlinkDataplane):
         self._published[mn] = ctx
         for table in self._targets(mn, ctx):
             for net in mn.prefixes:
-                holders = self._holders.setdefault((id(table), net), [])
+                holders = self._holders.setdefault((table, net), [])  # tables compare by identity
                 holders.append(ctx)
                 table.put(net, ctx)
 
@@ -281,7 +281,7 @@ class UserspaceDataplane(NetlinkDataplane):
         ctx = self._published.pop(mn)
         for table in self._targets(mn, ctx):
             for net in mn.prefixes:
-                key = (id(table), net)
+                key = (table, net)
                 holders = self._holders.get(key)
                 if holders is None:
                     continue

@@ -24,6 +24,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from pmiprouter.core.events import CommonPbuReceived
+from pmiprouter.fast.bounded import Bounded
 from pmiprouter.mh.codec import encode
 from pmiprouter.mh.iana import BAFlags, BAStatus, MNIdentifierSubtype, OptionType
 from pmiprouter.mh.messages import BindingAcknowledgement
@@ -75,9 +76,7 @@ def read_common_pbu(wire: bytes, src: IPv6Address, dst: IPv6Address) -> CommonPb
             return None
     pbu = _walk(wire, src, dst)
     if pbu is not None:
-        if len(_layouts) >= MAX_LAYOUTS:
-            _layouts.clear()
-        _layouts[key] = _layout_of(wire)
+        _layouts.put(key, _layout_of(wire))
     return pbu
 
 
@@ -91,7 +90,7 @@ class _Layout(NamedTuple):
 
 
 MAX_LAYOUTS = 256  # (size, first option length) pairs remembered
-_layouts: dict[int, _Layout] = {}
+_layouts = Bounded[int, _Layout](bound=MAX_LAYOUTS)
 _NONE = (None,)  # the value of an option the layout does not have (link-layer ID, Timestamp)
 _VALUES = ('sequence', 'lifetime', 'identifier', 'handoff', 'att', 'll_id', 'timestamp')
 
@@ -199,7 +198,7 @@ class _Template(NamedTuple):
 
 
 MAX_TEMPLATES = 256  # option layouts (NAI length, link-layer identifier length, Timestamp or not)
-_templates: dict[tuple[int, int, bool], _Template] = {}
+_templates = Bounded[tuple[int, int, bool], _Template](lambda key: _template(*key), MAX_TEMPLATES)
 _LOW64 = (1 << 64) - 1
 
 
@@ -207,11 +206,7 @@ def accepted_pba(pbu: CommonPbuReceived, prefix: IPv6Network, lifetime_s: int) -
     """The PBA accepting `pbu` with one home network prefix: build_pba's options, the codec's bytes."""
     ll_id, timestamp = pbu.ll_id, pbu.timestamp
     key = (len(pbu.identifier), -1 if ll_id is None else len(ll_id), timestamp is not None)
-    template = _templates.get(key)
-    if template is None:
-        if len(_templates) >= MAX_TEMPLATES:
-            _templates.clear()
-        template = _templates[key] = _template(*key)
+    template = _templates.get(key) or _templates.remember(key)
     address = prefix.network_address._ip  # type: ignore[attr-defined]
     c = template.constants
     tail: tuple[Any, ...] = ()  # the optional fields after the ATT, each with the constant after it

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.mh import messages as _messages  # noqa: F401  (registers the messages)
 from pmiprouter.mh import options_ipv4 as _options_ipv4  # noqa: F401  (registers the options)
 from pmiprouter.mh import options_pmip as _options_pmip  # noqa: F401
@@ -25,17 +26,16 @@ from pmiprouter.mh.shared_options import (
     PAD1,
     PADN,
     decode_option,
-    share_decoded,
 )
 
 IPPROTO_NONE = 59
 HEADER = struct.Struct('!BBBBH')  # payload proto, header len, MH type, reserved, checksum
 HEADER_LENGTH = HEADER.size
 
-# The encoding of a shared option, computed once: id(option) -> (option, x, y, TLV bytes). The
-# entry holds the option, so the id cannot be reused by another object while it is here. Filled
-# by `share` (the PBA's constant options and shared address options), emptied by `unshare`.
-_encoded: dict[int, tuple[MobilityOption, int, int, bytes]] = {}
+MAX_ENCODED = 8192  # cached encodings of shared options; a safety bound, the callers bound their own
+# The encoding of a shared option, computed once per option object: (x, y, TLV bytes). Filled by
+# `share` (the PBA's constant options and shared address options), emptied by `unshare`.
+_encoded = ByIdentity[MobilityOption, tuple[int, int, bytes]](None, MAX_ENCODED)
 
 
 def decode(data: bytes | bytearray | memoryview) -> MobilityMessage:
@@ -81,7 +81,7 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
     """Decode the option TLVs in data[start:end]; Pad1/PadN are consumed, not returned."""
     options: list[MobilityOption] = []
     append = options.append
-    shared = shared_options.decoded
+    shared = shared_options.decoded.get
     shareable = _SHAREABLE
     known = OPTIONS
     i = start
@@ -98,10 +98,10 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
         if option_type in shareable and body_end - i <= MAX_SHARED_OPTION:
             # A small option seen before is the same frozen value: one slice and one lookup.
             wire = data[i:body_end]
-            option = shared.get(wire)
+            option = shared(wire)
             if option is None:
                 option = decode_option(option_type, data, i, body_end)
-                share_decoded(wire, option)
+                shared_options.decoded.put(wire, option)
             append(option)
         elif option_type != PADN:
             kind = known.get(option_type)
@@ -118,9 +118,6 @@ def decode_options(data: bytes, start: int, end: int) -> tuple[MobilityOption, .
     return tuple(options)
 
 
-MAX_ENCODED = 8192  # cached encodings of shared options; a safety bound, the callers bound their own
-
-
 def share(option: MobilityOption) -> MobilityOption:
     """Encode `option` once, now, for every later message that carries this same object; returns it.
 
@@ -128,22 +125,17 @@ def share(option: MobilityOption) -> MobilityOption:
     keeps the option alive until `unshare`. An option that does not encode is left to `encode`
     (which raises the error where it is used).
     """
-    if id(option) not in _encoded:
+    if option not in _encoded:
         try:
-            x, y, tlv = _option_layout(option)
+            _encoded.put(option, _option_layout(option))
         except EncodeError:
             return option
-        if len(_encoded) >= MAX_ENCODED:
-            _encoded.clear()
-        _encoded[id(option)] = (option, x, y, tlv)
     return option
 
 
 def unshare(option: MobilityOption) -> None:
     """Forget the cached encoding of `option` (a caller dropping it from its own table)."""
-    entry = _encoded.get(id(option))
-    if entry is not None and entry[0] is option:
-        del _encoded[id(option)]
+    _encoded.forget(option)
 
 
 def _option_layout(opt: MobilityOption) -> tuple[int, int, bytes]:
@@ -178,14 +170,12 @@ def encode_options(options: tuple[MobilityOption, ...], start: int) -> bytes:
 def _lay_out(options: tuple[MobilityOption, ...], start: int, parts: list[bytes]) -> int:
     """Append the options' TLVs and padding to `parts` from MH offset `start`; returns the padded end."""
     cur = start
-    encoded = _encoded
     append = parts.append
-    for opt in options:
-        key = id(opt)
-        if key in encoded:
-            _, x, y, tlv = encoded[key]
+    for known in _encoded.get_each(options):  # (option, its encoding), or the option not kept
+        if type(known) is tuple:
+            x, y, tlv = known[1]
         else:
-            x, y, tlv = _option_layout(opt)
+            x, y, tlv = _option_layout(known)
         if x != 1:
             gap = (y - cur) % x
             if gap:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar, TypeVar
 
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 from pmiprouter.mh.option import MobilityOption
 
 MESSAGES: dict[int, type[MobilityMessage]] = {}

@@ -27,7 +27,7 @@ from pmiprouter.mh.iana import (
     UPAStatus,
     UPNReason,
 )
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 from pmiprouter.mh.message import MobilityMessage, register_message
 from pmiprouter.mh.option import MobilityOption, coerce, seconds_to_units
 

@@ -15,7 +15,7 @@ from ipaddress import IPv4Address, IPv6Address
 from typing import ClassVar, TypeVar
 
 from pmiprouter.mh.errors import BadOptionLength, BadOptionValue, EncodeError
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 
 OPTIONS: dict[int, type[MobilityOption]] = {}
 

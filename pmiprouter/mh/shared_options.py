@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import struct
 
+from pmiprouter.fast.bounded import Bounded
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.mh.option import OPTIONS, MobilityOption, UnknownOption
 
@@ -22,7 +23,7 @@ CODEC_FAILURES = (struct.error, OverflowError, ValueError, TypeError, AttributeE
 
 MAX_SHARED_OPTION = 20  # bytes of type + length + body
 SHARED_OPTIONS = 4096
-decoded: dict[bytes, MobilityOption] = {}  # TLV -> the option
+decoded = Bounded[bytes, MobilityOption](None, SHARED_OPTIONS)  # TLV -> the option
 
 
 def shareable_types() -> frozenset[int]:
@@ -43,9 +44,3 @@ def decode_option(option_type: int, data: bytes, i: int, body_end: int) -> Mobil
     except CODEC_FAILURES as exc:
         raise DecodeError(i, f'{kind.__name__}: {exc}') from exc
 
-
-def share_decoded(wire: bytes, option: MobilityOption) -> None:
-    """Keep a newly decoded small option for the identical ones that follow."""
-    if len(decoded) >= SHARED_OPTIONS:
-        decoded.clear()
-    decoded[wire] = option

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.fast.common_pbu import read_common_pbu
 from pmiprouter.runtime.driver import EngineDriver
 

@@ -9,7 +9,7 @@ from twisted.internet.task import LoopingCall
 
 from pmiprouter.config.model import LmaConfig, RouterConfig, find
 from pmiprouter.core.lma import LocalMobilityAnchor
-from pmiprouter.core.persistence import entry_to_text
+from pmiprouter.fast.rows import entry_to_text
 from pmiprouter.mh.messages import BindingAcknowledgement, BindingRevocationIndication
 from pmiprouter.runtime.common_path import CommonPbuOffer
 from pmiprouter.runtime.gc_tuning import HeapSettler

@@ -57,7 +57,7 @@ class DebugTaps:
     def __init__(self, emit: Emit) -> None:
         self.emit = emit
         self.active: set[str] = set()
-        self.tapped: dict[int, tuple[EngineDriver, dict[str, Any]]] = {}
+        self.tapped: dict[EngineDriver, dict[str, Any]] = {}  # each driver (by identity) and its own methods
 
     def set(self, category: str | None, on: bool, drivers: list[EngineDriver]) -> None:
         """Switch `category` (None: all of them) and tap or untap `drivers` accordingly."""
@@ -78,10 +78,10 @@ class DebugTaps:
                 self._tap(driver)
 
     def _tap(self, driver: EngineDriver) -> None:
-        if id(driver) in self.tapped:
+        if driver in self.tapped:
             return
         originals = {name: getattr(driver, name) for name in ('feed', 'send', 'send_wire', 'program')}
-        self.tapped[id(driver)] = (driver, originals)
+        self.tapped[driver] = originals
 
         def feed(event: Any) -> None:
             if isinstance(event, MessageReceived) and 'messages' in self.active:
@@ -113,7 +113,7 @@ class DebugTaps:
         driver.program = program  # type: ignore[method-assign]
 
     def _untap_all(self) -> None:
-        for driver, originals in self.tapped.values():
+        for driver, originals in self.tapped.items():
             for name in originals:
                 delattr(driver, name)  # the instance attribute goes; the class method shows again
         self.tapped.clear()

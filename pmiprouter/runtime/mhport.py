@@ -22,13 +22,13 @@ import os
 import socket
 import struct
 from collections.abc import Callable
-from typing import Any
 from ipaddress import IPv6Address
 
 from twisted.internet.interfaces import IReactorFDSet
 
-from pmiprouter.by_identity import ByIdentity
 from pmiprouter.core.events import Event, MalformedReceived, MessageReceived, Transport
+from pmiprouter.fast.bounded import Bounded
+from pmiprouter.fast.by_identity import ByIdentity
 from pmiprouter.mh.codec import decode
 from pmiprouter.mh.errors import DecodeError
 from pmiprouter.dataplane.mmsg import (
@@ -80,9 +80,9 @@ class MHPort(SocketReader):
         self.drops = KernelDrops('MH socket')  # the kernel's count of datagrams it could not queue
         # Parsing an address costs more than the rest of the header: the few MAGs we talk to
         # (and our own addresses) are parsed once. Bounded, so a spray of sources cannot grow it.
-        self._sources: dict[str, IPv6Address] = {}
-        self._sources_packed: dict[bytes, IPv6Address] = {}  # the same, by sockaddr_in6 address (recvmmsg)
-        self._locals: dict[bytes, IPv6Address] = {}
+        self._sources = Bounded[str, IPv6Address](strip_scope, ADDRESS_CACHE)
+        self._sources_packed = Bounded[bytes, IPv6Address](IPv6Address, ADDRESS_CACHE)  # by sockaddr_in6 address (recvmmsg)
+        self._locals = Bounded[bytes, IPv6Address](IPv6Address, ADDRESS_CACHE)
         # Formatting an IPv6 address costs more than the send: each peer's text, PKTINFO and C
         # socket address are made once per address object (the ports reuse one per peer).
         self._text = ByIdentity[IPv6Address, str](str, ADDRESS_CACHE)
@@ -158,7 +158,7 @@ class MHPort(SocketReader):
         names, name_size = batch.names, batch.name_size
         controls, control_size = batch.controls, batch.control_size
         u32, u64 = batch.u32, batch.u64
-        sources, locals_ = self._sources_packed, self._locals
+        source_of, local_of = self._sources_packed.get, self._locals.get
         unpack_source, unpack_control = _SOURCE.unpack_from, _PKTINFO_CMSG.unpack_from
         unpack_drops = DROP_COUNTER.unpack_from
         handle = self.handle_datagram
@@ -168,7 +168,7 @@ class MHPort(SocketReader):
                 start = i * stride
                 data = bytes(view[start:start + u32[i * U32_STRIDE + U32_LEN]])
                 packed = unpack_source(names, i * name_size)[0]
-                src = sources.get(packed)
+                src = source_of(packed)
                 if src is None:
                     src = self._new_source(packed)
                 dst = UNSPECIFIED
@@ -182,7 +182,7 @@ class MHPort(SocketReader):
                         if controllen >= DROP_CMSG_SPACE + _PKTINFO_CMSG_LEN:
                             _length, level, kind, packed = unpack_control(controls, at + DROP_CMSG_SPACE)
                     if level == _IPPROTO_IPV6 and kind == _IPV6_PKTINFO:
-                        dst = locals_.get(packed) or self._local_packed(packed)
+                        dst = local_of(packed) or self._local_packed(packed)
                 handle(data, src, dst)
             except Exception:  # the boundary (design.md principle 4): count, log, keep reading
                 self.errors += 1
@@ -192,11 +192,11 @@ class MHPort(SocketReader):
 
     def _new_source(self, packed: bytes) -> IPv6Address:
         """A sender's address seen for the first time (by its 16 bytes: no scope, as strip_scope)."""
-        return _remembered(self._sources_packed, packed, IPv6Address)
+        return self._sources_packed.remember(packed)
 
     def _peer(self, src_text: str) -> IPv6Address:
         """The sender's address, parsed once per peer."""
-        return self._sources.get(src_text) or _remembered(self._sources, src_text, strip_scope)
+        return self._sources.get(src_text) or self._sources.remember(src_text)
 
     def _local(self, ancillary: list[tuple[int, int, bytes]]) -> IPv6Address:
         """The address the packet was sent to (IPV6_PKTINFO), parsed once per address."""
@@ -207,7 +207,7 @@ class MHPort(SocketReader):
         return dst
 
     def _local_packed(self, packed: bytes) -> IPv6Address:
-        return self._locals.get(packed) or _remembered(self._locals, packed, IPv6Address)
+        return self._locals.get(packed) or self._locals.remember(packed)
 
     def event_for(self, data: bytes, ancillary: list[tuple[int, int, bytes]], src_text: str) -> Event:
         return self._event(data, self._peer(src_text), self._local(ancillary))
@@ -248,17 +248,6 @@ class MHPort(SocketReader):
             self.errors += len(outbox) - sent
             self.log.warn('sending {failed} of {count} Mobility Headers failed: {error}',
                           failed=len(outbox) - sent, count=len(outbox), error=OSError(error, os.strerror(error)))
-
-
-def _remembered(table: dict[Any, IPv6Address], key: Any, parse: Callable[[Any], IPv6Address]) -> IPv6Address:
-    """`parse(key)`, kept in `table` for the next packet; the table starts over when full, so a
-    spray of addresses cannot grow it."""
-    address = table.get(key)
-    if address is None:
-        if len(table) >= ADDRESS_CACHE:
-            table.clear()
-        address = table[key] = parse(key)
-    return address
 
 
 def _pktinfo(src: IPv6Address | None) -> list[tuple[int, int, bytes]]:

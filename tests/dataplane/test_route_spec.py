@@ -21,7 +21,7 @@ from hypothesis import given, settings, strategies as st
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
 from pmiprouter.dataplane.plan import lma_plan, mn_objects, mn_plan
-from pmiprouter.netaddr import HomePrefix4, HomePrefix6
+from pmiprouter.fast.netaddr import HomePrefix4, HomePrefix6
 from tests.addresses import LMAA
 
 T_ANY = TunnelSpec(LMAA, IPv6Address('2001:db8:1::1'), TunnelMode.IP6_ANY)

@@ -41,7 +41,7 @@ def test_small_unknown_options_are_not_shared() -> None:
     first, second = decode(wire), decode(wire)
     assert first.options[0] == second.options[0] and first.options[0] is not second.options[0]
     assert first.options[1] is second.options[1]
-    assert all(type(option) is not UnknownOption for option in shared_options.decoded.values())
+    assert all(type(option) is not UnknownOption for option in shared_options.decoded.table.values())
 
 
 def test_mn_identifier_hash_agrees_with_equality() -> None:
@@ -70,7 +70,7 @@ def test_decoded_flags_are_shared_values_keyed_by_their_bits() -> None:
 
 
 def test_registered_options_and_messages_get_the_cheaper_constructor() -> None:
-    """register_option/register_message apply pmiprouter.frozen.quick_init; the values stay frozen."""
+    """register_option/register_message apply pmiprouter.fast.frozen.quick_init; the values stay frozen."""
     import dataclasses
 
     import pytest

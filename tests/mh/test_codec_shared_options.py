@@ -23,7 +23,7 @@ def test_identical_small_options_are_one_object_and_different_ones_are_not() -> 
 
 
 def test_the_cache_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(shared_options, 'SHARED_OPTIONS', 4)
+    monkeypatch.setattr(shared_options.decoded, 'bound', 4)
     shared_options.decoded.clear()
     for handoff in range(1, 10):
         assert decode(pbu(handoff)).options[1] == HandoffIndicatorOption(handoff)

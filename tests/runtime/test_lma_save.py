@@ -9,7 +9,7 @@ from pathlib import Path
 from twisted.internet.task import Clock
 
 from pmiprouter.core.events import MessageReceived, Transport
-from pmiprouter.core.persistence import entry_to_text
+from pmiprouter.fast.rows import entry_to_text
 from pmiprouter.dataplane.factory import make_dataplane
 from pmiprouter.runtime.dataplane_worker import Inline
 from pmiprouter.runtime.driver import EngineDriver

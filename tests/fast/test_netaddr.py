@@ -5,8 +5,10 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pmiprouter.netaddr import HomePrefix4, HomePrefix6, ipv4_address
+from pmiprouter.fast.netaddr import HomePrefix4, HomePrefix6, address_int, ipv4_address, network_int, prefix_length
 
 
 def test_home_prefix_is_interchangeable_with_a_plain_network() -> None:
@@ -59,3 +61,24 @@ def test_ipv4_address_builds_a_plain_address() -> None:
         ipv4_address(1 << 32)  # out of range: the checking constructor's error
     with pytest.raises(ValueError):
         ipv4_address(-1)
+
+
+@st.composite
+def networks(draw: st.DrawFn) -> IPv4Network | IPv6Network:
+    """Plain networks of both versions, and the fast types' (the reads must agree on all of them)."""
+    bits = draw(st.sampled_from((32, 128)))
+    length = draw(st.integers(0, bits))
+    value = draw(st.integers(0, 2**bits - 1)) >> (bits - length) << (bits - length) if length else 0
+    kind = draw(st.sampled_from(('plain', 'fast')))
+    if bits == 32:
+        return HomePrefix4((value, length)) if kind == 'fast' else IPv4Network((value, length))
+    return HomePrefix6.of(value, length) if kind == 'fast' else IPv6Network((value, length))
+
+
+@settings(deadline=None)  # timings vary on a shared machine
+@given(networks())
+def test_the_reads_of_internals_equal_the_public_attributes(network: IPv4Network | IPv6Network) -> None:
+    assert prefix_length(network) == network.prefixlen
+    assert network_int(network) == int(network.network_address)
+    assert address_int(network.network_address) == int(network.network_address)
+    assert address_int(network.netmask) == int(network.netmask)

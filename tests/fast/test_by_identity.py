@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipaddress import IPv6Address
 
-from pmiprouter.by_identity import ByIdentity
+from pmiprouter.fast.by_identity import ByIdentity
 
 
 def test_derives_once_per_object_and_tells_equal_objects_apart() -> None:

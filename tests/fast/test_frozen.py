@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pmiprouter.frozen import quick_init
+from pmiprouter.fast.frozen import quick_init
 
 
 def twins(**options: Any) -> tuple[type, type]:
