@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -108,6 +109,28 @@ class Daemon:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+
+
+def ip(*args: str) -> None:
+    """`ip ARGS`, which must succeed."""
+    subprocess.run(['ip', *args], check=True, capture_output=True)
+
+
+@contextmanager
+def daemon_in_netns(directory: Path, port: int, netns: str, *commands: tuple[str, ...]) -> Iterator[Daemon]:
+    """A started Daemon in a network namespace of its own: loopback up, then `ip -n NETNS *command`
+    for each of `commands`; stopped and the namespace deleted afterwards."""
+    ip('netns', 'add', netns)
+    running = Daemon(directory, port, prefix=('ip', 'netns', 'exec', netns))
+    try:
+        ip('-n', netns, 'link', 'set', 'lo', 'up')
+        for command in commands:
+            ip('-n', netns, *command)
+        running.start()
+        yield running
+    finally:
+        running.stop()
+        subprocess.run(['ip', 'netns', 'del', netns], check=False, capture_output=True)
 
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason='the LMA opens a raw Mobility Header socket')

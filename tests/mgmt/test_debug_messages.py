@@ -13,15 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ADMIN_PW, ROOT, Daemon, config_text, free_port
+from .conftest import ADMIN_PW, ROOT, Daemon, config_text, daemon_in_netns, free_port
 
 pytest.importorskip('paramiko')
 NETNS = f'pmtdebug{os.getpid()}'
 COUNT = 100
-
-
-def _ip(*args: str) -> None:
-    subprocess.run(['ip', *args], check=True, capture_output=True)
 
 
 @pytest.fixture()
@@ -32,17 +28,9 @@ def daemon(tmp_path: Path) -> Iterator[Daemon]:
     port = free_port()
     profiles = ''.join(f' nai mn{i:03d}@example.com\n  service ipv6\n' for i in range(COUNT))
     (tmp_path / 'startup-config').write_text(config_text(port).replace(' nai mn1@example.com\n  service ipv6\n', profiles))
-    _ip('netns', 'add', NETNS)
-    running = Daemon(tmp_path, port, prefix=('ip', 'netns', 'exec', NETNS))
-    try:
-        _ip('-n', NETNS, 'link', 'set', 'lo', 'up')
-        for address in ('2001:db8:1::1/128', '2001:db8:2::1/128'):
-            _ip('-n', NETNS, 'addr', 'add', address, 'dev', 'lo')
-        running.start()
+    addresses = [('addr', 'add', address, 'dev', 'lo') for address in ('2001:db8:1::1/128', '2001:db8:2::1/128')]
+    with daemon_in_netns(tmp_path, port, NETNS, *addresses) as running:
         yield running
-    finally:
-        running.stop()
-        subprocess.run(['ip', 'netns', 'del', NETNS], check=False, capture_output=True)
 
 
 def test_every_pbu_and_pba_has_its_debug_line(daemon: Daemon) -> None:

@@ -9,13 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import time
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import Daemon, free_port
+from .conftest import Daemon, daemon_in_netns, free_port
 from .test_control_socket import converse
 
 NETNS = f'pmt8live{os.getpid()}'
@@ -27,28 +26,16 @@ MAG_BLOCK = (
 )
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(['ip', *args], check=True, capture_output=True)
-
-
 @pytest.fixture()
 def netns_daemon(tmp_path: Path) -> Iterator[Daemon]:
     """A daemon (LMA1) in its own namespace with veth links acc0 and acc1."""
     if os.geteuid() != 0:
         pytest.skip('needs root (network namespace, raw sockets)')
-    _ip('netns', 'add', NETNS)
-    daemon = Daemon(tmp_path, free_port(), prefix=('ip', 'netns', 'exec', NETNS))
-    try:
-        _ip('-n', NETNS, 'link', 'set', 'lo', 'up')
-        for name in ('acc0', 'acc1'):
-            _ip('-n', NETNS, 'link', 'add', name, 'type', 'veth', 'peer', 'name', f'{name}p')
-            _ip('-n', NETNS, 'link', 'set', f'{name}p', 'up')
-            _ip('-n', NETNS, 'link', 'set', name, 'up')
-        daemon.start()
+    links = [command for name in ('acc0', 'acc1') for command in (
+        ('link', 'add', name, 'type', 'veth', 'peer', 'name', f'{name}p'), ('link', 'set', f'{name}p', 'up'),
+        ('link', 'set', name, 'up'))]
+    with daemon_in_netns(tmp_path, free_port(), NETNS, *links) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        subprocess.run(['ip', 'netns', 'del', NETNS], check=False, capture_output=True)
 
 
 def _count(daemon: Daemon, text: str) -> int:
