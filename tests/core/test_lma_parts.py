@@ -88,3 +88,17 @@ def test_a_tunnel_is_created_with_its_first_user_and_removed_with_its_last() -> 
     assert forwarding.use(a, tunnel) == ()  # counted once per binding
     assert forwarding.release(tunnel) == () and forwarding.release(tunnel) == (tunnel,)
     assert forwarding.release(tunnel) == () and forwarding.tunnel_users == {}
+
+
+def test_a_common_pbu_the_codec_refuses_is_counted_malformed() -> None:
+    """The reader checks the layout, the codec also the values: a datagram the engine cannot take as
+    read and the codec refuses is a malformed one (counted, logged), not an exception."""
+    from pmiprouter.core.events import CommonPbuReceived
+    from pmiprouter.core.lma import LocalMobilityAnchor
+    from tests.core.harness import policy
+
+    lma = LocalMobilityAnchor(policy())
+    event = CommonPbuReceived(1, 600, b'nobody@example.com', 1, 3, None, None, MAG1, LMAA, b'\x3b\x00\x05')  # no profile: declined
+    actions = lma.handle(event, 0.0)
+    assert lma.stats.received['malformed'] == 1 and not lma.bindings()
+    assert [a.event for a in actions] == ['malformed']  # type: ignore[union-attr]
