@@ -38,6 +38,14 @@ _MN_ID_SUBTYPES = MNIdentifierSubtype._value2member_map_
 NTP_UNIX_OFFSET = 2_208_988_800
 
 
+def _printable(char: str) -> str:
+    """`char`, or its backslash escape when it is not printable."""
+    if char.isprintable():
+        return char
+    code = ord(char)
+    return f'\\x{code:02x}' if code < 0x100 else f'\\u{code:04x}' if code < 0x10000 else f'\\U{code:08x}'
+
+
 @register_option
 @dataclass(frozen=True, slots=True)
 class BindingRefreshAdvice(MobilityOption):
@@ -223,9 +231,14 @@ class MobileNodeIdentifier(MobilityOption):
 
     @property
     def text(self) -> str:
-        """The identifier for display: an NAI as text, an EUI-48/64 as a MAC, anything else in hex."""
+        """The identifier for display: an NAI as text, an EUI-48/64 as a MAC, anything else in hex.
+
+        The NAI comes from the wire: bytes that are not UTF-8 and characters that are not
+        printable (controls, a terminal's escape sequences) are shown as backslash escapes, so
+        no log, `show` or debug line replays them on an operator's terminal."""
         if self.subtype == MNIdentifierSubtype.NAI:
-            return self.identifier.decode('utf-8', 'backslashreplace')
+            text = self.identifier.decode('utf-8', 'backslashreplace')
+            return text if text.isprintable() else ''.join(map(_printable, text))
         if self.subtype in (MNIdentifierSubtype.EUI_48, MNIdentifierSubtype.EUI_64):
             return ':'.join(f'{b:02x}' for b in self.identifier)
         return self.identifier.hex()
