@@ -47,7 +47,7 @@ from twisted.internet.defer import succeed
 
 from pmiprouter.core.persistence import entry_from_record, entry_to_record
 from pmiprouter.fast.rows import entry_to_text, row_json
-from pmiprouter.runtime.state import StateFile, StateJournal, encode
+from pmiprouter.runtime.state import StateFile, StateJournal
 
 ROW = [123456, 16, '6d6e30303030303030304062656e63682e6578616d706c65', 3, '000000000001', 1, '2001:db8:12::1',
        '2001:db8:12::2', 'ipv6', None, [[42540766411282592856903984951653826560, 64]], [167772162, 8], 167772161, None,
