@@ -62,7 +62,7 @@ def timestamp_acceptable(timestamp: int | None, policy: LmaPolicy, now: float) -
 def common_registration_allowed(
     profile: MobileNodeProfile, mag: IPAddress, timestamp: int | None, policy: LmaPolicy, now: float
 ) -> bool:
-    """`check_registration` for a common PBU (core/common_pbu.py: an NAI MN-ID, an ALL_ZERO HNP,
+    """`check_registration` for a common PBU (fast/common_pbu.py: an NAI MN-ID, an ALL_ZERO HNP,
     the Handoff Indicator and Access Technology Type, a lifetime, over IPv6, no IPv4 request, no
     GRE key) of the MN `profile` (the policy's, step 7 done): True when every other check
     passes, False when one would reject the PBU (the engine then answers with the status). A

@@ -73,7 +73,7 @@ class MHPort(SocketReader):
     def __init__(self, reactor: IReactorFDSet, deliver: Callable[[Event], None], sock: socket.socket | None = None) -> None:
         super().__init__(reactor, sock if sock is not None else self.open_socket(), 'MHPort')
         self.deliver = deliver
-        # Offered each datagram before it is decoded; True: handled (the LMA's CommonPath).
+        # Offered each datagram before it is decoded; True: handled (the LMA's CommonPbuOffer).
         self.first: Callable[[bytes, IPv6Address, IPv6Address], bool] | None = None
         self.received = 0
         self.malformed = 0

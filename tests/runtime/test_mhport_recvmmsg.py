@@ -185,7 +185,7 @@ def test_the_first_hook_sees_each_datagram_before_decoding(link: Link) -> None:
     got: list[Event] = []
     offered: list[tuple[bytes, IPv6Address, IPv6Address]] = []
     port = lma_port(link, got.append)
-    # Takes Binding Updates (MH type 5), as CommonPath takes the PBUs it can register.
+    # Takes Binding Updates (MH type 5), as CommonPbuOffer takes the PBUs it can register.
     port.first = lambda data, src, dst: offered.append((data, src, dst)) or data[2] == 5
     peer = Peer(link)
     wires = [pbu(1, 'a@example.com'), encode(Heartbeat(3))]
@@ -200,7 +200,7 @@ def test_the_first_hook_sees_each_datagram_before_decoding(link: Link) -> None:
     # The kernel fills in the checksum (bytes 4-5).
     assert [(data[:4] + data[6:], src, dst) for data, src, dst in offered] == [
         (wire[:4] + wire[6:], MAG, LMA) for wire in wires]
-    assert type(offered[0][0]) is bytes  # what CommonPath's reader requires
+    assert type(offered[0][0]) is bytes  # what the common PBU reader requires
     assert len(got) == 1 and isinstance(got[0], MessageReceived) and isinstance(got[0].message, Heartbeat)
     assert port.received == 2
 
