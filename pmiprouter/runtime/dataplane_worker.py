@@ -65,6 +65,7 @@ class Worker:
     """
 
     log = Logger()
+    timing = False  # log where each change's time goes (the daemon's debug level: set_log_level)
 
     def __init__(self, reactor: object, dataplane: Dataplane) -> None:
         self.reactor = reactor
@@ -114,7 +115,11 @@ class Worker:
         return succeed(None)
 
     def _later(self, text: str, **fields: object) -> None:
-        """Log after the change's result has been acted on (the PBA waits for it, not for the log)."""
+        """Log after the change's result has been acted on (the PBA waits for it, not for the log);
+        below the debug level, nothing: a delayed call and a log event per registration cost more
+        than the change itself."""
+        if not self.timing:
+            return
         call_later = getattr(self.reactor, 'callLater', None)
         if call_later is not None:
             call_later(0, self.log.debug, text, **fields)

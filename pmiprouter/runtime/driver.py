@@ -25,7 +25,7 @@ from pmiprouter.core.events import (
 )
 from pmiprouter.mh.codec import decode, encode
 from pmiprouter.mh.errors import DecodeError, EncodeError
-from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, apply_changes
+from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker, apply_changes
 from pmiprouter.runtime.timers import TimerQueue
 
 LEVELS = {'debug': LogLevel.debug, 'info': LogLevel.info, 'warn': LogLevel.warn, 'error': LogLevel.error}
@@ -33,8 +33,10 @@ _RANK = {level: rank for rank, level in enumerate((LogLevel.debug, LogLevel.info
 
 
 def set_log_level(name: str) -> None:
-    """The daemon's log level ('debug' ... 'error'): drivers skip building log events below it."""
+    """The daemon's log level ('debug' ... 'error'): drivers skip building log events below it, and
+    the data-plane worker times its changes only at debug."""
     EngineDriver.process_log_level = LEVELS[name]
+    Worker.timing = name == 'debug'
 
 
 class Engine(Protocol):
