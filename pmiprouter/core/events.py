@@ -111,6 +111,14 @@ class DataplaneApplied:
 
 
 @dataclass(slots=True)
+class DataplaneBatchApplied:
+    """The data-plane changes of every ticket in `tickets` are in place (one burst's, applied together)."""
+
+    tickets: tuple[int, ...]
+
+
+
+@dataclass(slots=True)
 class DataplaneFailed:
     """The data-plane changes of `ticket` could not be made."""
 
@@ -118,4 +126,5 @@ class DataplaneFailed:
     reason: str
 
 
-Event = MessageReceived | CommonPbuReceived | MessageSent | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed
+Event = (MessageReceived | CommonPbuReceived | MessageSent | MalformedReceived | TimerFired | DataplaneApplied
+         | DataplaneBatchApplied | DataplaneFailed)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pmiprouter.core.actions import Action, ApplyDataplane, Log, StartTimer
 from pmiprouter.core.binding_cache import BceState, BindingCache, BindingCacheEntry, Trigger
-from pmiprouter.core.events import CommonPbuReceived, DataplaneApplied, Event, MalformedReceived, MessageReceived
+from pmiprouter.core.events import CommonPbuReceived, DataplaneApplied, DataplaneBatchApplied, Event, MalformedReceived, MessageReceived
 from pmiprouter.core.grants import stored_mn_id
 from pmiprouter.core.lma_books import Books
 from pmiprouter.core.lma_common import CommonRegistrations
@@ -70,6 +70,12 @@ class LocalMobilityAnchor:
                 event = event.decoded()  # type: ignore[union-attr]
             except DecodeError as error:
                 event = MalformedReceived(event.src, event.dst, error)  # type: ignore[union-attr]
+        elif kind is DataplaneBatchApplied:  # a burst of registrations, programmed together
+            applied = self.sessions.applied
+            actions = []
+            for ticket in event.tickets:  # type: ignore[union-attr]
+                actions += applied(ticket, None, now)
+            return actions
         elif kind is DataplaneApplied:
             return self.sessions.applied(event.ticket, None, now)  # type: ignore[union-attr]
         if type(event) is MessageReceived:

@@ -15,7 +15,7 @@ from typing import Any
 from pmiprouter.core.actions import Action, CancelTimer, Log, StartTimer, Texts
 from pmiprouter.core.binding_update_list import FORWARDING, BindingUpdateList, BulEntry, BulState, Trigger
 from pmiprouter.core.responder import handle_rest
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, MessageSent, TimerFired
+from pmiprouter.core.events import DataplaneApplied, DataplaneBatchApplied, DataplaneFailed, MalformedReceived, MessageReceived, MessageSent, TimerFired
 from pmiprouter.core.mag_events import (
     AttachHint,
     AttachTrigger,
@@ -66,7 +66,7 @@ __all__ = ['SIGNALLING_PORT', 'TIMERS', 'MobileAccessGateway', 'mn_identifier']
 
 RESTORE_PROBE_DELAY_S = 2.0  # after a restart, before the NUD probe of a restored entry
 
-Event = MagEvent | MessageReceived | MalformedReceived | TimerFired | DataplaneApplied | DataplaneFailed
+Event = MagEvent | MessageReceived | MalformedReceived | TimerFired | DataplaneApplied | DataplaneBatchApplied | DataplaneFailed
 Out = Action | MagAction
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pmiprouter.core.actions import Action, Log, SendMessage
-from pmiprouter.core.events import DataplaneApplied, DataplaneFailed, MalformedReceived, MessageReceived, TimerFired
+from pmiprouter.core.events import DataplaneApplied, DataplaneBatchApplied, DataplaneFailed, MalformedReceived, MessageReceived, TimerFired
 from pmiprouter.core.stats import Stats
 from pmiprouter.mh.errors import UnknownMHType
 from pmiprouter.mh.iana import BAStatus, BEStatus
@@ -73,6 +73,11 @@ def handle_rest(
             return on_timer(kind, ident, now)
         case DataplaneApplied(ticket=ticket):
             return on_dataplane(ticket, None, now)
+        case DataplaneBatchApplied(tickets=tickets):
+            actions: list[Any] = []
+            for ticket in tickets:
+                actions += on_dataplane(ticket, None, now)
+            return actions
         case DataplaneFailed(ticket=ticket, reason=reason):
             return on_dataplane(ticket, reason, now)
     return [Log('debug', 'event-ignored', {'event': type(event).__name__})]

@@ -3,6 +3,9 @@
 One worker thread owns the backend (pyroute2 sockets are not to be shared across threads,
 and netlink calls block); results return to the reactor thread as Deferreds. `Inline` does
 the same work synchronously, for the memory backend and for tests driven by task.Clock.
+
+A burst's changes (the registrations of one read from the MH socket) go as one batch: one job
+on the thread, one result back, instead of a queue hand-over and a reactor wake-up each.
 """
 
 from __future__ import annotations
@@ -31,8 +34,24 @@ def apply_changes(dataplane: Dataplane, change: ApplyDataplane) -> None:
         dataplane.remove_tunnel(tunnel)
 
 
+Outcome = dict[int, str]  # why the change at each index failed (usually empty: all applied)
+
+
+def apply_batch(dataplane: Dataplane, changes: list[ApplyDataplane]) -> Outcome:
+    """Apply each change in order; one that fails does not stop the others (each has its own ticket)."""
+    failed: Outcome = {}
+    for index, change in enumerate(changes):
+        try:
+            apply_changes(dataplane, change)
+        except Exception as exc:  # reported to the engine as DataplaneFailed for this ticket
+            failed[index] = f'{type(exc).__name__}: {exc}'
+    return failed
+
+
 class DataplaneExecutor(Protocol):
     def apply(self, change: ApplyDataplane) -> Deferred[None]: ...
+
+    def apply_batch(self, changes: list[ApplyDataplane]) -> Deferred[Outcome]: ...
 
     def stop(self) -> None: ...
 
@@ -49,6 +68,9 @@ class Inline:
         except Exception as exc:  # reported to the engine as DataplaneFailed
             return fail(exc)
         return succeed(None)
+
+    def apply_batch(self, changes: list[ApplyDataplane]) -> Deferred[Outcome]:
+        return succeed(apply_batch(self.dataplane, changes))
 
     def stop(self) -> None:
         self.dataplane.close()
@@ -101,6 +123,14 @@ class Worker:
             return result
 
         return self._on_thread(timed).addBoth(trace)  # type: ignore[return-value]
+
+    def apply_batch(self, changes: list[ApplyDataplane]) -> Deferred[Outcome]:
+        """A burst's changes: on this thread when all are light and nothing is queued, else one job."""
+        light = self.light
+        if self.queued == 0 and all(light(change) for change in changes):
+            self.inline_changes += len(changes)
+            return succeed(apply_batch(self.dataplane, changes))
+        return self._on_thread(apply_batch, self.dataplane, changes)  # type: ignore[return-value]
 
     def _apply_inline(self, change: ApplyDataplane) -> Deferred[None]:
         start = time.perf_counter()

@@ -4,7 +4,9 @@
 Timers live in one TimerQueue (a single reactor call for all of them), keyed like the
 engine's TimerKeys (starting a key again replaces it); data-plane work goes to the executor
 and comes back as DataplaneApplied/Failed events (at once for the in-memory backend, with
-no Deferred in between). Log actions below the daemon's log level are dropped before any
+no Deferred in between). Between `begin_burst` and `end_burst` (the MH port brackets each read
+of its socket with them) the changes wait and go to the executor as one batch, reported by one
+DataplaneBatchApplied. Log actions below the daemon's log level are dropped before any
 formatting. Every exception stops here, counted and logged: the reactor never sees one.
 """
 
@@ -21,11 +23,11 @@ from twisted.python.failure import Failure
 
 from pmiprouter.core.actions import Action, ApplyDataplane, CancelTimer, Log, SendEncoded, SendMessage, StartTimer
 from pmiprouter.core.events import (
-    CommonPbuReceived, DataplaneApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport,
+    CommonPbuReceived, DataplaneApplied, DataplaneBatchApplied, DataplaneFailed, Event, MessageReceived, MessageSent, TimerFired, Transport,
 )
 from pmiprouter.mh.codec import decode, encode
 from pmiprouter.mh.errors import DecodeError, EncodeError
-from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Worker, apply_changes
+from pmiprouter.runtime.dataplane_worker import DataplaneExecutor, Inline, Outcome, Worker, apply_batch, apply_changes
 from pmiprouter.runtime.timers import TimerQueue
 
 LEVELS = {'debug': LogLevel.debug, 'info': LogLevel.info, 'warn': LogLevel.warn, 'error': LogLevel.error}
@@ -78,6 +80,8 @@ class EngineDriver:
         self.report_sent: frozenset[type] = frozenset()  # message types fed back as MessageSent once sent
         self.log_level = EngineDriver.process_log_level  # Log actions below this level are dropped unformatted
         self._formats: dict[tuple[str, tuple[str, ...]], str] = {}  # (event, field names) -> format string
+        self._burst: list[ApplyDataplane] | None = None  # the changes waiting for the burst's end
+        self.batches = 0  # bursts whose changes were applied together
 
     def feed(self, event: Event) -> None:
         if self.trace:
@@ -192,7 +196,52 @@ class EngineDriver:
         detail = f' status={int(status)}' if status is not None else ''
         self.log.debug(f'{what} {type(message).__name__} peer={{peer}} seq={{sequence}}{detail}', peer=peer, sequence=sequence)
 
+    def begin_burst(self) -> None:
+        """Hold data-plane changes until `end_burst`: they are applied and reported together."""
+        if self._burst is None:
+            self._burst = []
+
+    def end_burst(self) -> None:
+        """Apply the changes held since `begin_burst` as one batch (never raises)."""
+        changes, self._burst = self._burst, None
+        if not changes:
+            return
+        self.batches += 1
+        if isinstance(self.executor, Inline):  # synchronous backend: report at once, no Deferred
+            self._report(changes, apply_batch(self.executor.dataplane, changes))
+            return
+        self.executor.apply_batch(changes).addCallbacks(
+            lambda failed: self._report(changes, failed),
+            lambda failure: self._report(changes, dict.fromkeys(range(len(changes)), self._reason(failure))),
+        )
+
+    def _report(self, changes: list[ApplyDataplane], failed: Outcome) -> None:
+        """Feed the outcome in the changes' order: each run of applied ones as one event."""
+        if not failed:  # the usual burst: one event
+            self._applied([change.ticket for change in changes])
+            return
+        applied: list[int] = []
+        for index, change in enumerate(changes):
+            reason = failed.get(index)
+            if reason is None:
+                applied.append(change.ticket)
+                continue
+            self._applied(applied)
+            applied = []
+            self.feed(DataplaneFailed(change.ticket, reason))
+        self._applied(applied)
+
+    def _applied(self, tickets: list[int]) -> None:
+        if len(tickets) > 1:
+            self.feed(DataplaneBatchApplied(tuple(tickets)))
+        elif tickets:
+            self.feed(DataplaneApplied(tickets[0]))
+
     def program(self, change: ApplyDataplane) -> None:
+        burst = self._burst
+        if burst is not None:
+            burst.append(change)
+            return
         if isinstance(self.executor, Inline):  # synchronous backend: report at once, no Deferred
             try:
                 apply_changes(self.executor.dataplane, change)

@@ -8,7 +8,9 @@ escape `doRead`: Twisted would drop the descriptor (design.md).
 A burst is read with one ``recvmmsg(2)`` (every queued datagram, up to READ_BATCH), and the
 replies made while handling it (an LMA answering PBUs with a synchronous data plane) wait in an
 outbox and leave in one ``sendmmsg(2)`` at its end: under load two system calls per burst
-instead of two per registration; a lone PBU's reply goes out as soon as it is made. A stand-in
+instead of two per registration; a lone PBU's reply goes out as soon as it is made. The port
+brackets each read with its `bursts` listener (the engine driver), so the data-plane changes of
+a burst's registrations are applied as one batch before the outbox leaves. A stand-in
 socket (tests) is read with ``recvmsg`` one datagram at a time and written with ``sendmsg``.
 
 The socket asks for a large receive buffer and for the kernel's drop counter (SO_RXQ_OVFL),
@@ -22,6 +24,7 @@ import os
 import socket
 import struct
 from collections.abc import Callable
+from typing import Protocol
 from ipaddress import IPv6Address
 
 from twisted.internet.interfaces import IReactorFDSet
@@ -65,6 +68,14 @@ def strip_scope(address: str) -> IPv6Address:
     return IPv6Address(address.split('%', 1)[0])
 
 
+class Bursts(Protocol):
+    """Told where each read of the socket begins and ends (EngineDriver)."""
+
+    def begin_burst(self) -> None: ...
+
+    def end_burst(self) -> None: ...
+
+
 class MHPort(SocketReader):
     """Receives and sends Mobility Headers over a raw IPv6 socket (protocol 135)."""
 
@@ -75,6 +86,7 @@ class MHPort(SocketReader):
         self.deliver = deliver
         # Offered each datagram before it is decoded; True: handled (the LMA's CommonPbuOffer).
         self.first: Callable[[bytes, IPv6Address, IPv6Address], bool] | None = None
+        self.bursts: Bursts | None = None
         self.received = 0
         self.malformed = 0
         self.drops = KernelDrops('MH socket')  # the kernel's count of datagrams it could not queue
@@ -129,14 +141,23 @@ class MHPort(SocketReader):
         self.deliver(self._event(data, src, dst))
 
     def doRead(self) -> None:
+        bursts = self.bursts
+        if bursts is not None:
+            bursts.begin_burst()
         if self._recv is None:
-            super().doRead()
+            try:
+                super().doRead()
+            finally:
+                if bursts is not None:
+                    bursts.end_burst()
             self.drops.check()
             return
         self._outbox = []
         try:
             self._read_burst(self._recv)
         finally:
+            if bursts is not None:
+                bursts.end_burst()  # the burst's PBAs join the outbox
             outbox, self._outbox = self._outbox, None
             if outbox:
                 self._flush(outbox)

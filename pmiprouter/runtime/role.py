@@ -69,6 +69,7 @@ class RoleService(Service):
         self.driver = EngineDriver(self.engine, self.reactor, self.executor, self.mhport, dict(self.udp), extra=extra)  # type: ignore[arg-type]
         self.driver.trace = self.trace
         assert self.mhport is not None
+        self.mhport.bursts = self.driver  # a burst's data-plane changes are applied together
         self.mhport.start()
         return self.driver
 
