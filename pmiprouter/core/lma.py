@@ -105,6 +105,8 @@ class LocalMobilityAnchor:
         if entry is None:
             return []
         if kind == LIFETIME and entry.state is not BceState.DEREGISTERED:
+            if entry.expires_at > now:  # renewed since the timer was started: it runs on to the new expiry
+                return [StartTimer((LIFETIME, ident), entry.expires_at)]
             self.stats.events['session-expired'] += 1
             return [Log('info', 'session-expired', {'mn': entry.mn_id.text})] + self.sessions.delete(entry, Trigger.LIFETIME_EXPIRED)
         if kind == DELETE and entry.state is BceState.DEREGISTERED:

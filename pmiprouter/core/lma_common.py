@@ -105,7 +105,10 @@ class CommonRegistrations:
         if pbu.timestamp is not None:
             entry.timestamp = pbu.timestamp
         entry.sequence = pbu.sequence
+        expired_at = entry.expires_at
         entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
         sessions.stats.events['session-renewed'] += 1
         self.handled += 1
-        return [StartTimer((LIFETIME, entry.binding_id), entry.expires_at), sessions.send_common_pba(pbu, entry)]
+        if entry.expires_at < expired_at:  # shorter than before: the lifetime timer comes forward
+            return [StartTimer((LIFETIME, entry.binding_id), entry.expires_at), sessions.send_common_pba(pbu, entry)]
+        return [sessions.send_common_pba(pbu, entry)]  # later: the timer re-arms when it fires (LocalMobilityAnchor._on_timer)

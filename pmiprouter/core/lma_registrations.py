@@ -127,11 +127,15 @@ class Registrations:
         entry.timestamp = request.timestamp if request.timestamp is not None else entry.timestamp
         entry.sequence = request.sequence
         entry.link_local = link_local(sessions.policy, request, entry)
+        expired_at = entry.expires_at
         entry.lifetime_s, entry.expires_at = lifetime, now + lifetime
         status = BAStatus.ACCEPTED
         if request.gre_key is not None and entry.use_gre:
             entry.gre_key_out = request.gre_key.key
-        actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
+        # A live lifetime timer re-arms itself when it fires before the entry expires (LocalMobilityAnchor._on_timer):
+        # it is started again only when it was stopped (a de-registered entry revived) or comes forward.
+        if trigger is Trigger.REVIVE or entry.expires_at < expired_at:
+            actions.append(StartTimer((LIFETIME, entry.binding_id), entry.expires_at))
         tunnel_after = sessions.forwarding.tunnel(entry)
         if trigger is Trigger.RENEW and tunnel_after is not tunnel_before and tunnel_after != tunnel_before:
             # Same MAG, other tunnel (another LMA address, transport or GRE key): reprogram, or the

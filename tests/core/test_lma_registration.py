@@ -70,7 +70,21 @@ def test_renewal_from_the_same_mag_answers_at_once() -> None:
     before = len(h.dataplane)
     pba = only_pba(h.send(pbu(seq=2, ts=T0 + 300, hnps=('2001:db8:aaaa::/64',), hi=5), T0 + 300))
     assert pba.status == BAStatus.ACCEPTED and len(h.dataplane) == before
-    assert h.timers[('bce-lifetime', 1)] == T0 + 300 + 600
+    # The lifetime timer is not moved by an extension: when it fires it runs on to the new expiry.
+    assert h.timers[('bce-lifetime', 1)] == T0 + 600 and h.lma.cache.entries[1].expires_at == T0 + 300 + 600
+    h.advance(T0 + 600)
+    assert h.timers[('bce-lifetime', 1)] == T0 + 300 + 600 and len(h.lma.bindings()) == 1
+    h.advance(T0 + 300 + 600)
+    assert h.lma.bindings() == []
+
+
+def test_a_renewal_that_shortens_the_lifetime_brings_the_timer_forward() -> None:
+    h = Harness()
+    h.send(pbu())
+    only_pba(h.send(pbu(seq=2, ts=T0 + 300, lifetime=100, hnps=('2001:db8:aaaa::/64',), hi=5), T0 + 300))
+    assert h.timers[('bce-lifetime', 1)] == T0 + 300 + 100
+    h.advance(T0 + 400)
+    assert h.lma.bindings() == []
 
 
 def test_lifetime_is_clamped_to_the_maximum() -> None:
