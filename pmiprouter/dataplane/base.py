@@ -309,8 +309,11 @@ class BaseDataplane(abc.ABC):
                 overlaps[prefixes.index(prefix)] = holders if len(by_prefix) == size else None
         users = self._tunnel_users
         users[name] = users.get(name, 0) + 1
-        if overlaps is None and not shared_routes and not shared_rules:
-            return routes + rules  # the usual case: every prefix is new, nothing is shared
+        if overlaps is None and not shared_routes:  # the usual case: every prefix is new
+            if not shared_rules:
+                return routes + rules
+            fresh = _counted_in(self._rule_refs, shared_rules)  # (the LMA's role rule: new only with the first MN)
+            return routes + rules + tuple(fresh) if fresh else routes + rules
         if overlaps is not None:
             routes, rules = self._join_overlapping(spec, objects, overlaps, displaced)
         return [*routes, *_counted_in(self._route_refs, shared_routes),

@@ -139,6 +139,8 @@ def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str) -> MnObjects:
     prefix in the role table, and the role table's rule for each address family (shared)."""
     # Tuples grown in place: one or two prefixes, no list to convert. The entries are built from
     # all their fields, in order (pmiprouter/fast/positional.py).
+    if len(prefixes) == 1 and isinstance(prefixes[0], IPv6Network):  # one IPv6 prefix: nearly every MN
+        return (_make_route((LMA_TABLE, prefixes[0], dev)),), (), (), _LMA_RULES_V6
     routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
@@ -154,6 +156,7 @@ _LMA = Role.LMA
 #: The LMA role table's rules, one per address family: every lookup goes there first.
 _LMA_RULE_V6 = RuleEntry(PRIO_LMA_DOWN, LMA_TABLE, FAMILY_V6, None, None, None)
 _LMA_RULE_V4 = RuleEntry(PRIO_LMA_DOWN, LMA_TABLE, FAMILY_V4, None, None, None)
+_LMA_RULES_V6 = (_LMA_RULE_V6,)
 
 
 def same_binding(a: MnRouteSpec, b: MnRouteSpec) -> bool:
