@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import abc
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, ClassVar, NamedTuple, Union
 
 from pmiprouter.dataplane.interface import (
@@ -54,10 +55,33 @@ class Op(NamedTuple):
 Failures = list[tuple[Op, DataplaneError]]  # the operations that failed, with the reason
 
 
+class HeldOps:
+    """The operations of a batch of changes (`BaseDataplane.batched`), sent together at its end.
+
+    `change` is the index of the change being applied (set by the caller before each one); what
+    failed is reported per change in `failures`, after the change's own undo has run.
+    """
+
+    def __init__(self) -> None:
+        self.change = 0
+        self.ops: list[Op] = []
+        self.owners: dict[int, tuple[int, Callable[[], None] | None]] = {}  # id(op) -> (change, its undo)
+        self.failures: dict[int, DataplaneError] = {}  # change index -> its first failure
+
+    def hold(self, ops: list[Op], undo: Callable[[], None] | None) -> None:
+        owner = (self.change, undo)
+        for op in ops:
+            self.owners[id(op)] = owner
+        self.ops += ops
+
+
 class BaseDataplane(abc.ABC):
     """Template for the backends; subclasses implement the ``_`` primitives."""
 
     backend_name: ClassVar[str] = 'base'
+    #: Whether a batch of changes is worth holding for one transaction (`batched`): a backend
+    #: that talks to the kernel says so; the memory backend applies each change at once.
+    sends_batches: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self._names = NameRegistry()
@@ -77,6 +101,7 @@ class BaseDataplane(abc.ABC):
         self._last_named: tuple[object, str] = (None, '')
         # Whether `_changed` does anything (it is called on every binding change).
         self._notify_changes = type(self)._changed is not BaseDataplane._changed
+        self._held: HeldOps | None = None  # a batch's operations, while `batched` runs
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -131,8 +156,7 @@ class BaseDataplane(abc.ABC):
         One list of operations for :meth:`_apply_ops`; the memory backend overrides this to
         spare the operation objects.
         """
-        return self._apply_ops([_make_op((True, entry)) for entry in additions]
-                               + [_make_op((False, entry)) for entry in deletions])
+        return self._apply_ops(_ops(additions, deletions))
 
     # -- the Dataplane protocol -------------------------------------------------------------
 
@@ -142,6 +166,7 @@ class BaseDataplane(abc.ABC):
         held = self._tunnels.get(name)
         if held is not None and held[0] == spec:
             return held[1]  # already made by us with this MTU (reconcile repairs outside changes)
+        self._send_held()  # a device comes: what the batch asked for so far goes first, in order
         dev = self._create_tunnel(spec, name)
         self._tunnels[name] = (spec, dev)
         self._changed()
@@ -153,6 +178,7 @@ class BaseDataplane(abc.ABC):
         users = self._tunnel_users.get(name, 0)
         if users:
             raise DataplaneError(f'tunnel {name} still carries {users} mobile node(s)')
+        self._send_held()  # the routes through it go before the device
         self._delete_tunnel(spec, name)
         self._tunnels.pop(name, None)
         self._names.release(spec)
@@ -197,6 +223,12 @@ class BaseDataplane(abc.ABC):
         if displaced:  # (usually not: no iterator to make)
             for old in displaced:
                 deletions += self._forget(old)
+        batch = self._held
+        if batch is not None:  # a batch: sent at its end, undone then if an addition fails
+            batch.hold(_ops(additions, deletions), lambda: self._undo_held(spec, new, objects, displaced))
+            if self._notify_changes:
+                self._changed()
+            return
         failures = self._apply_changes(additions, deletions)
         if failures and any(op[0] for op, _error in failures):
             self._undo_move(spec, new, displaced)
@@ -215,14 +247,65 @@ class BaseDataplane(abc.ABC):
         for op, error in self._apply_changes(additions, deletions):
             log.warning('undoing a failed binding change: %s %s: %s', 'add' if op.add else 'delete', op.obj, error)
 
+    def _undo_held(self, spec: MnRouteSpec, new: bool, objects: Objects, displaced: Displaced) -> None:
+        """`_undo_move` for a change of a batch, as far as later changes of the batch left it
+        standing: a spec since removed (or replaced) is not forgotten again, and a displaced one
+        since ensured again is not put back."""
+        mine = self._mns.get(spec) is objects
+        self._undo_move(spec, new and mine, {old: held for old, held in displaced.items() if old not in self._mns})
+
     def remove_mn_routes(self, spec: MnRouteSpec) -> None:
         """Remove one MN's routes and rules (nothing happens if they are not installed)."""
         if spec in self._mns:
+            batch = self._held
+            if batch is not None:
+                batch.hold(_ops((), self._forget(spec)), None)
+                if self._notify_changes:
+                    self._changed()
+                return
             failures = self._apply_changes([], self._forget(spec))
             if self._notify_changes:
                 self._changed()
             if failures:
                 raise failures[0][1]
+
+    @contextmanager
+    def batched(self) -> Iterator[HeldOps]:
+        """Hold the route and rule operations of the changes made inside, and send them together
+        at the end (one netlink transaction per burst of registrations, in the changes' order).
+
+        The caller sets `change` on what it yields before each change; afterwards `failures`
+        names the changes whose operations failed (a failed addition's change has been undone,
+        as `ensure_mn_routes` undoes it when it runs alone). Creating or deleting a device sends
+        what is held first, so the order of the changes is kept.
+        """
+        if self._held is not None:
+            raise DataplaneError('batches do not nest')
+        held = self._held = HeldOps()
+        try:
+            yield held
+        finally:
+            self._send_held()
+            self._held = None
+
+    def _send_held(self) -> None:
+        """Send the held operations now; note the changes they fail, and undo failed additions."""
+        held = self._held
+        if held is None or not held.ops:
+            return
+        ops, held.ops = held.ops, []
+        failures = self._apply_ops(ops)
+        undos: dict[int, Callable[[], None]] = {}  # each binding change with a failed addition, once
+        for op, error in failures:
+            change, undo = held.owners[id(op)]
+            held.failures.setdefault(change, error)
+            if op.add and undo is not None:
+                undos[id(undo)] = undo
+        held.owners.clear()
+        for undo in undos.values():
+            undo()
+        if failures and self._notify_changes:
+            self._changed()
 
     def snapshot(self) -> DataplaneState:
         """Return the specs held and the objects observed."""
@@ -481,6 +564,11 @@ def _as_tuple(holders: Holders | None) -> tuple[MnRouteSpec, ...]:
     if holders is None:
         return ()
     return holders if type(holders) is tuple else (holders,)  # type: ignore[return-value]
+
+
+def _ops(additions: Sequence[Entry], deletions: Sequence[Entry]) -> list[Op]:
+    """The operations of one change, as `_apply_changes` sends them: additions, then deletions."""
+    return [_make_op((True, entry)) for entry in additions] + [_make_op((False, entry)) for entry in deletions]
 
 
 def _counted_in(refs: dict[Any, int], entries: tuple[Any, ...]) -> list[Any]:

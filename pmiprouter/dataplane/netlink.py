@@ -171,6 +171,7 @@ class NetlinkDataplane(BaseDataplane):
     both program the kernel's tables over netlink (`self.nl`); only their tunnels differ."""
 
     nl: Netlink
+    sends_batches = True  # a burst's routes and rules in one transaction (`batched`)
 
     def _add_route(self, route: RouteEntry) -> None:
         self.nl.route_replace(route)

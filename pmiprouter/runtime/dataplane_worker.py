@@ -38,14 +38,30 @@ Outcome = dict[int, str]  # why the change at each index failed (usually empty: 
 
 
 def apply_batch(dataplane: Dataplane, changes: list[ApplyDataplane]) -> Outcome:
-    """Apply each change in order; one that fails does not stop the others (each has its own ticket)."""
+    """Apply each change in order; one that fails does not stop the others (each has its own ticket).
+    A backend that talks to the kernel gets the routes and rules of them all as one transaction."""
     failed: Outcome = {}
-    for index, change in enumerate(changes):
-        try:
-            apply_changes(dataplane, change)
-        except Exception as exc:  # reported to the engine as DataplaneFailed for this ticket
-            failed[index] = f'{type(exc).__name__}: {exc}'
+    if not getattr(dataplane, 'sends_batches', False) or len(changes) == 1:
+        for index, change in enumerate(changes):
+            try:
+                apply_changes(dataplane, change)
+            except Exception as exc:  # reported to the engine as DataplaneFailed for this ticket
+                failed[index] = _reason(exc)
+        return failed
+    with dataplane.batched() as held:  # type: ignore[attr-defined]
+        for index, change in enumerate(changes):
+            held.change = index
+            try:
+                apply_changes(dataplane, change)
+            except Exception as exc:
+                failed[index] = _reason(exc)
+    for index, error in held.failures.items():
+        failed.setdefault(index, _reason(error))
     return failed
+
+
+def _reason(exc: BaseException) -> str:
+    return f'{type(exc).__name__}: {exc}'
 
 
 class DataplaneExecutor(Protocol):

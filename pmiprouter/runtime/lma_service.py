@@ -48,7 +48,13 @@ class LmaService(RoleService):
         driver = self.start_driver(dataplane)
         if self.mhport is not None:
             self.mhport.first = CommonPbuOffer(driver, frozenset(self.addresses))
-        driver.run(self.engine.restore(self.saved, self.reactor.seconds()))
+        # The restored bindings' routes go to the data plane as one batch (one netlink
+        # transaction of MAX_BATCH-message datagrams), not one change each.
+        driver.begin_burst()
+        try:
+            driver.run(self.engine.restore(self.saved, self.reactor.seconds()))
+        finally:
+            driver.end_burst()
         bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}
         try:
             self.journal.start(self.engine.restart_counter, bindings, self.generation)
