@@ -55,6 +55,7 @@ class LmaService(RoleService):
             driver.run(self.engine.restore(self.saved, self.reactor.seconds()))
         finally:
             driver.end_burst()
+        self.saved = []  # the records are the engine's bindings now (a million rows held twice otherwise)
         bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}
         try:
             self.journal.start(self.engine.restart_counter, bindings, self.generation)
