@@ -9,7 +9,8 @@ transactions of MAX_BATCH messages). The clock runs from the start of the proces
 READY=1; the daemon's CPU time and resident set are read then, and the resident set of the same
 daemon started with no binding is subtracted to give the memory per binding.
 
-Run: `sudo .venv/bin/python bench/bench_restart.py [--bindings 100000 1000000] [--dataplane memory userspace]`
+Run: `sudo .venv/bin/python bench/bench_restart.py [--bindings 100000 1000000] [--dataplane memory userspace]`;
+with PROFILE_OUT=FILE each daemon runs under cProfile and writes its profile there when it stops.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 from bench_lma_daemon import cpu_times, ip, wait_ready  # noqa: E402
 
+PROFILE = ['-m', 'cProfile', '-o', os.environ['PROFILE_OUT']] if os.environ.get('PROFILE_OUT') else []
 LMA, MAG = '2001:db8:12::2', '2001:db8:12::1'
 POOL = IPv6Network('2001:db8::/32')  # room for 2**32 /64 home prefixes
 LIFETIME_S = 3600
@@ -91,7 +93,7 @@ def start(bindings: int, dataplane: str) -> tuple[float, float, int]:
             cfg.write_text(config())
             began = time.monotonic()
             daemon = subprocess.Popen(
-                ['ip', 'netns', 'exec', ns, sys.executable, '-m', 'pmiprouter', 'run', '-c', str(cfg), '--dataplane', dataplane,
+                ['ip', 'netns', 'exec', ns, sys.executable, *PROFILE, '-m', 'pmiprouter', 'run', '-c', str(cfg), '--dataplane', dataplane,
                  '--state-dir', str(state), '--log-level', 'warn', '--control-socket', str(Path(work) / 'cli.sock')],
                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, 'NOTIFY_SOCKET': str(Path(work) / 'notify')})
             if not wait_ready(notify, daemon, 1800):

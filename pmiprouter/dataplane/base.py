@@ -502,7 +502,9 @@ class BaseDataplane(abc.ABC):
         touched = {spec}
         by_prefix = self._by_prefix
         for prefix in spec.prefixes:
-            touched.update(_as_tuple(by_prefix.get(prefix)))
+            holders = by_prefix.get(prefix)
+            if holders is not None:  # (usually not: a new prefix)
+                touched.update(_as_tuple(holders))
         return touched
 
     def _tunnel_name(self, tunnel: TunnelSpec) -> str:

@@ -81,20 +81,43 @@ def route_message(op: Op, oif: int, seq: int) -> bytes:
     """RTM_NEWROUTE (create or replace) or RTM_DELROUTE for one route through a device."""
     route = op.obj
     assert isinstance(route, RouteEntry)
-    family = _family(route.dst)
-    attrs = _attr(RTA_TABLE, _U32.pack(route.table)) + _attr(RTA_OIF, _U32.pack(oif))
-    if route.dst.prefixlen:
-        attrs += _attr(RTA_DST, route.dst.network_address.packed)
-    if op.add:
+    dst = route.dst
+    # Every part but the destination is the same for the routes of one table, device, family
+    # and prefix length (a burst's thousands of /64s): made once.
+    key = (op.add, route.table, oif, dst.version, dst.prefixlen)
+    made = _route_heads.get(key)
+    if made is None:
+        made = _route_heads[key] = _route_head(op.add, route.table, oif, dst)
+    kind, flags, head, dst_attr = made
+    if dst_attr:
+        return _message(kind, flags, seq, head + dst_attr + dst.network_address.packed)
+    return _message(kind, flags, seq, head)
+
+
+#: (add, table, oif, version, prefix length) -> what `route_message` puts around the destination.
+_route_heads: dict[tuple[bool, int, int, int, int], tuple[int, int, bytes, bytes]] = {}
+MAX_ROUTE_HEADS = 1024  # table, device and length combinations remembered (a few in use)
+
+
+def _route_head(add: bool, table: int, oif: int, dst: IPNetwork) -> tuple[int, int, bytes, bytes]:
+    """The message kind and flags, the header and attributes before the destination, and the
+    destination attribute's own header (empty for a default route, which has none)."""
+    if len(_route_heads) >= MAX_ROUTE_HEADS:
+        _route_heads.clear()
+    family = _family(dst)
+    attrs = _attr(RTA_TABLE, _U32.pack(table)) + _attr(RTA_OIF, _U32.pack(oif))
+    # An address is 4 or 16 bytes: its attribute needs no padding.
+    dst_attr = _RTATTR.pack(_RTATTR.size + len(dst.network_address.packed), RTA_DST) if dst.prefixlen else b''
+    if add:
         kind, flags = RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE
         # `ip route add X dev D` semantics: an IPv4 route without a gateway is link-scoped.
         scope = RT_SCOPE_LINK if family == socket.AF_INET else RT_SCOPE_UNIVERSE
-        body = _RTMSG.pack(family, route.dst.prefixlen, 0, 0, _header_table(route.table), RTPROT_STATIC, scope, RTN_UNICAST, 0)
+        body = _RTMSG.pack(family, dst.prefixlen, 0, 0, _header_table(table), RTPROT_STATIC, scope, RTN_UNICAST, 0)
     else:
         # Match on table, destination and device only (any protocol, scope or type).
         kind, flags = RTM_DELROUTE, 0
-        body = _RTMSG.pack(family, route.dst.prefixlen, 0, 0, _header_table(route.table), 0, RT_SCOPE_NOWHERE, 0, 0)
-    return _message(kind, flags, seq, body + attrs)
+        body = _RTMSG.pack(family, dst.prefixlen, 0, 0, _header_table(table), 0, RT_SCOPE_NOWHERE, 0, 0)
+    return kind, flags, body + attrs, dst_attr
 
 
 def rule_message(op: Op, seq: int) -> bytes:

@@ -165,7 +165,11 @@ class UserspaceDataplane(NetlinkDataplane):
     def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
         # The specs whose presence this can change: `spec` and those it may displace (they
         # share a prefix with it); the base class decides which, we publish the outcome.
-        self._tracking(self._sharing(spec), lambda: super(UserspaceDataplane, self).ensure_mn_routes(spec))
+        self._touched = self._sharing(spec)
+        try:
+            super().ensure_mn_routes(spec)
+        finally:
+            self._touched = None
 
     def remove_mn_routes(self, spec: MnRouteSpec) -> None:
         self._tracking({spec}, lambda: super(UserspaceDataplane, self).remove_mn_routes(spec))
@@ -202,7 +206,7 @@ class UserspaceDataplane(NetlinkDataplane):
             return
         dirty, self._dirty_tunnels = self._dirty_tunnels, set()
         touched = self._touched
-        if touched is None or any(self._respecified(name) for name in dirty):
+        if touched is None or (dirty and any(self._respecified(name) for name in dirty)):
             self._rebuild()  # unknown change, or a tunnel whose contexts change
             return
         if dirty:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import errno
 import socket
 import subprocess
-from ipaddress import IPv4Network, IPv6Address, IPv6Network
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyroute2.netlink.rtnl.fibmsg import fibmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
@@ -231,3 +233,24 @@ down = b.set_link_up('rad0', False), flags()
 print(up, down, b.set_link_up('nosuch0', True) == errno.ENODEV)
 '''
     assert run_in(netns, code).split() == ['(0,', 'True)', '(0,', 'False)', 'True']
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.booleans(), st.sampled_from([TABLE, 254, 0x504D0001]), st.integers(1, 4000), st.integers(0, 2**32 - 1),
+       st.sampled_from([(6, 64), (6, 0), (6, 128), (4, 32), (4, 0), (4, 24)]))
+def test_routes_of_one_shape_reuse_their_head_and_keep_their_own_destination(
+        add: bool, table: int, oif: int, value: int, shape: tuple[int, int]) -> None:
+    """Every part of a route message but the destination is made once per table, device, family and
+    prefix length; the messages still decode to each route's own values (pyroute2 reads them)."""
+    version, length = shape
+    bits = 128 if version == 6 else 32
+    for step in range(3):  # the first made, then two from the remembered head
+        address = ((value + step) << (bits - length)) & (2**bits - 1) if length else 0
+        net = IPv6Network((address, length)) if version == 6 else IPv4Network((address, length))
+        msg = decode(route_message(Op(add, RouteEntry(table, net, 'acc0')), oif=oif, seq=step + 1), rtmsg)
+        assert msg['header']['type'] == (RTM_NEWROUTE if add else RTM_DELROUTE) and msg['header']['sequence_number'] == step + 1
+        assert msg['family'] == (socket.AF_INET6 if version == 6 else socket.AF_INET) and msg['dst_len'] == length
+        assert msg.get_attr('RTA_TABLE') == table and msg.get_attr('RTA_OIF') == oif
+        dst = msg.get_attr('RTA_DST')
+        assert (ip_address(dst) if dst is not None else None) == (net.network_address if length else None)
+        assert msg['header']['length'] == len(route_message(Op(add, RouteEntry(table, net, 'acc0')), oif=oif, seq=1))
