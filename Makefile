@@ -12,8 +12,9 @@ VENV := .venv
 VENV_DEB := .venv-debian
 PYTEST_ARGS ?=
 
-# Debian packages the tests drive: tshark is the independent decoder of our MH encoding.
-APT_TOOLS := python3-venv python3-pip iproute2 tshark tmux udhcpc dnsmasq-base isc-dhcp-client
+# Debian packages the tests drive: tshark is the independent decoder of our MH encoding; iperf3
+# is bench-dataplane's traffic generator (C, not the bottleneck of the user-space forwarder).
+APT_TOOLS := python3-venv python3-pip iproute2 tshark tmux udhcpc dnsmasq-base isc-dhcp-client iperf3
 # Debian 12's own library versions: the code must run on these too (see README).
 APT_PYLIBS := python3-twisted python3-pyroute2 python3-prompt-toolkit python3-openssl \
               python3-cryptography python3-bcrypt python3-pyasn1 \
