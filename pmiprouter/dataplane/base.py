@@ -285,8 +285,10 @@ class BaseDataplane(abc.ABC):
         try:
             yield held
         finally:
-            self._send_held()
-            self._held = None
+            try:
+                self._send_held()
+            finally:
+                self._held = None  # (a send that raised leaves the backend ready for the next batch)
 
     def _send_held(self) -> None:
         """Send the held operations now; note the changes they fail, and undo failed additions."""

@@ -207,10 +207,17 @@ class EngineDriver:
         if not changes:
             return
         self.batches += 1
-        if isinstance(self.executor, Inline):  # synchronous backend: report at once, no Deferred
-            self._report(changes, apply_batch(self.executor.dataplane, changes))
+        try:
+            if isinstance(self.executor, Inline):  # synchronous backend: report at once, no Deferred
+                self._report(changes, apply_batch(self.executor.dataplane, changes))
+                return
+            deferred = self.executor.apply_batch(changes)
+        except Exception as exc:  # the batch as a whole (a netlink socket error): each change fails
+            self.counters['batch-errors'] += 1
+            self.log.failure('data-plane batch of {count} changes failed', count=len(changes))
+            self._report(changes, dict.fromkeys(range(len(changes)), f'{type(exc).__name__}: {exc}'))
             return
-        self.executor.apply_batch(changes).addCallbacks(
+        deferred.addCallbacks(
             lambda failed: self._report(changes, failed),
             lambda failure: self._report(changes, dict.fromkeys(range(len(changes)), self._reason(failure))),
         )

@@ -8,6 +8,10 @@ batch left them, and the books stay exact: removing every binding afterwards lea
 
 from __future__ import annotations
 
+from ipaddress import IPv6Network
+from typing import Any
+
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec
@@ -87,9 +91,32 @@ def test_a_batch_with_a_device_gone_reports_and_undoes_its_failures(steps: list[
 
 def test_batches_do_not_nest() -> None:
     backend = fresh()
-    with backend.batched():
-        try:
-            with backend.batched():
-                raise AssertionError('a nested batch was opened')
-        except DataplaneError as error:
-            assert 'nest' in str(error)
+    with backend.batched(), pytest.raises(DataplaneError, match='nest'), backend.batched():
+        raise AssertionError('a nested batch was opened')
+
+
+class Unreachable(Recording):
+    """A backend whose next send fails as a whole (the netlink socket), once."""
+
+    fail_next = True
+
+    def _apply_ops(self, ops: list[Any]) -> list[Any]:  # type: ignore[override]
+        if self.fail_next:
+            self.fail_next = False
+            raise OSError(105, 'No buffer space available')
+        return super()._apply_ops(ops)
+
+
+def test_a_batch_whose_send_raises_leaves_the_backend_ready_for_the_next() -> None:
+    world = MemoryWorld()
+    backend = Unreachable(world)
+    for tunnel in TUNNELS:
+        backend.ensure_tunnel(tunnel)
+    specs_ = [MnRouteSpec.lma(TUNNELS[0], (IPv6Network(f'2001:db8:b{i}::/64'),), None) for i in range(3)]
+    with pytest.raises(OSError), backend.batched() as held:
+        held.change = 0
+        backend.ensure_mn_routes(specs_[0])
+    with backend.batched() as held:  # not "batches do not nest": the first one is over
+        held.change = 0
+        backend.ensure_mn_routes(specs_[1])
+    assert not held.failures and any(route.dst == specs_[1].prefixes[0] for route in ours(world)[0])

@@ -202,3 +202,24 @@ def comparable(daemon: Daemon) -> dict[str, Any]:
     observable['sent'] = sorted(observable['sent'], key=repr)
     observable['counters'] = {k: v for k, v in observable['counters'].items()}
     return observable
+
+
+class BrokenSocket:
+    """An executor whose batch fails as a whole, synchronously (a netlink socket error)."""
+
+    def apply(self, change: ApplyDataplane) -> Deferred[None]:
+        raise AssertionError('a burst goes as one batch')
+
+    def apply_batch(self, changes: list[ApplyDataplane]) -> Deferred[Outcome]:
+        raise OSError(105, 'No buffer space available')
+
+
+def test_a_batch_that_fails_as_a_whole_fails_each_change_and_never_raises() -> None:
+    daemon = Daemon(SEQUENCE_ONLY, common=True)
+    daemon.driver.executor = BrokenSocket()  # type: ignore[assignment]
+    daemon.driver.begin_burst()
+    daemon.receive(attach('mn1@example.com'), MAG1)
+    daemon.receive(attach('v6only@example.com'), MAG1)
+    daemon.driver.end_burst()  # (the MH port calls it in doRead's finally: it must not raise)
+    assert statuses(daemon) == [130, 130] and daemon.lma.bindings() == []
+    assert daemon.driver.counters['batch-errors'] == 1
