@@ -35,6 +35,7 @@ from pmiprouter.dataplane.interface import (
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
 from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context
+from pmiprouter.fast.by_identity import IdentityIndex
 from pmiprouter.fast.netaddr import prefix_length
 from pmiprouter.fast.positional import positional
 
@@ -65,14 +66,17 @@ class HeldOps:
     def __init__(self) -> None:
         self.change = 0
         self.ops: list[Op] = []
-        self.owners: dict[int, tuple[int, Callable[[], None] | None]] = {}  # id(op) -> (change, its undo)
+        self.owners: list[tuple[int, int]] = []  # per operation: its change, its undo's place in `undos` (-1: none)
+        self.undos: list[Callable[[], None]] = []
         self.failures: dict[int, DataplaneError] = {}  # change index -> its first failure
 
     def hold(self, ops: list[Op], undo: Callable[[], None] | None) -> None:
-        owner = (self.change, undo)
-        for op in ops:
-            self.owners[id(op)] = owner
+        undo_at = -1
+        if undo is not None:
+            self.undos.append(undo)
+            undo_at = len(self.undos) - 1
         self.ops += ops
+        self.owners += [(self.change, undo_at)] * len(ops)
 
 
 class BaseDataplane(abc.ABC):
@@ -295,18 +299,21 @@ class BaseDataplane(abc.ABC):
         held = self._held
         if held is None or not held.ops:
             return
-        ops, held.ops = held.ops, []
+        ops, owners, undos = held.ops, held.owners, held.undos
+        held.ops, held.owners, held.undos = [], [], []
         failures = self._apply_ops(ops)
-        undos: dict[int, Callable[[], None]] = {}  # each binding change with a failed addition, once
+        if not failures:
+            return
+        position = IdentityIndex(ops)  # (two changes may hold equal operations: each keeps its own)
+        to_undo: set[int] = set()  # each binding change with a failed addition, once
         for op, error in failures:
-            change, undo = held.owners[id(op)]
+            change, undo_at = owners[position[op]]
             held.failures.setdefault(change, error)
-            if op.add and undo is not None:
-                undos[id(undo)] = undo
-        held.owners.clear()
-        for undo in undos.values():
-            undo()
-        if failures and self._notify_changes:
+            if op.add and undo_at >= 0:
+                to_undo.add(undo_at)
+        for undo_at in sorted(to_undo):
+            undos[undo_at]()
+        if self._notify_changes:
             self._changed()
 
     def snapshot(self) -> DataplaneState:

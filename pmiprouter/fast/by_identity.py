@@ -17,6 +17,9 @@ API (``from pmiprouter.fast.by_identity import ByIdentity``)::
     entries = table.entries        # the raw table: id(key) -> (key, value), for a hot loop
                                    # inside this package only (see `get_each`)
     values = table.get_each(keys)  # [get(key) for key in keys], in one call
+
+    index = IdentityIndex(items)   # where each object of a list is, by identity
+    position = index[item]         # (equal objects at two places stay apart)
 """
 
 from __future__ import annotations
@@ -81,3 +84,20 @@ class ByIdentity(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._table)
+
+
+class IdentityIndex(Generic[K]):
+    """The position of each object of `items` by identity: equal objects (two changes adding the
+    same route) keep their own places, and no object's own hash runs. Holds `items`, so no other
+    object can take one of their ids meanwhile."""
+
+    __slots__ = ('_items', '_at')
+
+    def __init__(self, items: Sequence[K]) -> None:
+        self._items = items
+        self._at = {id(item): at for at, item in enumerate(items)}
+
+    def __getitem__(self, item: K) -> int:
+        """Where `item` (this very object) is; KeyError when it is not one of them."""
+        return self._at[id(item)]
+
