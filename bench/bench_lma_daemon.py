@@ -177,6 +177,14 @@ def cpu_times(pid: int) -> tuple[float, float]:
     return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
 
 
+def rss_kib(pid: int) -> int:
+    """The process's resident set (VmRSS), in KiB."""
+    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
+        if line.startswith('VmRSS:'):
+            return int(line.split()[1])
+    return 0
+
+
 def wait_ready(notify: socket.socket, daemon: subprocess.Popen[bytes], timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and daemon.poll() is None:
@@ -269,6 +277,7 @@ def measure(args: argparse.Namespace) -> tuple[float, float] | None:
             assert runner.stdin is not None and runner.stdout is not None
             assert runner.stdout.readline().strip() == 'go'  # PBUs built: time only the registrations
             before = cpu_times(daemon.pid)
+            resident = rss_kib(daemon.pid)
             runner.stdin.write('\n')
             runner.stdin.flush()
             result = json.loads(runner.stdout.readline())
@@ -277,6 +286,7 @@ def measure(args: argparse.Namespace) -> tuple[float, float] | None:
             # inside the burst or after it made runs differ by a quarter).
             time.sleep(SAVE_SETTLE_S)
             after = cpu_times(daemon.pid)
+            grown = rss_kib(daemon.pid) - resident
             user, system = after[0] - before[0], after[1] - before[1]
             cpu = user + system
             runner.wait(30)
@@ -288,6 +298,8 @@ def measure(args: argparse.Namespace) -> tuple[float, float] | None:
                   f'({cpu / max(answered, 1) * 1e6:.0f} us each: {user / max(answered, 1) * 1e6:.0f} user, '
                   f'{system / max(answered, 1) * 1e6:.0f} system){" (daemon and client pinned to different cores)" if pin else ""}; '
                   f'{answered / elapsed:,.0f} per wall-clock second')
+            if not args.renewals:
+                print(f'daemon resident set grew by {grown / 1024:,.1f} MiB: {grown * 1024 / max(answered, 1):,.0f} B per new binding')
         finally:
             if daemon is not None:
                 daemon.terminate()

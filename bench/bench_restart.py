@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / 'bench'))
 
-from bench_lma_daemon import cpu_times, ip, wait_ready  # noqa: E402
+from bench_lma_daemon import cpu_times, ip, rss_kib, wait_ready  # noqa: E402
 
 PROFILE = ['-m', 'cProfile', '-o', os.environ['PROFILE_OUT']] if os.environ.get('PROFILE_OUT') else []
 LMA, MAG = '2001:db8:12::2', '2001:db8:12::1'
@@ -64,13 +64,6 @@ def write_state(directory: Path, bindings: int, now: float) -> None:
         entry.state = BceState.ACTIVE
         rows.append(entry_to_text(entry))
     StateFile(directory / 'lma-L.json').save_encoded(1, rows, range(1, bindings + 1))
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f'/proc/{pid}/status').read_text().splitlines():
-        if line.startswith('VmRSS:'):
-            return int(line.split()[1])
-    return 0
 
 
 def start(bindings: int, dataplane: str) -> tuple[float, float, int]:
