@@ -28,7 +28,7 @@ configures `replay-protection sequence-number` and sends no Timestamp.
 
 Run: `sudo .venv/bin/python bench/bench_lma_daemon.py [--mns N] [--window W] [--floor] [--renewals] [--repeat N]
 [--dataplane memory|userspace] [--replay sequence|timestamp]`; with PROFILE_OUT=FILE the daemon runs under
-cProfile and writes its profile there.
+cProfile and writes its profile there; with DAEMON_LOG=FILE its log (warnings and errors) goes there.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def config(mns: int, replay: str = 'sequence') -> str:
     lines = ['hostname lma', 'ipv6 mobile pmipv6-domain D', *replay_lines, ' mag M1', f'  ipv6-address {MAG}']
     for i in range(mns):
         lines += [f' nai {nai(i)}', '  service ipv6']
-    lines += ['!', 'ipv6 mobile pmipv6-lma L domain D', f' address ipv6 {LMA}', ' pool ipv6 P prefix 2001:db8::/32 pfxlen 64']
+    lines += ['!', 'ipv6 mobile pmipv6-lma L domain D', f' address ipv6 {LMA}', ' pool ipv6 P prefix 2001:db8:8000::/33 pfxlen 64']
     lines += [' bce lifetime 3600', '!', 'end']
     return '\n'.join(lines) + '\n'
 
@@ -260,8 +260,8 @@ def measure(args: argparse.Namespace) -> tuple[float, float] | None:
                 str(Path(work) / 'state'), '--log-level', 'warn', '--control-socket', str(Path(work) / 'cli.sock')]
             daemon = subprocess.Popen(
                 [*daemon_pin, 'ip', 'netns', 'exec', lma_ns, sys.executable, *program],
-                stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, cwd=ROOT,
-                env={**os.environ, 'NOTIFY_SOCKET': str(Path(work) / 'notify')},
+                stdout=open(os.environ['DAEMON_LOG'], 'w') if os.environ.get('DAEMON_LOG') else subprocess.DEVNULL,
+                stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, 'NOTIFY_SOCKET': str(Path(work) / 'notify')},
             )
             if not wait_ready(notify, daemon, 600):
                 print('the daemon did not become ready', file=sys.stderr)

@@ -54,9 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from pmiprouter.runtime.driver import set_log_level
 
     set_log_level(args.log_level)  # engine log lines below the level are dropped before formatting
-    # Libraries (and the data-plane probe) log through the standard library: their warnings
-    # belong in the same journal.
-    logging.basicConfig(stream=sys.stdout, level=logging.WARNING, format='%(asctime)s [%(name)s#%(levelname)s] %(message)s')
+    # Libraries (and the data plane) log through the standard library: their warnings belong in
+    # the same journal, at their own level.
+    from pmiprouter.runtime.log_text import StdlibToTwisted
+
+    logging.root.addHandler(StdlibToTwisted())
+    logging.root.setLevel(logging.WARNING)
     service = make_service(reactor, result.config, args.dataplane, args.state_dir, trace=args.log_level == 'debug')
     from pmiprouter.runtime.mgmt_service import add_management
 

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple, Union
 from pmiprouter.dataplane.interface import (
     DataplaneError,
     DataplaneState,
+    IPNetwork,
     LinkEntry,
     MnRouteSpec,
     Role,
@@ -34,7 +35,7 @@ from pmiprouter.dataplane.interface import (
     TunnelSpec,
 )
 from pmiprouter.dataplane.naming import NameRegistry, tunnel_ifname
-from pmiprouter.dataplane.plan import MnObjects, lma_plan, mn_objects, mn_plan, same_context
+from pmiprouter.dataplane.plan import NO_POOLS, MnObjects, Pools, lma_plan, mn_objects, mn_plan, same_context
 from pmiprouter.fast.by_identity import IdentityIndex
 from pmiprouter.fast.netaddr import prefix_length
 from pmiprouter.fast.positional import positional
@@ -106,6 +107,7 @@ class BaseDataplane(abc.ABC):
         # Whether `_changed` does anything (it is called on every binding change).
         self._notify_changes = type(self)._changed is not BaseDataplane._changed
         self._held: HeldOps | None = None  # a batch's operations, while `batched` runs
+        self._pools = NO_POOLS  # the LMA's pools, routed once each where the backend can (`anchor_pools`)
 
     # -- primitives -------------------------------------------------------------------------
 
@@ -149,6 +151,11 @@ class BaseDataplane(abc.ABC):
         """Our devices that exist independently of tunnels (the userspace TUN)."""
         return frozenset()
 
+    def _pool_device(self) -> str | None:
+        """The one device every LMA tunnel's packets are routed to, if there is one (then a pool's
+        route there serves all its MNs); None: each MN's prefix gets a route of its own."""
+        return None
+
     def _changed(self) -> None:
         """Hook: the registered specs changed (the userspace forwarder rebuilds its tables)."""
 
@@ -175,6 +182,21 @@ class BaseDataplane(abc.ABC):
         self._tunnels[name] = (spec, dev)
         self._changed()
         return dev
+
+    def anchor_pools(self, prefixes: tuple[IPNetwork, ...]) -> None:
+        """The LMA hands home prefixes out of ``prefixes``: where the backend has one device for
+        every tunnel, each pool gets one route there, shared by its MNs, instead of a route per MN.
+
+        Takes effect for the changes that follow; an MN keeps the objects it was installed with
+        until it goes (its pool's route stays while one of them needs it), so calling this again
+        after a configuration change is safe.
+        """
+        dev = self._pool_device()
+        self._pools = Pools(self._poolable(tuple(prefixes)) if dev is not None else (), dev)
+
+    def _poolable(self, prefixes: tuple[IPNetwork, ...]) -> tuple[IPNetwork, ...]:
+        """The pools whose route may go to the pool device (those no other route lies inside)."""
+        return prefixes
 
     def remove_tunnel(self, spec: TunnelSpec) -> None:
         """Delete the tunnel; refused while a mobile node's routes use it."""
@@ -206,9 +228,9 @@ class BaseDataplane(abc.ABC):
         if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
         if spec.role is _LMA and spec.realm_ifname is None:  # the LMA's spec of every registration
-            objects = lma_plan(spec.prefixes, held[1])
+            objects = lma_plan(spec.prefixes, held[1], self._pools)
         else:
-            objects = mn_plan(spec, name, held[1])
+            objects = mn_plan(spec, name, held[1], self._pools)
         mns = self._mns
         size = len(mns)
         mns.setdefault(spec, objects)  # one lookup: records a new spec, leaves a held one alone
@@ -343,7 +365,7 @@ class BaseDataplane(abc.ABC):
             if name not in devices:
                 who = mn.label or mn.prefixes
                 raise DataplaneError(f'wanted MN {who} uses tunnel {name}, which is not wanted')
-            routes, rules = mn_objects(mn, name, devices[name])
+            routes, rules = mn_objects(mn, name, devices[name], self._pools)
             exp_routes.update(routes)
             exp_rules.update(rules)
         links, routes, rules = self._observe()
@@ -437,7 +459,6 @@ class BaseDataplane(abc.ABC):
         """The prefix objects of `spec` that no MN in `others` lists, in order. A prefix of
         length 0 (in `overlaps`) is counted instead, with `count` (_counted_in or _released_from)."""
         routes, rules = objects[0], objects[1]
-        per = len(rules) // len(routes)
         # Whoever else lists an object naming a prefix holds that prefix: one look through the
         # objects of all of them serves every prefix (usually one other MN, one or two prefixes).
         listed_routes: tuple[RouteEntry, ...] = ()
@@ -448,7 +469,7 @@ class BaseDataplane(abc.ABC):
         kept_routes: list[RouteEntry] = []
         kept_rules: list[RuleEntry] = []
         for index, prefix in enumerate(spec.prefixes):
-            own_routes, own_rules = routes[index:index + 1], rules[index * per:index * per + per]
+            own_routes, own_rules = _naming(prefix, routes, rules)
             if index in overlaps and not prefix_length(prefix):
                 kept_routes += count(self._route_refs, own_routes)
                 kept_rules += count(self._rule_refs, own_rules)
@@ -580,6 +601,14 @@ def _as_tuple(holders: Holders | None) -> tuple[MnRouteSpec, ...]:
 def _ops(additions: Sequence[Entry], deletions: Sequence[Entry]) -> list[Op]:
     """The operations of one change, as `_apply_changes` sends them: additions, then deletions."""
     return [_make_op((True, entry)) for entry in additions] + [_make_op((False, entry)) for entry in deletions]
+
+
+def _naming(
+    prefix: object, routes: tuple[RouteEntry, ...], rules: tuple[RuleEntry, ...]
+) -> tuple[list[RouteEntry], list[RuleEntry]]:
+    """The routes and rules of a plan that name ``prefix`` (none where a pool's route covers it)."""
+    return ([route for route in routes if route.dst == prefix],
+            [rule for rule in rules if rule.dst == prefix or rule.src == prefix])
 
 
 def _counted_in(refs: dict[Any, int], entries: tuple[Any, ...]) -> list[Any]:

@@ -316,6 +316,11 @@ class Dataplane(Protocol):
         """Delete the tunnel; refused while mobile-node routes still use it."""
         ...
 
+    def anchor_pools(self, prefixes: tuple[IPNetwork, ...]) -> None:
+        """Name the LMA's pools: a backend with one device for every tunnel routes each pool
+        there once instead of each MN's prefix (plan.Pools)."""
+        ...
+
     def ensure_mn_routes(self, spec: MnRouteSpec) -> None:
         """Install routes and rules of one MN; replaces the MN's previous binding (handover)."""
         ...

@@ -22,10 +22,11 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from pmiprouter.dataplane.base import BaseDataplane, Op
-from pmiprouter.dataplane.interface import DataplaneError, LinkEntry, RouteEntry, RuleEntry
+from pmiprouter.dataplane.interface import DataplaneError, IPNetwork, LinkEntry, RouteEntry, RuleEntry
 from pmiprouter.dataplane.naming import is_our_ifname, is_our_table
 from pmiprouter.dataplane.rtnl_batch import RtnlBatch, ifindex
 
+MAIN_TABLE = 254
 _GONE = {errno.ESRCH, errno.ENOENT, errno.ENODEV, errno.EADDRNOTAVAIL}
 
 
@@ -140,6 +141,17 @@ class Netlink:
                 dst = msg.get_attr('RTA_DST') or ('::' if family == socket.AF_INET6 else '0.0.0.0')
                 out.add(RouteEntry(table, ip_network(f'{dst}/{msg["dst_len"]}'), names[oif]))
         return frozenset(out)
+
+    def main_routes(self) -> list[IPNetwork]:
+        """The destinations of the main table's routes, default routes left out."""
+        out = []
+        for family in (socket.AF_INET6, socket.AF_INET):
+            for msg in self._dump_routes(family):
+                table = msg.get_attr('RTA_TABLE') or msg['table']
+                dst = msg.get_attr('RTA_DST')
+                if table == MAIN_TABLE and dst is not None and msg['dst_len']:
+                    out.append(ip_network(f'{dst}/{msg["dst_len"]}'))
+        return out
 
     def _dump_routes(self, family: int) -> Iterable[Any]:
         # route('dump') lists every table in both 0.7.2 and 0.9 (get_routes() filters on main).

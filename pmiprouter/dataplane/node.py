@@ -6,7 +6,8 @@ state is programmed, and ``COUNTERS <json>`` when it stops. With ``--cleanup`` i
 routes, rules and tunnels on the way out.
 
 JSON: ``{"tunnels": [{"local", "remote", "mode", "gre_key_in"?, "gre_key_out"?, "mtu"?}],
-"mns": [{"role", "tunnel": <index>, "hnps"?, "ipv4_hoa"?, "access_ifname"?, "realm_ifname"?}]}``
+"mns": [{"role", "tunnel": <index>, "hnps"?, "ipv4_hoa"?, "access_ifname"?, "realm_ifname"?}],
+"pools"?: [prefix, ...]}`` (``pools``: an LMA's pools, see ``Dataplane.anchor_pools``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from ipaddress import IPv4Address, IPv6Network, ip_address
+from ipaddress import IPv4Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
 from pmiprouter.dataplane.interface import DataplaneState, MnRouteSpec, Role, TunnelMode, TunnelSpec
@@ -48,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
     from pmiprouter.dataplane.factory import make_dataplane
 
     with open(args.spec) as f:
-        wanted = load_specs(json.load(f))
+        doc = json.load(f)
+    wanted = load_specs(doc)
     options = {'reactor': reactor} if args.backend == 'userspace' else {}
     dp: Any = make_dataplane(args.backend, **options)
+    dp.anchor_pools(tuple(ip_network(p) for p in doc.get('pools', [])))
     dp.reconcile(wanted)
     devices = sorted({dp.tunnel_device(t) for t in wanted.tunnels})
     print('READY', ' '.join(devices), flush=True)

@@ -16,6 +16,10 @@ tunnel's table and D the device carrying the tunnel:
   no MN finds no route in L and goes on to the main table.
 - LMA with a realm: ``T: A dev D``; rule ``to A iif <realm> lookup T``; ``T: default dev
   <realm>`` and ``iif D lookup T`` so uplink stays in the realm.
+- LMA, no realm, behind one device for every tunnel (the user-space backend's TUN): a home
+  prefix inside one of the LMA's pools (:class:`Pools`) needs no route of its own. The pool's
+  route ``L: P dev D`` serves all of them (shared, counted like the role rule), and the
+  forwarder's own table picks the MN's tunnel: a registration changes no kernel object (ADR 0017).
 
 T is the tunnel's own table, except behind the user-space backend's shared TUN device: there
 one table serves every tunnel of the MAG, since the forwarder picks the tunnel.
@@ -39,6 +43,7 @@ from pmiprouter.dataplane.naming import (
     TUN_IFNAME,
     tunnel_table,
 )
+from pmiprouter.fast.netaddr import network_int, prefix_length
 from pmiprouter.fast.positional import positional
 
 #: Linux address family numbers, used in RuleEntry (AF_INET, AF_INET6).
@@ -60,8 +65,42 @@ Rules = tuple[RuleEntry, ...]
 MnObjects = tuple[Routes, Rules, Routes, Rules]
 
 
+class Pools:
+    """The prefixes an LMA hands home prefixes out of, each routed once into ``dev`` (the one
+    device behind which the data plane's own table finds each MN's tunnel)."""
+
+    def __init__(self, prefixes: tuple[IPNetwork, ...] = (), dev: str | None = None) -> None:
+        self.dev = dev
+        self.prefixes = prefixes if dev is not None else ()
+        # (version, pool prefix length, the pool's value shifted right by what it leaves free,
+        # its route), longest pool first: a prefix is matched by shifting its own value.
+        self._pools = sorted(
+            ((net.version, net.prefixlen, network_int(net) >> (net.max_prefixlen - net.prefixlen),
+              RouteEntry(LMA_TABLE, net, dev)) for net in self.prefixes),
+            key=lambda pool: -pool[1],
+        )
+
+    def route_of(self, prefix: IPNetwork) -> RouteEntry | None:
+        """The route of the pool holding ``prefix`` whole, or None (it needs a route of its own)."""
+        if not self._pools:
+            return None
+        version, length, value = prefix.version, prefix_length(prefix), network_int(prefix)
+        bits = 128 if version == 6 else 32
+        for pool_version, pool_length, pool_value, route in self._pools:
+            if pool_version == version and length >= pool_length and value >> (bits - pool_length) == pool_value:
+                return route
+        return None
+
+    def __repr__(self) -> str:
+        return f'Pools({", ".join(str(p) for p in self.prefixes)} dev {self.dev})'
+
+
+#: No pools: every home prefix gets a route of its own (the kernel backend: one device per MAG).
+NO_POOLS = Pools()
+
+
 def mn_objects(
-    spec: MnRouteSpec, tunnel_name: str, dev: str
+    spec: MnRouteSpec, tunnel_name: str, dev: str, pools: Pools = NO_POOLS
 ) -> tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]:
     """Return the routes and rules one mobile node needs, each once, in a stable order
     (the spec's prefixes, then the defaults): backends install them in this order.
@@ -71,23 +110,24 @@ def mn_objects(
         tunnel_name: the tunnel's deterministic name (selects the table).
         dev: the device packets for the tunnel are routed to (the tunnel device itself, or the
             userspace backend's TUN device).
+        pools: the LMA's pools, when ``dev`` is the one device of every tunnel.
     """
-    routes, rules, shared_routes, shared_rules = mn_plan(spec, tunnel_name, dev)
+    routes, rules, shared_routes, shared_rules = mn_plan(spec, tunnel_name, dev, pools)
     return routes + shared_routes, rules + shared_rules
 
 
-def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str) -> MnObjects:
+def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str, pools: Pools = NO_POOLS) -> MnObjects:
     """:func:`mn_objects` split by what the objects name, for the bookkeeping of ``base.py``:
     ``(routes, rules, shared_routes, shared_rules)``.
 
-    ``routes`` and ``rules`` name a home prefix: one route and ``len(rules) // len(routes)``
-    rules per prefix, prefix by prefix in the order of ``spec.prefixes``. The shared ones name
-    none (a table's defaults, the realm's uplink rule), so other MNs of the table need them too.
+    ``routes`` and ``rules`` name a home prefix (as destination or source), prefix by prefix in
+    the order of ``spec.prefixes``; a prefix a pool's route covers has none. The shared ones name
+    none (a table's defaults, the realm's uplink rule, a pool's route), so other MNs need them too.
     """
     realm = spec.realm_ifname
     table = table_of(spec.role, realm, tunnel_name, dev)
     if spec.role is _LMA and realm is None:
-        return lma_plan(spec.prefixes, dev)
+        return lma_plan(spec.prefixes, dev, pools)
     # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
     # is what a route change costs most.
     routes: list[RouteEntry] = []
@@ -134,21 +174,31 @@ def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
     return tunnel_table(tunnel_name)
 
 
-def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str) -> MnObjects:
+def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str, pools: Pools = NO_POOLS) -> MnObjects:
     """:func:`mn_plan` of an LMA spec without a realm, the one of every registration: a route per
-    prefix in the role table, and the role table's rule for each address family (shared)."""
+    prefix in the role table (or its pool's, shared, when ``pools`` route into ``dev``), and the
+    role table's rule for each address family (shared)."""
     # Tuples grown in place: one or two prefixes, no list to convert. The entries are built from
     # all their fields, in order (pmiprouter/fast/positional.py).
+    pooled = pools.dev == dev
     if len(prefixes) == 1 and isinstance(prefixes[0], IPv6Network):  # one IPv6 prefix: nearly every MN
+        pool_route = pools.route_of(prefixes[0]) if pooled else None
+        if pool_route is not None:
+            return (), (), (pool_route,), _LMA_RULES_V6
         return (_make_route((LMA_TABLE, prefixes[0], dev)),), (), (), _LMA_RULES_V6
     routes: Routes = ()
+    shared_routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
-        routes += (_make_route((LMA_TABLE, net, dev)),)
+        pool_route = pools.route_of(net) if pooled else None
+        if pool_route is None:
+            routes += (_make_route((LMA_TABLE, net, dev)),)
+        elif pool_route not in shared_routes:
+            shared_routes += (pool_route,)
         rule = _LMA_RULE_V6 if isinstance(net, IPv6Network) else _LMA_RULE_V4
         if rule not in rules:
             rules += (rule,)
-    return routes, (), (), rules
+    return routes, (), shared_routes, rules
 
 
 _make_route = positional(RouteEntry)

@@ -1,7 +1,9 @@
 """Userspace backend: one TUN device, raw/UDP sockets, encapsulation on the packet pump thread.
 
-Routes and rules are exactly the kernel backend's (same :mod:`plan`), except that they point at
-the daemon's TUN device ``pmiptun0`` instead of a tunnel device. Keyed GRE tunnels (RFC 5845,
+Routes and rules are the kernel backend's (same :mod:`plan`), except that they point at the
+daemon's TUN device ``pmiptun0`` instead of a tunnel device, and that at the LMA each pool is
+one route into it (:meth:`anchor_pools`): the forwarder's prefix table, not the kernel, holds
+each MN's prefix. Keyed GRE tunnels (RFC 5845,
 per mobile node) get a TUN device of their own, named like the kernel's device for the same
 spec: that keeps two mobile nodes with the same private IPv4 HoA apart in the routing tables
 exactly as the kernel backend does.
@@ -124,6 +126,25 @@ class UserspaceDataplane(NetlinkDataplane):
 
     def _always_links(self) -> frozenset[str]:
         return frozenset({TUN_IFNAME})
+
+    def _pool_device(self) -> str:
+        # Every unkeyed tunnel's packets reach the forwarder through the one TUN device, and its
+        # prefix table finds the MN's tunnel: the kernel needs one route per LMA pool.
+        return TUN_IFNAME
+
+    def _poolable(self, prefixes: tuple[IPNetwork, ...]) -> tuple[IPNetwork, ...]:
+        # The role table is looked up before the main table: a pool's route there would take the
+        # packets of a more specific main route inside the pool (a transport link numbered from
+        # it, say) into the TUN. Such a pool keeps a route per MN, as the kernel backend has.
+        inside = self.nl.main_routes()
+        kept = []
+        for pool in prefixes:
+            clash = next((route for route in inside if route.version == pool.version and route.subnet_of(pool)), None)  # type: ignore[arg-type]
+            if clash is None:
+                kept.append(pool)
+            else:
+                log.warning('pool %s holds route %s of the main table: each of its MNs gets a route of its own', pool, clash)
+        return tuple(kept)
 
     # -- forwarding state ---------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ class LmaService(RoleService):
 
     def startService(self) -> None:
         dataplane = self.make_dataplane()
+        dataplane.anchor_pools(self._pools())
         driver = self.start_driver(dataplane)
         if self.mhport is not None:
             self.mhport.first = CommonPbuOffer(driver, frozenset(self.addresses))
@@ -80,9 +81,14 @@ class LmaService(RoleService):
             self.log.warn('LMA {name} left the configuration; it keeps running until restart', name=self.lma_config.name)
             return
         self.lma_config = lma
+        if self.executor is not None:  # (the pools of the registrations to come; held MNs keep theirs)
+            self.executor.dataplane.anchor_pools(self._pools())
         actions = self.engine.reconfigure(lma_policy(config, lma))
         if self.driver is not None:
             self.driver.run(actions)
+
+    def _pools(self) -> tuple[Any, ...]:
+        return (*(pool.prefix for pool in self.lma_config.ipv6_pools), *(pool.prefix for pool in self.lma_config.ipv4_pools))
 
     def save(self) -> None:
         """Append the bindings changed since the last tick to the state journal (a line each)."""

@@ -15,10 +15,11 @@ events, ``log_system``, non-text formats and events that do not format.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any, TextIO
 
-from twisted.logger import ILogObserver, formatEventAsClassicLogText, formatTime
+from twisted.logger import ILogObserver, Logger, LogLevel, formatEventAsClassicLogText, formatTime
 from zope.interface import implementer
 
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f%z'  # milliseconds matter in a handover
@@ -80,3 +81,17 @@ class ClassicTextObserver:
 
 def _twisted_time(when: float | None) -> str:
     return formatTime(when, TIME_FORMAT)
+
+
+class StdlibToTwisted(logging.Handler):
+    """Standard-library log records (pyroute2, the data plane) as events of the daemon's log, at
+    their own level: written to stdout instead, Twisted would log them as `info` lines of
+    ``stdout``, and a filter at `warn` would drop their warnings."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        no = record.levelno
+        level = (LogLevel.critical if no >= logging.CRITICAL else LogLevel.error if no >= logging.ERROR
+                 else LogLevel.warn if no >= logging.WARNING else LogLevel.info if no >= logging.INFO
+                 else LogLevel.debug)
+        # The message is a field, never the format: braces in it are text.
+        Logger(namespace=record.name).emit(level, '{message}', message=record.getMessage())

@@ -4,15 +4,15 @@
 counts only the shared ones; the memory backend takes a change without operation objects. The
 reference counts every object and builds every operation. Random sequences of bindings coming,
 moving and going -- overlapping prefixes, shared tables behind the user-space TUN, prefixes of
-length 0 whose route equals a table default, realms, both roles -- must give the same
-operations, the same world and the same specs.
+length 0 whose route equals a table default, realms, both roles, LMA pools routed once into the
+TUN -- must give the same operations, the same world and the same specs.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 import dataclasses
-from ipaddress import IPv4Address, IPv6Address, IPv6Network
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
 from hypothesis import given, settings, strategies as st
@@ -21,13 +21,16 @@ from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec, Role, RouteEntry, RuleEntry, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane, MemoryWorld
 from pmiprouter.dataplane.naming import LMA_TABLE, TUN_IFNAME, is_our_table, tunnel_ifname
-from pmiprouter.dataplane.plan import mn_objects, same_binding
+from pmiprouter.dataplane.plan import NO_POOLS, Pools, mn_objects, same_binding
 
 LOCAL = IPv6Address('2001:db8:1::1')
 TUNNELS = (TunnelSpec(LOCAL, IPv6Address('2001:db8:1::2'), TunnelMode.IP6_ANY),
            TunnelSpec(LOCAL, IPv6Address('2001:db8:1::3'), TunnelMode.IP6_ANY))
-HNPS = (IPv6Network('2001:db8:a1::/64'), IPv6Network('2001:db8:a2::/64'), IPv6Network('::/0'))
+HNPS = (IPv6Network('2001:db8:a1::/64'), IPv6Network('2001:db8:a2::/64'), IPv6Network('::/0'),
+        IPv6Network('2001:db8:a1:1::/64'))
 HOA = IPv4Address('10.0.0.1')
+#: LMA pools: the first and last HNPs' and the IPv4 HoA's (the second HNP and ::/0 need routes of their own).
+POOLS = (IPv6Network('2001:db8:a1::/48'), IPv4Network('10.0.0.0/24'))
 #: A MAG whose access link has the tunnel's own name: its route for ::/0 is the table's default.
 ODD_ACCESS = tunnel_ifname(TUNNELS[0])
 
@@ -50,6 +53,9 @@ class SharedTun:
     def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
         return TUN_IFNAME
 
+    def _pool_device(self) -> str:
+        return TUN_IFNAME
+
 
 class SharedRecording(SharedTun, Recording):
     pass
@@ -63,9 +69,10 @@ class Reference:
     """Counts every object of every MN (what base.py did before it spared the counts), and
     applies each change to its own world, which tells it when an addition fails."""
 
-    def __init__(self, dev_of: dict[str, str], world: MemoryWorld) -> None:
+    def __init__(self, dev_of: dict[str, str], world: MemoryWorld, pools: Pools = NO_POOLS) -> None:
         self.dev_of = dev_of
         self.world = world
+        self.pools = pools
         self.mns: dict[MnRouteSpec, tuple[tuple[RouteEntry, ...], tuple[RuleEntry, ...]]] = {}
         self.refs: Counter[Any] = Counter()
 
@@ -75,14 +82,14 @@ class Reference:
         name = tunnel_ifname(spec.tunnel)
         displaced = [held for held in self.mns if held != spec and same_binding(held, spec)]
         new = spec not in self.mns
-        adds = self.count(spec, *mn_objects(spec, name, self.dev_of[name])) if new else \
+        adds = self.count(spec, *mn_objects(spec, name, self.dev_of[name], self.pools)) if new else \
             [Op(True, entry) for entry in sum(self.mns[spec], ())]
         deletes = [op for held in displaced for op in self.forget(held)]
         batches = [(adds, deletes)]
         if self.apply(adds, deletes):
             undo_adds = []
             for held in displaced:
-                routes, rules = mn_objects(held, tunnel_ifname(held.tunnel), self.dev_of[tunnel_ifname(held.tunnel)])
+                routes, rules = mn_objects(held, tunnel_ifname(held.tunnel), self.dev_of[tunnel_ifname(held.tunnel)], self.pools)
                 self.count(held, routes, rules)
                 undo_adds += [Op(True, entry) for entry in routes + rules]
             batches.append((undo_adds, self.forget(spec) if new else []))
@@ -134,7 +141,7 @@ def make_spec(role: int, tunnel: int, hnps: frozenset[int], v4: bool, context: i
     return MnRouteSpec(Role.MAG, TUNNELS[tunnel], prefixes, HOA if v4 else None, access_ifname=('acc0', ODD_ACCESS)[context])
 
 
-specs = st.builds(make_spec, st.integers(0, 1), st.integers(0, 1), st.frozensets(st.integers(0, 2), max_size=2),
+specs = st.builds(make_spec, st.integers(0, 1), st.integers(0, 1), st.frozensets(st.integers(0, 3), max_size=2),
                   st.booleans(), st.integers(0, 1))
 # 'break' deletes the device carrying the second tunnel (routes into it then fail), 'repair' brings it back.
 steps = st.lists(st.tuples(st.sampled_from(['ensure', 'ensure', 'ensure', 'remove', 'break', 'repair']), specs), max_size=25)
@@ -145,8 +152,10 @@ def ours(world: MemoryWorld) -> tuple[set[Any], set[Any]]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(steps=steps, shared_tun=st.booleans())
-def test_bookkeeping_matches_counting_every_object(steps: list[tuple[str, MnRouteSpec | None]], shared_tun: bool) -> None:
+@given(steps=steps, shared_tun=st.booleans(), pooled=st.booleans())
+def test_bookkeeping_matches_counting_every_object(
+    steps: list[tuple[str, MnRouteSpec | None]], shared_tun: bool, pooled: bool
+) -> None:
     worlds = [MemoryWorld() for _ in range(3)]
     for world in worlds:
         for ifname in ('acc0', 'realm0', TUN_IFNAME, *((ODD_ACCESS,) if shared_tun else ())):
@@ -159,7 +168,11 @@ def test_bookkeeping_matches_counting_every_object(steps: list[tuple[str, MnRout
     for link in worlds[0].links:
         if link not in worlds[2].links:
             worlds[2].add_link(link, 'tunnel')
-    reference = Reference({tunnel_ifname(t): dp.tunnel_device(t) for t in TUNNELS}, worlds[2])
+    if pooled:
+        for backend in (dp, fast):
+            backend.anchor_pools(POOLS)  # (only the shared TUN routes pools: the others ignore them)
+    pools = Pools(POOLS, TUN_IFNAME) if pooled and shared_tun else NO_POOLS
+    reference = Reference({tunnel_ifname(t): dp.tunnel_device(t) for t in TUNNELS}, worlds[2], pools)
     breakable = TUN_IFNAME if shared_tun else tunnel_ifname(TUNNELS[1])
     for action, spec in steps:
         if action in ('break', 'repair'):

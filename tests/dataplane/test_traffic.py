@@ -7,6 +7,7 @@ starts its own MAG and LMA nodes, which reconcile away what the previous test le
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -94,3 +95,39 @@ def test_unbound_source_is_not_forwarded(nodes: L.Lab) -> None:
         assert L.ping(nodes.mn, L.CN6, '-I', '2001:db8:bad::2', deadline=2).returncode != 0
     finally:
         L.nsutil.ip('addr', 'del', '2001:db8:bad::2/64', 'dev', 'eth0', ns=nodes.mn)
+
+
+def test_lma_pools_are_one_kernel_route_each(nodes: L.Lab) -> None:
+    """The user-space LMA routes each pool once into its TUN and finds the MN in its own table:
+    traffic to and from a pooled MN flows both ways among 1,000 others, the kernel's LMA table
+    holds one route per pool, and a packet to a pool address no MN holds is dropped, counted."""
+    from pmiprouter.dataplane.naming import LMA_TABLE
+
+    mag, lma = specs(TunnelMode.IP6_ANY)
+    others = [{'role': 'lma', 'tunnel': 0, 'hnps': [f'2001:db8:a1:{i + 1:x}::/64']} for i in range(1000)]
+    nodes.start('userspace', mag, {**lma, 'mns': [*lma['mns'], *others], 'pools': ['2001:db8:a1::/48', '10.0.0.0/24']})
+    routes = L.nsutil.ip('-j', '-6', 'route', 'show', 'table', str(LMA_TABLE), ns=nodes.lma).stdout
+    assert [route['dst'] for route in json.loads(routes)] == ['2001:db8:a1::/48']
+    routes4 = L.nsutil.ip('-j', '-4', 'route', 'show', 'table', str(LMA_TABLE), ns=nodes.lma).stdout
+    assert [route['dst'] for route in json.loads(routes4)] == ['10.0.0.0/24']
+    assert L.ping_until(nodes.mn, L.CN6), 'MN -> CN IPv6 ping'
+    assert L.ping(nodes.cn, L.MN6, count=2).returncode == 0, 'CN -> MN IPv6 ping'
+    assert L.ping(nodes.cn, L.MN4, count=2).returncode == 0, 'CN -> MN IPv4 ping'
+    assert L.ping(nodes.cn, '2001:db8:a1:ffff::1', deadline=2).returncode != 0  # in the pool, no MN
+    _mag_counters, lma_counters = nodes.stop_nodes()
+    assert lma_counters.get('encap_no_tunnel', 0) >= 1
+
+
+def test_a_pool_holding_a_main_route_keeps_a_route_per_mn(nodes: L.Lab) -> None:
+    """A pool whose route would take a more specific main-table route's packets (here the
+    transport link's 2001:db8:1::/64, inside 2001:db8::/32) is not routed as one: each MN keeps a
+    route of its own, and the MAG stays reachable."""
+    from pmiprouter.dataplane.naming import LMA_TABLE
+
+    mag, lma = specs(TunnelMode.IP6_ANY, v4=False)
+    others = [{'role': 'lma', 'tunnel': 0, 'hnps': [f'2001:db8:a1:{i + 1:x}::/64']} for i in range(10)]
+    nodes.start('userspace', mag, {**lma, 'mns': [*lma['mns'], *others], 'pools': ['2001:db8::/32']})
+    routes = L.nsutil.ip('-j', '-6', 'route', 'show', 'table', str(LMA_TABLE), ns=nodes.lma).stdout
+    assert len(json.loads(routes)) == 11
+    assert L.ping_until(nodes.mn, L.CN6), 'MN -> CN IPv6 ping'
+    assert L.ping(nodes.cn, L.MN6, count=2).returncode == 0, 'CN -> MN IPv6 ping'

@@ -94,3 +94,30 @@ def test_local_zones_and_their_daylight_saving_changes_match(zone: str) -> None:
         else:
             os.environ['TZ'] = old
         time.tzset()
+
+
+def test_standard_library_records_keep_their_level() -> None:
+    """A library's warning is a `warn` event of its logger's namespace (a filter at `warn` keeps
+    it); braces in the message are text, not a format."""
+    import logging
+
+    from twisted.logger import LogLevel, globalLogPublisher
+
+    from pmiprouter.runtime.log_text import StdlibToTwisted
+
+    events: list[dict[str, object]] = []
+    globalLogPublisher.addObserver(events.append)
+    lib = logging.getLogger('some.library')
+    handler = StdlibToTwisted()
+    lib.addHandler(handler)
+    lib.propagate = False
+    try:
+        lib.warning('pool %s holds {route}', '2001:db8::/32')
+        lib.error('gone')
+    finally:
+        lib.removeHandler(handler)
+        globalLogPublisher.removeObserver(events.append)
+    assert [(e['log_namespace'], e['log_level'], e['message']) for e in events] == [
+        ('some.library', LogLevel.warn, 'pool 2001:db8::/32 holds {route}'),
+        ('some.library', LogLevel.error, 'gone'),
+    ]
