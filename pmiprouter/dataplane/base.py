@@ -251,7 +251,8 @@ class BaseDataplane(abc.ABC):
                 deletions += self._forget(old)
         batch = self._held
         if batch is not None:  # a batch: sent at its end, undone then if an addition fails
-            batch.hold(_ops(additions, deletions), lambda: self._undo_held(spec, new, objects, displaced))
+            if additions or deletions:  # (a pooled MN, a handover behind the TUN: nothing to send)
+                batch.hold(_ops(additions, deletions), lambda: self._undo_held(spec, new, objects, displaced))
             if self._notify_changes:
                 self._changed()
             return

@@ -14,7 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipaddress import IPv6Network
+
 from pmiprouter.dataplane.interface import IPNetwork, TunnelMode, TunnelSpec
+from pmiprouter.fast.netaddr import network_int, prefix_length
 
 #: Carrier of each mode: which socket sends it and how received packets are recognised.
 CARRIER = {
@@ -48,28 +51,31 @@ class PrefixTable:
         # (version, prefix length) -> {prefix value: value}; the dicts are the ones lookups read.
         self._levels: dict[tuple[int, int], dict[int, Any]] = {}
         for net, value in items:
-            self._level(net)[_key(net)] = value
+            self._level(net)[prefix_key(net)] = value
         self._publish()
 
-    def put(self, net: IPNetwork, value: Any) -> None:
-        """Map ``net`` to ``value`` (replacing what it had)."""
-        level = self._levels.get((net.version, net.prefixlen))
+    def put(self, net: IPNetwork, value: Any, key: int | None = None) -> None:
+        """Map ``net`` to ``value`` (replacing what it had); ``key``: its :func:`prefix_key`, if
+        the caller has it (one prefix going into two tables shares one int)."""
+        if key is None:
+            key = prefix_key(net)
+        level = self._levels.get(_level_of(net))
         if level is not None:
-            level[_key(net)] = value  # one atomic store
+            level[key] = value  # one atomic store
             return
-        self._level(net)[_key(net)] = value
+        self._level(net)[key] = value
         self._publish()  # a new prefix length: readers get the new level list in one store
 
-    def drop(self, net: IPNetwork) -> None:
+    def drop(self, net: IPNetwork, key: int | None = None) -> None:
         """Forget ``net`` (nothing happens if it is not there)."""
-        level = self._levels.get((net.version, net.prefixlen))
+        level = self._levels.get(_level_of(net))
         if level is not None:
             # An emptied level stays (a lookup tries one more dict): prefix lengths are few,
             # and a tunnel whose last MN leaves and comes back does not republish its levels.
-            level.pop(_key(net), None)
+            level.pop(prefix_key(net) if key is None else key, None)
 
     def _level(self, net: IPNetwork) -> dict[int, Any]:
-        return self._levels.setdefault((net.version, net.prefixlen), {})
+        return self._levels.setdefault(_level_of(net), {})
 
     def _publish(self) -> None:
         longest_first = sorted(self._levels.items(), key=lambda kv: -kv[0][1])
@@ -120,10 +126,14 @@ class PrefixTable:
         return any(self._levels.values())
 
 
-def _key(net: IPNetwork) -> int:
+def prefix_key(net: IPNetwork) -> int:
     """A prefix's value: its network address shifted right over the host bits."""
-    bits = 128 if net.version == 6 else 32
-    return int(net.network_address) >> (bits - net.prefixlen)
+    return network_int(net) >> ((128 if isinstance(net, IPv6Network) else 32) - prefix_length(net))
+
+
+def _level_of(net: IPNetwork) -> tuple[int, int]:
+    """The (version, prefix length) of the level holding ``net``."""
+    return (6 if isinstance(net, IPv6Network) else 4), prefix_length(net)
 
 
 @dataclass(eq=False)

@@ -29,7 +29,7 @@ from pmiprouter.dataplane import encap
 from pmiprouter.dataplane.interface import DataplaneError, DataplaneState, IPNetwork, MnRouteSpec, Role, TunnelSpec
 from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
 from pmiprouter.dataplane.netlink import Netlink, NetlinkDataplane
-from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx
+from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx, prefix_key
 from pmiprouter.dataplane.tun import open_tun
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,9 @@ class UserspaceDataplane(NetlinkDataplane):
         self._ctxs: dict[str, TunnelCtx] = {}
         self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
         self._published: dict[MnRouteSpec, TunnelCtx] = {}
-        self._holders: dict[tuple[PrefixTable, IPNetwork], TunnelCtx | list[TunnelCtx]] = {}
+        # Who holds each prefix, per role: the tunnel context, or a list while bindings overlap.
+        self._lma_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = {}
+        self._mag_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = {}
         self._touched: set[MnRouteSpec] | None = None
         self._dirty_tunnels: set[str] = set()
         self._reconciling = False
@@ -225,7 +227,9 @@ class UserspaceDataplane(NetlinkDataplane):
     def _changed(self) -> None:
         if self.forwarder is None or self._reconciling:
             return
-        dirty, self._dirty_tunnels = self._dirty_tunnels, set()
+        dirty = self._dirty_tunnels
+        if dirty:
+            self._dirty_tunnels = set()
         touched = self._touched
         if touched is None or (dirty and any(self._respecified(name) for name in dirty)):
             self._rebuild()  # unknown change, or a tunnel whose contexts change
@@ -248,7 +252,7 @@ class UserspaceDataplane(NetlinkDataplane):
     def _rebuild(self) -> None:
         """Every context and table from scratch, published as one new Tables object."""
         self._ctxs = {name: self._ctx(name, spec) for name, (spec, _dev) in self._tunnels.items()}
-        self._holders = {}
+        self._lma_holders, self._mag_holders = {}, {}
         self._published = {}
         self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
         for mn in self._mns:
@@ -286,50 +290,56 @@ class UserspaceDataplane(NetlinkDataplane):
             self._watched_fds = fds
             self.pump.call(self._sync_readers)
 
-    def _targets(self, mn: MnRouteSpec, ctx: TunnelCtx) -> tuple[PrefixTable, ...]:
-        """The tables an MN's prefixes go into: its tunnel's check, and the shared TUN's lookup."""
-        own = ctx.lma_prefixes if mn.role is Role.LMA else ctx.mag_prefixes
-        if mn.tunnel.keyed:  # its own TUN device: found by descriptor, not by address
-            return (own,)
-        return (own, self._lma_table if mn.role is Role.LMA else self._mag_table)
-
     def _publish(self, mn: MnRouteSpec) -> None:
-        ctx = self._ctxs[tunnel_ifname(mn.tunnel)]
+        """Put the MN's prefixes in its tunnel's table (the check of what may come out of the
+        tunnel) and, unless the tunnel has a TUN device of its own, in the shared TUN's lookup."""
+        ctx = self._ctxs[self._tunnel_name(mn.tunnel)]
         self._published[mn] = ctx
-        all_holders = self._holders
-        for table in self._targets(mn, ctx):
-            for net in mn.prefixes:
-                key = (table, net)  # tables compare by identity
-                holders = all_holders.get(key)
-                # One holder is the context itself (nearly always: ~70 bytes less per prefix and
-                # table than a list); a list in publishing order while bindings overlap.
-                if holders is None:
-                    all_holders[key] = ctx
-                elif type(holders) is list:
-                    holders.append(ctx)
-                else:
-                    all_holders[key] = [holders, ctx]
-                table.put(net, ctx)
+        lma = mn.role is Role.LMA
+        holders, own = (self._lma_holders, ctx.lma_prefixes) if lma else (self._mag_holders, ctx.mag_prefixes)
+        shared = None if mn.tunnel.keyed else (self._lma_table if lma else self._mag_table)
+        for net in mn.prefixes:
+            held = holders.get(net)
+            # One holder is the context itself (nearly always, and ~70 bytes less per prefix
+            # than a list); a list in publishing order while bindings overlap.
+            if held is None:
+                holders[net] = ctx
+            elif type(held) is list:
+                held.append(ctx)
+            else:
+                holders[net] = [held, ctx]
+            key = prefix_key(net)
+            own.put(net, ctx, key)
+            if shared is not None:
+                shared.put(net, ctx, key)
 
     def _unpublish(self, mn: MnRouteSpec) -> None:
         ctx = self._published.pop(mn)
-        all_holders = self._holders
-        for table in self._targets(mn, ctx):
-            for net in mn.prefixes:
-                key = (table, net)
-                holders = all_holders.get(key)
-                if holders is None:
-                    continue
-                if type(holders) is not list:
-                    if holders != ctx:
-                        raise ValueError(f'{mn} is not a holder of {net}')
-                    del all_holders[key]
-                    table.drop(net)
-                    continue
-                holders.remove(ctx)
-                if len(holders) == 1:
-                    all_holders[key] = holders[0]
-                table.put(net, holders[-1])  # another binding still holds it (the latest wins)
+        lma = mn.role is Role.LMA
+        holders, own = (self._lma_holders, ctx.lma_prefixes) if lma else (self._mag_holders, ctx.mag_prefixes)
+        shared = None if mn.tunnel.keyed else (self._lma_table if lma else self._mag_table)
+        for net in mn.prefixes:
+            held = holders.pop(net, None)
+            if held is None:
+                continue
+            if type(held) is not list:
+                if held is not ctx:
+                    raise ValueError(f'{mn} is not a holder of {net}')
+                rest: list[TunnelCtx] = []
+            else:
+                rest = list(held)
+                rest.remove(ctx)  # (its first place: the ones after it were published later)
+                holders[net] = rest[0] if len(rest) == 1 else rest
+            key = prefix_key(net)
+            if ctx not in rest:
+                own.drop(net, key)
+            if shared is not None:
+                # Another binding still in the shared lookup keeps the prefix there (the latest wins).
+                latest = next((other for other in reversed(rest) if not other.spec.keyed), None)
+                if latest is None:
+                    shared.drop(net, key)
+                else:
+                    shared.put(net, latest, key)
 
     def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
         carrier = CARRIER[spec.mode]
