@@ -298,7 +298,17 @@ def show_lma_stats(inv: Invocation) -> str:
         out.append('  Events:')
         out += [f'    {name:<32} {events[name]}' for name in sorted(events)] or ['    none']
         out.append(kernel_drops_line(stats))
+        out += forwarding_lines(stats)
     return '\n'.join(out)
+
+
+def forwarding_lines(stats: dict[str, dict[str, int]]) -> list[str]:
+    """The user-space data plane's packet counters (none with the kernel's data plane, whose
+    counters are the tunnel devices' own: `ip -s link`)."""
+    counters = stats.get('forwarding', {})
+    if not counters:
+        return []
+    return ['  Forwarding (user-space data plane):', *(f'    {name:<32} {counters[name]}' for name in sorted(counters))]
 
 
 def kernel_drops_line(stats: dict[str, dict[str, int]]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pmiprouter.cli.errors import CommandError
 from pmiprouter.cli.handlers.binding_table import Column, binding_table, home_addresses
-from pmiprouter.cli.handlers.operational import MagView, control_of, duration, kernel_drops_line
+from pmiprouter.cli.handlers.operational import MagView, control_of, duration, forwarding_lines, kernel_drops_line
 from pmiprouter.cli.tree import Invocation
 
 
@@ -90,6 +90,7 @@ def show_mag_stats(inv: Invocation) -> str:
         else:
             out.append('    none')
         out.append(kernel_drops_line(mag.stats))
+        out += forwarding_lines(mag.stats)
     return '\n'.join(out)
 
 

@@ -224,7 +224,8 @@ class ControlAPI:
                 restart_counter=engine.restart_counter,
                 bindings=tuple(_binding_view(e, now) for e in engine.bindings()),
                 tunnels=tunnels,
-                stats={**engine.stats.snapshot(), 'kernel-drops': service.kernel_drops()},
+                stats={**engine.stats.snapshot(), 'kernel-drops': service.kernel_drops(),
+                       'forwarding': service.forwarding()},
             ))
         return views
 
@@ -251,7 +252,7 @@ class ControlAPI:
             )
             links = tuple(service.access.links) if service.access is not None else ()
             stats = {**service.engine.stats.snapshot(), 'access': service.access_drops(),
-                     'kernel-drops': service.kernel_drops()}
+                     'kernel-drops': service.kernel_drops(), 'forwarding': service.forwarding()}
             views.append(MagView(service.mag_config, links, entries, stats))
         return views
 
@@ -300,6 +301,7 @@ class ControlAPI:
         for service in (s for s in self.root if isinstance(s, kind)):
             service.engine.stats.clear()
             service.clear_kernel_drops()
+            service.clear_forwarding()
             if isinstance(service, MagService):
                 service.clear_access_drops()
 

@@ -42,6 +42,7 @@ class RoleService(Service):
         self.executor: DataplaneExecutor | None = None
         self.trace = False  # set by the daemon at --log-level debug
         self._kernel_drops_cleared = 0  # the MH socket's drop counter at the last `clear ... stats`
+        self._forwarding_cleared: dict[str, int] = {}  # the forwarder's counters then
 
     def accepts(self, event: Any) -> bool:
         """Whether an event from the (possibly shared) MH sockets is for this role."""
@@ -80,6 +81,20 @@ class RoleService(Service):
     def clear_kernel_drops(self) -> None:
         """Zero what `kernel_drops` shows (the kernel keeps counting; this is the new zero)."""
         self._kernel_drops_cleared = self._mh_drops()
+
+    def forwarding(self) -> dict[str, int]:
+        """The user-space forwarder's packet counters since the last `clear ... stats` (none for
+        a data plane that does not forward in the daemon)."""
+        cleared = self._forwarding_cleared
+        return {name: count - cleared.get(name, 0) for name, count in sorted(self._forwarder_counts().items())}
+
+    def clear_forwarding(self) -> None:
+        """Zero what `forwarding` shows (the forwarder keeps counting; this is the new zero)."""
+        self._forwarding_cleared = self._forwarder_counts()
+
+    def _forwarder_counts(self) -> dict[str, int]:
+        counters = getattr(self.executor.dataplane, 'counters', None) if self.executor is not None else None
+        return dict(counters()) if counters is not None else {}
 
     def _mh_drops(self) -> int:
         return self.mhport.drops.count if self.mhport is not None else 0

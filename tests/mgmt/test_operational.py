@@ -164,7 +164,8 @@ def _mag_control() -> FakeControl:
     entry = MagEntryView(1, 'mn1@example.com', 'eth1', '00:11:22:33:44:55', 'registered', '2001:db8:1::1',
                          '2001:db8:2::1', ('2001:db8:aaaa::/64',), None, 600, 300)
     stats = {'received': {'pba': 1}, 'sent': {'pbu': 1}, 'events': {},
-             'round-trip-ms': {'last': 1.4, 'median': 1.62, 'max': 3.1, 'samples': 7}, 'kernel-drops': {'mh-socket': 5}}
+             'round-trip-ms': {'last': 1.4, 'median': 1.62, 'max': 3.1, 'samples': 7}, 'kernel-drops': {'mh-socket': 5},
+             'forwarding': {'encap_tx': 12, 'decap_rx': 9}}
     return FakeControl(mag_views=[MagView(mag, ('eth1',), (entry,), stats)])
 
 
@@ -182,6 +183,7 @@ def test_mag_binding_interfaces_tunnel_stats() -> None:
     assert re.search(r'pbu\s+1', shown)
     assert 'last 1.4 ms, median 1.62 ms, max 3.1 ms over the last 7' in shown
     assert 'MH socket drops (receive buffer full): 5' in shown
+    assert re.search(r'Forwarding \(user-space data plane\):\n\s+decap_rx\s+9\n\s+encap_tx\s+12', shown)
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding all')
     assert 'Cleared 1 binding' in session.feed('clear ipv6 mobile pmipv6 mag binding nai mn1@example.com')
     assert session.feed('clear ipv6 mobile pmipv6 mag binding nai x@y').startswith('% No binding')
