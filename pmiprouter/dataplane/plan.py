@@ -21,8 +21,15 @@ tunnel's table and D the device carrying the tunnel:
   route ``L: P dev D`` serves all of them (shared, counted like the role rule), and the
   forwarder's own table picks the MN's tunnel: a registration changes no kernel object (ADR 0017).
 
-T is the tunnel's own table, except behind the user-space backend's shared TUN device: there
-one table serves every tunnel of the MAG, since the forwarder picks the tunnel.
+T is the tunnel's own table, except behind the user-space backend's shared TUN device, where
+the forwarder picks the tunnel (by the packet's source on the way up, its destination on the way
+down) and the kernel only steers packets into and out of the TUN:
+
+- MAG behind the TUN: ``S: A dev <access>`` in one table S for every MN; shared, one each per
+  address family: ``U: default dev pmiptun0`` in the uplink table U, and the rules
+  ``iif <access> lookup U`` (per access link), ``iif pmiptun0 lookup S`` and ``iif lo lookup S``.
+  No rule names an MN: a packet from the access link whose source no MN holds reaches the
+  forwarder, which drops it and counts it.
 
 Purity: no I/O.
 """
@@ -40,6 +47,7 @@ from pmiprouter.dataplane.naming import (
     PRIO_REALM_UP,
     LMA_TABLE,
     SHARED_TUN_TABLE_MAG,
+    SHARED_TUN_UPLINK_MAG,
     TUN_IFNAME,
     tunnel_table,
 )
@@ -128,6 +136,8 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str, pools: Pools = NO_POO
     table = table_of(spec.role, realm, tunnel_name, dev)
     if spec.role is _LMA and realm is None:
         return lma_plan(spec.prefixes, dev, pools)
+    if table == SHARED_TUN_TABLE_MAG:
+        return mag_tun_plan(spec.prefixes, spec.access_ifname, dev)
     # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
     # is what a route change costs most.
     routes: list[RouteEntry] = []
@@ -160,6 +170,24 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str, pools: Pools = NO_POO
             shared_routes.append(RouteEntry(table, default, spec.realm_ifname))
             shared_rules.append(RuleEntry(PRIO_REALM_UP, table, fam, None, None, dev))
     return tuple(routes), tuple(rules), tuple(shared_routes), tuple(shared_rules)
+
+
+def mag_tun_plan(prefixes: tuple[IPNetwork, ...], access: str | None, dev: str) -> MnObjects:
+    """:func:`mn_plan` of a MAG spec behind the shared TUN: a route per prefix to the access link,
+    and the TUN's uplink default and rules per address family (shared: no rule names an MN)."""
+    assert access is not None
+    routes = tuple(RouteEntry(SHARED_TUN_TABLE_MAG, net, access) for net in prefixes)
+    shared_routes: Routes = ()
+    shared_rules: Rules = ()
+    for version in sorted({net.version for net in prefixes}, reverse=True):
+        fam = FAMILY_V6 if version == 6 else FAMILY_V4
+        shared_routes += (RouteEntry(SHARED_TUN_UPLINK_MAG, DEFAULT_V6 if version == 6 else DEFAULT_V4, dev),)
+        shared_rules += (
+            RuleEntry(PRIO_MAG_UP, SHARED_TUN_UPLINK_MAG, fam, None, None, access),
+            RuleEntry(PRIO_MAG_DOWN, SHARED_TUN_TABLE_MAG, fam, None, None, dev),
+            RuleEntry(PRIO_MAG_LOCAL, SHARED_TUN_TABLE_MAG, fam, None, None, 'lo'),
+        )
+    return routes, (), shared_routes, shared_rules
 
 
 def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:

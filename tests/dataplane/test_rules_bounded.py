@@ -1,5 +1,6 @@
-"""The LMA's kernel policy rules do not grow with its MNs: one per address family, whatever the
-number of bindings, tunnels and handovers (ADR 0014); each MN is a route in the role table."""
+"""Policy rules do not grow with the number of MNs: the LMA's are one per address family, whatever
+the number of bindings, tunnels and handovers (ADR 0014), each MN a route in the role table; a MAG
+behind the user-space TUN has a few per address family and access link, each MN a route too."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmiprouter.dataplane.interface import MnRouteSpec, TunnelMode, TunnelSpec
+from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane
-from pmiprouter.dataplane.naming import LMA_TABLE
+from pmiprouter.dataplane.naming import LMA_TABLE, TUN_IFNAME
 from tests.addresses import LMAA
 
 MAGS = [IPv6Address(f'2001:db8:1::{i + 1:x}') for i in range(4)]
@@ -39,6 +40,50 @@ def test_rules_stay_one_per_family_whatever_the_number_of_mns(moves: list[tuple[
         assert len(snapshot.rules) == len(families)
         assert all(rule.table == LMA_TABLE and rule.src is None and rule.dst is None for rule in snapshot.rules)
         assert len(snapshot.routes) == sum(1 + (spec.ipv4_hoa is not None) for spec in specs.values())
+    for spec in specs.values():
+        dp.remove_mn_routes(spec)
+    assert not dp.snapshot().rules and not dp.snapshot().routes
+
+
+class BehindTheTun(MemoryDataplane):
+    """The memory model with every tunnel carried by the user-space backend's shared TUN."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for ifname in (TUN_IFNAME, *ACCESS):
+            self.world.add_link(ifname, 'veth')
+
+    def _create_tunnel(self, spec: TunnelSpec, name: str) -> str:
+        return TUN_IFNAME
+
+
+ACCESS = ('acc0', 'acc1')
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 199), st.booleans(), st.integers(0, 1)), min_size=1, max_size=120))
+def test_mag_rules_behind_the_tun_do_not_grow_with_its_mns(moves: list[tuple[int, int, bool, int]]) -> None:
+    """A user-space MAG's MNs attach to two access links, over four LMA tunnels, and leave: per
+    address family one uplink rule per access link in use and two downlink rules, never a rule
+    naming an MN; each MN's prefix is a route of its own to its access link."""
+    dp = BehindTheTun()
+    for tunnel in TUNNELS:
+        dp.ensure_tunnel(tunnel)
+    specs: dict[int, MnRouteSpec] = {}
+    for lma, mn, ipv4, link in moves:
+        hnp = IPv6Network((0x20010DB8AAAA0000 + mn) << 64, 64)
+        spec = MnRouteSpec(Role.MAG, TUNNELS[lma], (hnp,), IPv4Address(0x0A010000 + mn) if ipv4 else None,
+                           access_ifname=ACCESS[link])
+        if mn in specs:
+            dp.remove_mn_routes(specs.pop(mn))  # detached (from this MAG) before it attaches again
+        dp.ensure_mn_routes(spec)
+        specs[mn] = spec
+        rules = dp.snapshot().rules
+        families = {4 if s.ipv4_hoa is not None else 6 for s in specs.values()} | {6}
+        links = {(s.access_ifname, fam) for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
+        assert len(rules) == len(links) + 2 * len(families)
+        assert all(rule.src is None and rule.dst is None for rule in rules)
+        assert len(dp.snapshot().routes) == sum(1 + (s.ipv4_hoa is not None) for s in specs.values()) + len(families)
     for spec in specs.values():
         dp.remove_mn_routes(spec)
     assert not dp.snapshot().rules and not dp.snapshot().routes

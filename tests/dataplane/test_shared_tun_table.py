@@ -9,7 +9,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane
-from pmiprouter.dataplane.naming import LMA_TABLE, SHARED_TUN_TABLE_MAG, TUN_IFNAME, tunnel_ifname, tunnel_table
+from pmiprouter.dataplane.naming import LMA_TABLE, SHARED_TUN_TABLE_MAG, SHARED_TUN_UPLINK_MAG, TUN_IFNAME, tunnel_ifname, tunnel_table
 from pmiprouter.dataplane.plan import mn_objects
 from tests.addresses import LMAA as LMA
 
@@ -40,7 +40,8 @@ def test_the_lma_uses_its_role_table_and_the_mag_one_table_behind_the_shared_tun
         assert {r.table for r in routes} == {r.table for r in rules} == {LMA_TABLE}
     mag = MnRouteSpec(Role.MAG, T_A, hnps=(HNP,), access_ifname='acc0')
     routes, rules = mn_objects(mag, tunnel_ifname(T_A), TUN_IFNAME)
-    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_MAG}
+    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_MAG, SHARED_TUN_UPLINK_MAG}
+    assert all(rule.src is None and rule.dst is None for rule in rules)  # no rule names the MN
     own, _ = mn_objects(mag, tunnel_ifname(T_A), tunnel_ifname(T_A))
     assert {r.table for r in own} == {tunnel_table(tunnel_ifname(T_A))} != {SHARED_TUN_TABLE_MAG}  # a device of its own
 
