@@ -151,6 +151,11 @@ class BaseDataplane(abc.ABC):
         """Our devices that exist independently of tunnels (the userspace TUN)."""
         return frozenset()
 
+    def _keyed_device(self, spec: MnRouteSpec, tunnel_dev: str) -> str:
+        """The device an MN of a keyed (per-MN GRE) tunnel is routed to: its tunnel's, unless the
+        backend puts such MNs behind a device of their domain (made here if missing)."""
+        return tunnel_dev
+
     def _pool_device(self) -> str | None:
         """The one device every LMA tunnel's packets are routed to, if there is one (then a pool's
         route there serves all its MNs); None: each MN's prefix gets a route of its own."""
@@ -227,10 +232,11 @@ class BaseDataplane(abc.ABC):
         held = self._tunnels.get(name)
         if held is None:
             raise DataplaneError(f'tunnel {name} for {spec.label or spec.prefixes} is not ensured')
+        dev = held[1] if not tunnel.keyed else self._keyed_device(spec, held[1])
         if spec.role is _LMA and spec.realm_ifname is None:  # the LMA's spec of every registration
-            objects = lma_plan(spec.prefixes, held[1], self._pools)
+            objects = lma_plan(spec.prefixes, dev, self._pools)
         else:
-            objects = mn_plan(spec, name, held[1], self._pools)
+            objects = mn_plan(spec, name, dev, self._pools)
         mns = self._mns
         size = len(mns)
         mns.setdefault(spec, objects)  # one lookup: records a new spec, leaves a held one alone
@@ -366,7 +372,8 @@ class BaseDataplane(abc.ABC):
             if name not in devices:
                 who = mn.label or mn.prefixes
                 raise DataplaneError(f'wanted MN {who} uses tunnel {name}, which is not wanted')
-            routes, rules = mn_objects(mn, name, devices[name], self._pools)
+            dev = devices[name] if not mn.tunnel.keyed else self._keyed_device(mn, devices[name])
+            routes, rules = mn_objects(mn, name, dev, self._pools)
             exp_routes.update(routes)
             exp_rules.update(rules)
         links, routes, rules = self._observe()
@@ -578,6 +585,11 @@ class BaseDataplane(abc.ABC):
         """True when this exact tunnel (MTU included) is ensured: ensuring it again does no I/O."""
         held = self._tunnels.get(tunnel_ifname(spec))
         return held is not None and held[0] == spec
+
+    def mn_device(self, spec: MnRouteSpec) -> str | None:
+        """Return the device an ensured tunnel's MN is routed to (its tunnel's, or its domain's), or None."""
+        dev = self.tunnel_device(spec.tunnel)
+        return self._keyed_device(spec, dev) if dev is not None and spec.tunnel.keyed else dev
 
     def tunnel_device(self, spec: TunnelSpec) -> str | None:
         """Return the device carrying an ensured tunnel, or None."""

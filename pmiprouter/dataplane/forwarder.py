@@ -36,7 +36,7 @@ from pmiprouter.dataplane.encap import HEADROOM, DecapError
 from pmiprouter.dataplane.interface import PMIP6_DATA_PORT
 from pmiprouter.dataplane.mmsg import U32_FLAGS, U32_LEN, U32_STRIDE, U64_CONTROLLEN, U64_STRIDE, MSG_TRUNC
 from pmiprouter.dataplane.mmsg import CBuffer, RecvBatch, SendBatch, Slots, control_message
-from pmiprouter.dataplane.tables import Tables, TunnelCtx
+from pmiprouter.dataplane.tables import PrefixTable, Tables, TunnelCtx
 
 #: Packets per batch (one sendmmsg / recvmmsg) and batches per readable event.
 BATCH = 64
@@ -129,9 +129,6 @@ class _Derived:
                 self.keyed[carrier][packed + _KEY.pack(key)] = ctx
             if not ctx.out:
                 ctx.out = out_paths(ctx)
-        for ctx in tables.by_fd.values():
-            if not ctx.out:
-                ctx.out = out_paths(ctx)
 
 
 class Forwarder:
@@ -163,7 +160,7 @@ class Forwarder:
     def drain_tun(self, fd: int) -> None:
         """Read what a TUN device holds (bounded) and send each packet into its tunnel."""
         tables = self._current().tables
-        fixed = tables.by_fd.get(fd) if fd != self.tun_fd else None
+        lma, mag = tables.by_fd.get(fd) or (tables.lma, tables.mag)  # a domain's TUN, or the shared one
         bufs = self.tx_slots.bufs
         readv = os.readv
         for _round in range(ROUNDS):
@@ -188,7 +185,7 @@ class Forwarder:
                 if n >= MAX_TUN_PACKET:  # filled the slot: possibly cut short, never forward that
                     self.counters['encap_oversize'] += 1
                     continue
-                out_fd = self.encapsulate(queued, n, fixed, tables, fd)
+                out_fd = self.encapsulate(queued, n, lma, mag, fd)
                 if out_fd < 0:
                     continue
                 if out_fd != run_fd:
@@ -211,11 +208,13 @@ class Forwarder:
         if err:
             counters[f'encap_send_{errno.errorcode.get(err, "error")}'] += count - sent
 
-    def encapsulate(self, slot: int, n: int, ctx: TunnelCtx | None, tables: Tables, fd: int) -> int:
+    def encapsulate(self, slot: int, n: int, lma: PrefixTable, mag: PrefixTable, fd: int) -> int:
         """Prepare the packet in ``slot`` (n bytes after the headroom) as message ``slot``.
 
-        ``ctx`` is the tunnel of a keyed TUN device, or None to select it by address.
-        Returns the fd of the socket that sends it, or -1 if it was dropped (and counted).
+        The tunnel is the one of the MN whose prefix holds the destination (``lma``: an LMA's
+        downlink) or else the source (``mag``: a MAG's uplink), in the lookups of the TUN device
+        the packet came from (``fd``). Returns the fd of the socket that sends it, or -1 if it
+        was dropped (and counted).
         """
         data = self.tx_slots.data
         base = slot * self.tx_slots.stride
@@ -228,12 +227,10 @@ class Forwarder:
                 # the TUN device's own MLD and ND traffic out of the tunnels.
                 self.counters['encap_link_local_dropped'] += 1
                 return -1
-            if ctx is None:
-                ctx = tables.lma.lookup6(data, pkt + 24) or tables.mag.lookup6(data, pkt + 8)
+            ctx = lma.lookup6(data, pkt + 24) or mag.lookup6(data, pkt + 8)
             ecn = (data[pkt + 1] >> 4) & 3
         elif version == 4:
-            if ctx is None:
-                ctx = tables.lma.lookup4(data, pkt + 16) or tables.mag.lookup4(data, pkt + 12)
+            ctx = lma.lookup4(data, pkt + 16) or mag.lookup4(data, pkt + 12)
             ecn = data[pkt + 1] & 3
         else:
             ctx = None

@@ -39,6 +39,9 @@ PRIO_MAG_UP = 31001
 PRIO_MAG_DOWN = 31002
 PRIO_REALM_UP = 31003
 PRIO_MAG_LOCAL = 31004
+#: The uplink rule of a MAG's access link behind the shared TUN: after the per-tunnel rules of
+#: keyed tunnels (`from A iif <access>`), which it would otherwise hide.
+PRIO_MAG_UP_SHARED = 31005
 
 
 def _digest(text: str) -> str:
@@ -55,6 +58,13 @@ def tunnel_ifname(spec: TunnelSpec) -> str:
     name = IFNAME_PREFIX + _digest(ident)[:8]
     assert len(name) <= IFNAMSIZ_MAX
     return name
+
+
+@functools.lru_cache(maxsize=1024)
+def domain_ifname(kind: str, name: str) -> str:
+    """Return the name of the user-space backend's TUN device for the keyed tunnels' MNs of one
+    domain (``kind`` 'realm' at an LMA, 'access' at a MAG, ``name`` its interface)."""
+    return IFNAME_PREFIX + _digest(f'domain|{kind}|{name}')[:8]
 
 
 @functools.lru_cache(maxsize=65536)

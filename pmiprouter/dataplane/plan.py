@@ -27,7 +27,8 @@ down) and the kernel only steers packets into and out of the TUN:
 
 - MAG behind the TUN: ``S: A dev <access>`` in one table S for every MN; shared, one each per
   address family: ``U: default dev pmiptun0`` in the uplink table U, and the rules
-  ``iif <access> lookup U`` (per access link), ``iif pmiptun0 lookup S`` and ``iif lo lookup S``.
+  ``iif <access> lookup U`` (per access link, after the keyed tunnels' rules below),
+  ``iif pmiptun0 lookup S`` and ``iif lo lookup S``.
   No rule names an MN: a packet from the access link whose source no MN holds reaches the
   forwarder, which drops it and counts it.
 
@@ -44,6 +45,7 @@ from pmiprouter.dataplane.naming import (
     PRIO_MAG_DOWN,
     PRIO_MAG_LOCAL,
     PRIO_MAG_UP,
+    PRIO_MAG_UP_SHARED,
     PRIO_REALM_UP,
     LMA_TABLE,
     SHARED_TUN_TABLE_MAG,
@@ -183,7 +185,7 @@ def mag_tun_plan(prefixes: tuple[IPNetwork, ...], access: str | None, dev: str) 
         fam = FAMILY_V6 if version == 6 else FAMILY_V4
         shared_routes += (RouteEntry(SHARED_TUN_UPLINK_MAG, DEFAULT_V6 if version == 6 else DEFAULT_V4, dev),)
         shared_rules += (
-            RuleEntry(PRIO_MAG_UP, SHARED_TUN_UPLINK_MAG, fam, None, None, access),
+            RuleEntry(PRIO_MAG_UP_SHARED, SHARED_TUN_UPLINK_MAG, fam, None, None, access),
             RuleEntry(PRIO_MAG_DOWN, SHARED_TUN_TABLE_MAG, fam, None, None, dev),
             RuleEntry(PRIO_MAG_LOCAL, SHARED_TUN_TABLE_MAG, fam, None, None, 'lo'),
         )

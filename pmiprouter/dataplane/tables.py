@@ -146,7 +146,8 @@ class TunnelCtx:
         carrier: see :data:`CARRIER`.
         remote: socket address of the peer.
         mtu: tunnel MTU for inner packets.
-        tun_fd: where decapsulated packets are written (the shared TUN, or the keyed one).
+        tun_fd: where decapsulated packets are written (the shared TUN, or the TUN device of the
+            domain -- an LMA realm, a MAG access link -- of the MN of a keyed tunnel).
         senders: inner IP version -> socket-like object with ``sendmsg``.
         gre: inner IP version -> GRE header bytes (GRE and TLV modes).
         icmp6_src / icmp4_src: source address of ICMP errors we generate (None: cannot send).
@@ -179,4 +180,6 @@ class Tables:
     lma: PrefixTable = field(default_factory=PrefixTable)  # inner dst -> ctx (LMA downlink)
     mag: PrefixTable = field(default_factory=PrefixTable)  # inner src -> ctx (MAG uplink)
     peers: dict[tuple[Any, ...], TunnelCtx] = field(default_factory=dict)  # (carrier, remote[, key])
-    by_fd: dict[int, TunnelCtx] = field(default_factory=dict)  # keyed TUN fd -> ctx
+    # A domain's TUN fd -> its (lma, mag) lookups: keyed tunnels' MNs, which may share a private
+    # IPv4 address with an MN of another domain (RFC 5845), are looked up in their domain's.
+    by_fd: dict[int, tuple[PrefixTable, PrefixTable]] = field(default_factory=dict)

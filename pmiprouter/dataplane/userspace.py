@@ -3,10 +3,12 @@
 Routes and rules are the kernel backend's (same :mod:`plan`), except that they point at the
 daemon's TUN device ``pmiptun0`` instead of a tunnel device, and that at the LMA each pool is
 one route into it (:meth:`anchor_pools`): the forwarder's prefix table, not the kernel, holds
-each MN's prefix. Keyed GRE tunnels (RFC 5845,
-per mobile node) get a TUN device of their own, named like the kernel's device for the same
-spec: that keeps two mobile nodes with the same private IPv4 HoA apart in the routing tables
-exactly as the kernel backend does.
+each MN's prefix. No tunnel has a device of its own, keyed GRE tunnels (RFC 5845, one per MN)
+included, so a handover never creates or deletes a device. A keyed tunnel's MN may share a
+private IPv4 address with an MN of another realm (at the LMA) or of another access link (at the
+MAG): the MNs of each such domain are behind a TUN device of the domain's own (:class:`Domain`,
+made with the domain's first keyed MN and kept while the daemon runs), whose packets the
+forwarder looks up in the domain's tables only.
 
 Threads: the public methods run on the dataplane worker thread (netlink, TUN creation), or
 inline on the reactor for a route-only change (runtime/dataplane_worker.py); a binding change
@@ -23,11 +25,12 @@ import logging
 import os
 import socket
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
 from pmiprouter.dataplane import encap
 from pmiprouter.dataplane.interface import DataplaneError, DataplaneState, IPNetwork, MnRouteSpec, Role, TunnelSpec
-from pmiprouter.dataplane.naming import TUN_IFNAME, tunnel_ifname
+from pmiprouter.dataplane.naming import TUN_IFNAME, domain_ifname
 from pmiprouter.dataplane.netlink import Netlink, NetlinkDataplane
 from pmiprouter.dataplane.tables import CARRIER, PrefixTable, Tables, TunnelCtx, prefix_key
 from pmiprouter.dataplane.tun import open_tun
@@ -48,6 +51,18 @@ def _sysctl(path: str, value: str) -> None:
         log.warning('sysctl %s=%s failed: %s', path, value, exc)
 
 
+@dataclass(eq=False)
+class Domain:
+    """A TUN device and the lookups of the MNs behind it: who holds each prefix, per role (a
+    tunnel context, or a list of them in publishing order while bindings overlap)."""
+
+    fd: int
+    lma: PrefixTable = field(default_factory=PrefixTable)
+    mag: PrefixTable = field(default_factory=PrefixTable)
+    lma_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = field(default_factory=dict)
+    mag_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = field(default_factory=dict)
+
+
 class UserspaceDataplane(NetlinkDataplane):
     """See the module docstring."""
 
@@ -63,19 +78,15 @@ class UserspaceDataplane(NetlinkDataplane):
             self.nl.close()
             raise DataplaneError(f'cannot open TUN {TUN_IFNAME} (another daemon running?): {exc}') from exc
         self._prepare_tun(name)
-        self._keyed_fds: dict[str, int] = {}
+        self._domains = {TUN_IFNAME: Domain(self.tun_fd)}  # device name -> its domain
         self._sockets: dict[tuple[str, int, str], socket.socket] = {}
         self.forwarder: Any = None
         self.pump: Any = None
         self._watched_fds: tuple[object, ...] = ()  # what the pump was last told to watch
-        # Incremental forwarding state (see `_changed`): contexts by tunnel name, the prefix
-        # tables, which MNs are in them (with their context) and who holds each prefix.
+        # Incremental forwarding state (see `_changed`): contexts by tunnel name, and which MNs
+        # are in the domains' tables (with their context).
         self._ctxs: dict[str, TunnelCtx] = {}
-        self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
         self._published: dict[MnRouteSpec, TunnelCtx] = {}
-        # Who holds each prefix, per role: the tunnel context, or a list while bindings overlap.
-        self._lma_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = {}
-        self._mag_holders: dict[IPNetwork, TunnelCtx | list[TunnelCtx]] = {}
         self._touched: set[MnRouteSpec] | None = None
         self._dirty_tunnels: set[str] = set()
         self._reconciling = False
@@ -98,36 +109,40 @@ class UserspaceDataplane(NetlinkDataplane):
     # -- primitives ---------------------------------------------------------------------------
 
     def _make_tunnel(self, spec: TunnelSpec, name: str) -> str:
-        if spec.keyed:
-            if name not in self._keyed_fds:
-                try:
-                    fd, _ = open_tun(name)
-                except OSError as exc:
-                    raise DataplaneError(f'cannot open TUN {name}: {exc}') from exc
-                self._keyed_fds[name] = fd
-                self._prepare_tun(name)
-            dev = name
-        else:
-            dev = TUN_IFNAME
         if self.pump is not None:
             self._open_sockets(spec)
-        return dev
-
-    def _drop_tunnel(self, name: str) -> None:
-        fd = self._keyed_fds.pop(name, None)
-        if fd is not None:
-            if self.pump is not None:
-                # Descriptors belong to the pump thread: unwatch and close there.
-                self.pump.call(lambda: self._close_fd(fd))
-            else:
-                self._close_fd(fd)
-
+        return TUN_IFNAME
 
     def _device_name(self, spec: TunnelSpec, name: str) -> str:
-        return name if spec.keyed else TUN_IFNAME
+        return TUN_IFNAME
 
     def _always_links(self) -> frozenset[str]:
-        return frozenset({TUN_IFNAME})
+        return frozenset(self._domains)
+
+    def _keyed_device(self, spec: MnRouteSpec, tunnel_dev: str) -> str:
+        name = self._domain_name(spec)
+        if name not in self._domains:
+            self._send_held()  # a device comes: what the batch asked for so far goes first, in order
+            try:
+                fd, _ = open_tun(name)
+            except OSError as exc:
+                raise DataplaneError(f'cannot open TUN {name}: {exc}') from exc
+            self._domains[name] = Domain(fd)
+            self._prepare_tun(name)
+            if self.forwarder is not None and not self._reconciling:
+                self._publish_tables()
+        return name
+
+    @staticmethod
+    def _domain_name(mn: MnRouteSpec) -> str:
+        """The TUN device an MN is behind: its realm's or access link's for a keyed tunnel
+        (private addresses may repeat from one to the other), else the shared one."""
+        tunnel = mn.tunnel
+        if not (tunnel.gre_key_in is not None or tunnel.gre_key_out is not None):  # (tunnel.keyed, inline)
+            return TUN_IFNAME
+        if mn.role is Role.LMA:
+            return TUN_IFNAME if mn.realm_ifname is None else domain_ifname('realm', mn.realm_ifname)
+        return domain_ifname('access', mn.access_ifname or '')
 
     def _pool_device(self) -> str:
         # Every unkeyed tunnel's packets reach the forwarder through the one TUN device, and its
@@ -211,7 +226,6 @@ class UserspaceDataplane(NetlinkDataplane):
 
     def _delete_tunnel(self, spec: TunnelSpec, name: str) -> None:
         self._dirty_tunnels.add(name)
-        self._drop_tunnel(name)
 
     def reconcile(self, wanted: DataplaneState) -> None:
         # Re-registers every wanted tunnel and MN: publish them once at the end, not one by one.
@@ -252,9 +266,8 @@ class UserspaceDataplane(NetlinkDataplane):
     def _rebuild(self) -> None:
         """Every context and table from scratch, published as one new Tables object."""
         self._ctxs = {name: self._ctx(name, spec) for name, (spec, _dev) in self._tunnels.items()}
-        self._lma_holders, self._mag_holders = {}, {}
         self._published = {}
-        self._lma_table, self._mag_table = PrefixTable(), PrefixTable()
+        self._domains = {name: Domain(domain.fd) for name, domain in self._domains.items()}
         for mn in self._mns:
             self._publish(mn)
         self._publish_tables()
@@ -271,33 +284,35 @@ class UserspaceDataplane(NetlinkDataplane):
 
     def _publish_tables(self) -> None:
         peers: dict[tuple[Any, ...], TunnelCtx] = {}
-        by_fd: dict[int, TunnelCtx] = {}
         for ctx in self._ctxs.values():
             spec = ctx.spec
             if ctx.carrier in ('gre6', 'gre4') or spec.keyed:
                 peers[(ctx.carrier, str(spec.remote), spec.gre_key_in)] = ctx
             else:
                 peers[(ctx.carrier, str(spec.remote))] = ctx
-            if spec.keyed:
-                by_fd[ctx.tun_fd] = ctx
+        shared = self._domains[TUN_IFNAME]
+        by_fd = {domain.fd: (domain.lma, domain.mag) for name, domain in self._domains.items() if name != TUN_IFNAME}
         # One assignment: the pump thread sees either the old tables or the new ones.
-        self.forwarder.tables = Tables(self._lma_table, self._mag_table, peers, by_fd)
+        self.forwarder.tables = Tables(shared.lma, shared.mag, peers, by_fd)
         # Waking the pump thread costs the reactor a GIL hand-over in the middle of a handover:
-        # only when the descriptors to watch changed (a tunnel or socket came or went).
-        # (Objects, not only numbers: a closed descriptor's number can come back for a new one.)
-        fds = (*self._keyed_fds.items(), *((key, id(sock)) for key, sock in self._sockets.items()))
+        # only when the descriptors to watch changed (a domain or a socket came).
+        fds = (*((name, domain.fd) for name, domain in self._domains.items()),
+               *((key, id(sock)) for key, sock in self._sockets.items()))
         if fds != self._watched_fds:
             self._watched_fds = fds
             self.pump.call(self._sync_readers)
 
     def _publish(self, mn: MnRouteSpec) -> None:
         """Put the MN's prefixes in its tunnel's table (the check of what may come out of the
-        tunnel) and, unless the tunnel has a TUN device of its own, in the shared TUN's lookup."""
+        tunnel) and in its domain's lookup (which tunnel a packet into the TUN goes to)."""
         ctx = self._ctxs[self._tunnel_name(mn.tunnel)]
         self._published[mn] = ctx
-        lma = mn.role is Role.LMA
-        holders, own = (self._lma_holders, ctx.lma_prefixes) if lma else (self._mag_holders, ctx.mag_prefixes)
-        shared = None if mn.tunnel.keyed else (self._lma_table if lma else self._mag_table)
+        domain = self._domains[self._domain_name(mn)]
+        ctx.tun_fd = domain.fd  # (a keyed tunnel's packets come out into its MN's domain)
+        if mn.role is Role.LMA:
+            holders, own, table = domain.lma_holders, ctx.lma_prefixes, domain.lma
+        else:
+            holders, own, table = domain.mag_holders, ctx.mag_prefixes, domain.mag
         for net in mn.prefixes:
             held = holders.get(net)
             # One holder is the context itself (nearly always, and ~70 bytes less per prefix
@@ -310,14 +325,15 @@ class UserspaceDataplane(NetlinkDataplane):
                 holders[net] = [held, ctx]
             key = prefix_key(net)
             own.put(net, ctx, key)
-            if shared is not None:
-                shared.put(net, ctx, key)
+            table.put(net, ctx, key)
 
     def _unpublish(self, mn: MnRouteSpec) -> None:
         ctx = self._published.pop(mn)
-        lma = mn.role is Role.LMA
-        holders, own = (self._lma_holders, ctx.lma_prefixes) if lma else (self._mag_holders, ctx.mag_prefixes)
-        shared = None if mn.tunnel.keyed else (self._lma_table if lma else self._mag_table)
+        domain = self._domains[self._domain_name(mn)]
+        if mn.role is Role.LMA:
+            holders, own, table = domain.lma_holders, ctx.lma_prefixes, domain.lma
+        else:
+            holders, own, table = domain.mag_holders, ctx.mag_prefixes, domain.mag
         for net in mn.prefixes:
             held = holders.pop(net, None)
             if held is None:
@@ -333,13 +349,10 @@ class UserspaceDataplane(NetlinkDataplane):
             key = prefix_key(net)
             if ctx not in rest:
                 own.drop(net, key)
-            if shared is not None:
-                # Another binding still in the shared lookup keeps the prefix there (the latest wins).
-                latest = next((other for other in reversed(rest) if not other.spec.keyed), None)
-                if latest is None:
-                    shared.drop(net, key)
-                else:
-                    shared.put(net, latest, key)
+            if rest:
+                table.put(net, rest[-1], key)  # another binding still holds it (the latest wins)
+            else:
+                table.drop(net, key)
 
     def _ctx(self, name: str, spec: TunnelSpec) -> TunnelCtx:
         carrier = CARRIER[spec.mode]
@@ -351,7 +364,7 @@ class UserspaceDataplane(NetlinkDataplane):
         gre = {v: encap.gre_header(spec.gre_key_out, v) for v in senders} if spec.mode.uses_gre else {}
         return TunnelCtx(
             name=name, spec=spec, carrier=carrier, remote=remote, mtu=spec.effective_mtu,
-            tun_fd=self._keyed_fds.get(name, self.tun_fd), senders=senders, gre=gre,
+            tun_fd=self.tun_fd, senders=senders, gre=gre,
             icmp6_src=spec.local.packed if spec.local.version == 6 else None,
             icmp4_src=spec.local.packed if spec.local.version == 4 else encap.IPV4_DUMMY,
         )
@@ -361,7 +374,7 @@ class UserspaceDataplane(NetlinkDataplane):
         fwd = self.forwarder
         wanted: dict[int, Any] = {}
         # Copies: the worker thread may be adding entries while this runs.
-        for fd in [self.tun_fd, *list(self._keyed_fds.values())]:
+        for fd in [domain.fd for domain in list(self._domains.values())]:
             wanted[fd] = lambda fd=fd: fwd.drain_tun(fd)
         for (carrier, version, _local), sock in list(self._sockets.items()):
             if carrier in ('ip6', 'gre6'):
@@ -393,9 +406,8 @@ class UserspaceDataplane(NetlinkDataplane):
         """
         if self.pump is not None:
             self.pump.stop()
-        for fd in [*self._keyed_fds.values(), self.tun_fd]:
-            self._close_fd(fd)
-        self._keyed_fds.clear()
+        for domain in self._domains.values():
+            self._close_fd(domain.fd)
         for sock in self._sockets.values():
             if self.pump is not None:
                 self.pump.remove(sock.fileno())

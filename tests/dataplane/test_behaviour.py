@@ -72,7 +72,7 @@ def lma_mn(tunnel: TunnelSpec = T_A, hnp: IPv6Network = HNP1, **kw: Any) -> MnRo
 
 def expected(h: Any, spec: MnRouteSpec) -> tuple[frozenset[Any], frozenset[Any]]:
     """The routes and rules the plan gives for ``spec`` on this backend."""
-    routes, rules = mn_objects(spec, tunnel_ifname(spec.tunnel), h.dp.tunnel_device(spec.tunnel))
+    routes, rules = mn_objects(spec, tunnel_ifname(spec.tunnel), h.dp.mn_device(spec))
     return frozenset(routes), frozenset(rules)
 
 
@@ -162,16 +162,22 @@ def test_invariants_refused(harness: Any) -> None:
 
 
 def test_gre_keys_separate_same_ipv4_hoa(harness: Any) -> None:
-    """Per-MN GRE keys give two MNs with the same private IPv4 HoA two tunnels and two rule sets."""
+    """Per-MN GRE keys give two MNs with the same private IPv4 HoA two tunnels and two rule sets:
+    the kernel through a device per tunnel, the user-space backend through a TUN device per
+    access link (no tunnel of its has a device: a handover creates none)."""
     hoa = IPv4Address('10.0.0.2')
     k1 = TunnelSpec(MAG, LMA, TunnelMode.GRE6, gre_key_in=101, gre_key_out=201)
     k2 = TunnelSpec(MAG, LMA, TunnelMode.GRE6, gre_key_in=102, gre_key_out=202)
     d1, d2 = harness.dp.ensure_tunnel(k1), harness.dp.ensure_tunnel(k2)
-    assert d1 != d2
     one = MnRouteSpec(Role.MAG, k1, ipv4_hoa=hoa, access_ifname='acc0')
     two = MnRouteSpec(Role.MAG, k2, ipv4_hoa=hoa, access_ifname='acc1')
     harness.dp.ensure_mn_routes(one)
     harness.dp.ensure_mn_routes(two)
+    if harness.name == 'userspace':
+        assert d1 == d2 == 'pmiptun0'
+    else:
+        assert d1 != d2
+    assert harness.dp.mn_device(one) != harness.dp.mn_device(two)
     snap = harness.dp.snapshot()
     assert snap.mn_routes == {one, two}
     assert expected(harness, one)[1] | expected(harness, two)[1] == snap.rules
@@ -257,3 +263,28 @@ def test_memory_backend_scales_without_scanning_every_mn() -> None:
     plane.remove_mn_routes(specs[-1])
     plane.remove_tunnel(tunnel)
     assert not plane.snapshot().routes
+
+
+def test_a_keyed_handover_creates_no_device_behind_the_tun(harness: Any) -> None:
+    """User-space backend: MNs of keyed GRE tunnels move between MAGs (the LMA: a new tunnel
+    spec, with the new MAG's key) and attach (the MAG): the only devices are the shared TUN and
+    one per realm or access link, made with its first keyed MN; a move makes none."""
+    if harness.name != 'userspace':
+        pytest.skip('the kernel and memory backends carry each keyed tunnel on a device of its own')
+    hoa = IPv4Address('10.0.0.2')
+    at_a = TunnelSpec(LMA, MAG, TunnelMode.GRE6, gre_key_in=101, gre_key_out=201)
+    at_b = TunnelSpec(LMA, LMA2, TunnelMode.GRE6, gre_key_in=101, gre_key_out=301)
+    links = lambda: {link.ifname for link in harness.dp.snapshot().links}  # noqa: E731
+    for tunnel in (at_a, at_b):
+        harness.dp.ensure_tunnel(tunnel)
+    assert links() == {'pmiptun0'}
+    harness.dp.ensure_mn_routes(MnRouteSpec(Role.LMA, at_a, ipv4_hoa=hoa, realm_ifname='acc1'))
+    realm = links() - {'pmiptun0'}
+    assert len(realm) == 1  # the realm's TUN, made with its first keyed MN
+    harness.dp.ensure_mn_routes(MnRouteSpec(Role.LMA, at_b, ipv4_hoa=hoa, realm_ifname='acc1'))  # the move
+    harness.dp.remove_mn_routes(MnRouteSpec(Role.LMA, at_a, ipv4_hoa=hoa, realm_ifname='acc1'))
+    harness.dp.remove_tunnel(at_a)
+    assert links() == {'pmiptun0', *realm}
+    moved = MnRouteSpec(Role.LMA, at_b, ipv4_hoa=hoa, realm_ifname='acc1')
+    assert harness.dp.snapshot().mn_routes == {moved}
+    assert expected(harness, moved)[0] <= harness.dp.snapshot().routes

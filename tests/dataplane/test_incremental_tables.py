@@ -89,7 +89,7 @@ def describe(dp: Any) -> dict[str, Any]:
     return {
         'lma': named(tables.lma), 'mag': named(tables.mag),
         'peers': {peer: ctx.name for peer, ctx in tables.peers.items()},
-        'keyed': sorted(ctx.name for ctx in tables.by_fd.values()),
+        'domains': sorted((named(lma), named(mag)) for lma, mag in tables.by_fd.values()),
         'checks': {ctx.name: (named(ctx.lma_prefixes), named(ctx.mag_prefixes), ctx.mtu) for ctx in tables.peers.values()},
     }
 
