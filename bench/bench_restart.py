@@ -4,8 +4,8 @@
 A state file with N live IPv6-only bindings of one MAG (rows as the daemon writes them) is put in
 a fresh state directory; `pmiprouter run` starts in a network namespace of its own with it and
 restores every binding: its entry, its addresses, its timers and its tunnel and routes, given to
-the data plane as one batch (the user-space backend: the kernel's routes into the TUN in
-transactions of MAX_BATCH messages). The clock runs from the start of the process to sd_notify
+the data plane as one batch (the user-space backend: each MN's prefix in the forwarder's table,
+and the pool's one kernel route into the TUN, ADR 0017). The clock runs from the start of the process to sd_notify
 READY=1; the daemon's CPU time and resident set are read then, and the resident set of the same
 daemon started with no binding is subtracted to give the memory per binding.
 
@@ -34,7 +34,7 @@ from bench_lma_daemon import cpu_times, ip, rss_kib, wait_ready  # noqa: E402
 
 PROFILE = ['-m', 'cProfile', '-o', os.environ['PROFILE_OUT']] if os.environ.get('PROFILE_OUT') else []
 LMA, MAG = '2001:db8:12::2', '2001:db8:12::1'
-POOL = IPv6Network('2001:db8::/32')  # room for 2**32 /64 home prefixes
+POOL = IPv6Network('2001:db8:8000::/33')  # room for 2**31 /64 home prefixes, apart from the transport link
 LIFETIME_S = 3600
 
 

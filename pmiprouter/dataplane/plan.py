@@ -83,22 +83,28 @@ class Pools:
         self.dev = dev
         self.prefixes = prefixes if dev is not None else ()
         # (version, pool prefix length, the pool's value shifted right by what it leaves free,
-        # its route), longest pool first: a prefix is matched by shifting its own value.
+        # its route in a tuple of its own), longest pool first: a prefix is matched by shifting
+        # its own value. (The tuple is every pooled MN's shared routes: one object for them all.)
         self._pools = sorted(
             ((net.version, net.prefixlen, network_int(net) >> (net.max_prefixlen - net.prefixlen),
-              RouteEntry(LMA_TABLE, net, dev)) for net in self.prefixes),
+              (RouteEntry(LMA_TABLE, net, dev),)) for net in self.prefixes),
             key=lambda pool: -pool[1],
         )
 
     def route_of(self, prefix: IPNetwork) -> RouteEntry | None:
         """The route of the pool holding ``prefix`` whole, or None (it needs a route of its own)."""
+        routes = self.routes_of(prefix)
+        return routes[0] if routes else None
+
+    def routes_of(self, prefix: IPNetwork) -> tuple[RouteEntry] | None:
+        """``(route_of(prefix),)``, the same tuple for every prefix of the pool; or None."""
         if not self._pools:
             return None
         version, length, value = prefix.version, prefix_length(prefix), network_int(prefix)
         bits = 128 if version == 6 else 32
-        for pool_version, pool_length, pool_value, route in self._pools:
+        for pool_version, pool_length, pool_value, routes in self._pools:
             if pool_version == version and length >= pool_length and value >> (bits - pool_length) == pool_value:
-                return route
+                return routes
         return None
 
     def __repr__(self) -> str:
@@ -212,9 +218,9 @@ def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str, pools: Pools = NO_POOLS)
     # all their fields, in order (pmiprouter/fast/positional.py).
     pooled = pools.dev == dev
     if len(prefixes) == 1 and isinstance(prefixes[0], IPv6Network):  # one IPv6 prefix: nearly every MN
-        pool_route = pools.route_of(prefixes[0]) if pooled else None
-        if pool_route is not None:
-            return (), (), (pool_route,), _LMA_RULES_V6
+        pool_routes = pools.routes_of(prefixes[0]) if pooled else None
+        if pool_routes is not None:
+            return (), (), pool_routes, _LMA_RULES_V6
         return (_make_route((LMA_TABLE, prefixes[0], dev)),), (), (), _LMA_RULES_V6
     routes: Routes = ()
     shared_routes: Routes = ()
