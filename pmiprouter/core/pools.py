@@ -11,7 +11,7 @@ from collections import deque
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 from pmiprouter.core.policy import Ipv4HomeAddress
-from pmiprouter.fast.netaddr import HomePrefix6, ipv4_address
+from pmiprouter.fast.netaddr import HomePrefix6, ipv4_address, network_int, prefix_length
 
 
 class PoolExhausted(Exception):
@@ -122,10 +122,13 @@ class PrefixPool:
         self._carve = HomePrefix6.carver(prefix_length)
 
     def __contains__(self, prefix: IPv6Network) -> bool:
-        return prefix.prefixlen == self.prefix_length and prefix.subnet_of(self.pool)
+        # Integers, not `subnet_of` (its broadcast addresses cost ~30 us per prefix on a restore
+        # of a million bindings).
+        return (isinstance(prefix, IPv6Network) and prefix_length(prefix) == self.prefix_length
+                and (network_int(prefix) - self._base) >> (128 - self.pool.prefixlen) == 0)
 
     def _index(self, prefix: IPv6Network) -> int:
-        return (int(prefix.network_address) - int(self.pool.network_address)) >> self._shift
+        return (network_int(prefix) - self._base) >> self._shift
 
     def allocate(self) -> IPv6Network:
         return self._carve(self._base + (self._indexes.allocate() << self._shift))

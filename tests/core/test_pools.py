@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Network, IPv6Network
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmiprouter.core.pools import IndexPool, IPv4Pool, PoolExhausted, PrefixPool
@@ -85,3 +85,21 @@ def test_ipv4_pool_addresses_are_plain_addresses() -> None:
     home = pool.allocate()
     assert home.ip == IPv4Address('10.9.0.2') and hash(home.ip) == hash(IPv4Address('10.9.0.2'))
     assert home.prefix_length == 24 and home.ip in pool and str(home) == '10.9.0.2/24'
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.integers(-1, 2), st.integers(0, 2**16 - 1), st.one_of(st.none(), st.integers(0, 128)),
+       st.sampled_from([(32, 64), (48, 64), (56, 60), (64, 64), (120, 128)]))
+def test_membership_is_subnet_of_at_the_carved_length(
+    block: int, place: int, length: int | None, shape: tuple[int, int]
+) -> None:
+    """A prefix is in the pool when it has the carved length and lies in the pool, as ipaddress
+    says: prefixes in the pool, in the pool-sized blocks on either side of it, and further away."""
+    pool_length, carved = shape
+    length = carved if length is None else length  # (often the carved length)
+    size = 1 << (128 - pool_length)
+    pool = IPv6Network((0x20010DB8 << 96 >> (128 - pool_length) << (128 - pool_length), pool_length))
+    value = int(pool.network_address) + block * size + (place * size >> 16)
+    prefix = IPv6Network((value >> (128 - length) << (128 - length), length))
+    expected = length == carved and prefix.subnet_of(pool)
+    assert (prefix in PrefixPool(pool, carved)) is expected
