@@ -620,7 +620,8 @@ def _naming(
     prefix: object, routes: tuple[RouteEntry, ...], rules: tuple[RuleEntry, ...]
 ) -> tuple[list[RouteEntry], list[RuleEntry]]:
     """The routes and rules of a plan that name ``prefix`` (none where a pool's route covers it)."""
-    return ([route for route in routes if route.dst == prefix],
+    # (A source-specific route names its source: its destination is a default route's.)
+    return ([route for route in routes if (route.dst if route.src is None else route.src) == prefix],
             [rule for rule in rules if rule.dst == prefix or rule.src == prefix])
 
 
@@ -656,7 +657,7 @@ def _network_key(network: object) -> tuple[int, int, int]:
 
 
 def _route_order(route: RouteEntry) -> tuple[object, ...]:
-    return (route.table, _network_key(route.dst), route.dev)
+    return (route.table, _network_key(route.dst), _network_key(route.src), route.dev)
 
 
 def _rule_order(rule: RuleEntry) -> tuple[object, ...]:

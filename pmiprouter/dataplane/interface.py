@@ -267,11 +267,13 @@ class LinkEntry:
 
 
 class RouteEntry(NamedTuple):
-    """A route in one of our tables (a named tuple: built and hashed for every route change)."""
+    """A route in one of our tables (a named tuple: built and hashed for every route change);
+    ``src``: an IPv6 source-specific route's source prefix (``default from A dev D``)."""
 
     table: int
     dst: IPNetwork
     dev: str
+    src: IPNetwork | None = None
 
 
 class RuleEntry(NamedTuple):

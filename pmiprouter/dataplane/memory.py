@@ -23,7 +23,7 @@ class MemoryWorld:
 
     def __init__(self) -> None:
         self.links: dict[str, LinkEntry] = {}
-        self.routes: dict[tuple[int, object], RouteEntry] = {}  # (table, dst) -> route
+        self.routes: dict[tuple[int, object, object], RouteEntry] = {}  # (table, dst, src) -> route
         self.rules: set[RuleEntry] = set()
         self._next_index = 1
 
@@ -57,9 +57,9 @@ class MemoryWorld:
         failures: list[tuple[Entry, DataplaneError]] = []
         for entry in entries:
             if isinstance(entry, RouteEntry):
-                table, dst, dev = entry
+                table, dst, dev, src = entry
                 if dev in links:
-                    routes[(table, dst)] = entry
+                    routes[(table, dst, src)] = entry
                 else:
                     error = DataplaneError(f'route {dst} table {table} to missing device {dev}')
                     failures.append((entry, error))
@@ -77,7 +77,7 @@ class MemoryWorld:
         routes, rules = self.routes, self.rules
         for entry in entries:
             if isinstance(entry, RouteEntry):
-                key = (entry[0], entry[1])  # (table, dst)
+                key = (entry[0], entry[1], entry[3])  # (table, dst, src)
                 if routes.get(key) == entry:
                     del routes[key]
             else:

@@ -26,11 +26,12 @@ TABLE_SPAN = 0x10000
 #: The LMA's role table: the routes of every mobile node, whatever its tunnel; one rule per
 #: address family sends lookups into it, however many MNs there are (plan.py).
 LMA_TABLE = TABLE_BASE
-#: The MAG's tables behind the user-space backend's shared TUN device (its forwarder, not the
-#: kernel, picks the tunnel): every MN's route to its access link (downlink), and the default
-#: route into the TUN (uplink); the kernel backend's tunnel tables lie above.
-SHARED_TUN_TABLE_MAG = TABLE_BASE + 1
-SHARED_TUN_UPLINK_MAG = TABLE_BASE + 2
+#: The MAG's role tables: every MN's route to its access link (downlink), and the uplink's
+#: routes: behind the user-space backend's shared TUN one default route into it (its forwarder
+#: picks the tunnel), with the kernel's tunnel devices an IPv6 source-specific default route per
+#: MN prefix (plan.py). The kernel backend's tunnel tables lie above.
+MAG_DOWN_TABLE = TABLE_BASE + 1
+MAG_UP_TABLE = TABLE_BASE + 2
 _FIRST_TUNNEL_TABLE = TABLE_BASE + 3
 
 #: Rule priorities, below the main table's 32766 so our rules are consulted first.

@@ -139,7 +139,9 @@ class Netlink:
                 if not is_our_table(table) or oif not in names:
                     continue
                 dst = msg.get_attr('RTA_DST') or ('::' if family == socket.AF_INET6 else '0.0.0.0')
-                out.add(RouteEntry(table, ip_network(f'{dst}/{msg["dst_len"]}'), names[oif]))
+                src = msg.get_attr('RTA_SRC')
+                out.add(RouteEntry(table, ip_network(f'{dst}/{msg["dst_len"]}'), names[oif],
+                                   ip_network(f'{src}/{msg["src_len"]}') if src is not None else None))
         return frozenset(out)
 
     def main_routes(self) -> list[IPNetwork]:

@@ -6,9 +6,15 @@ Because the kernel, userspace and memory backends all derive their objects from
 Objects per mobile node, for each home prefix A (HNPs and the IPv4 HoA /32), with T the
 tunnel's table and D the device carrying the tunnel:
 
-- MAG (RFC 5213 §6.10.5): ``T: default dev D`` and ``T: A dev <access>``;
-  rules ``from A iif <access> lookup T`` (uplink), ``to A iif D lookup T`` (downlink) and
-  ``to A iif lo lookup T`` (the MAG's own packets to the MN, e.g. ICMP errors).
+- MAG (RFC 5213 §6.10.5), tunnel without GRE keys: ``S: A dev <access>`` in the MAG's downlink
+  table S; an IPv6 prefix's uplink is a source-specific route ``U: default from A dev D`` in the
+  uplink table U, an IPv4 HoA's (IPv4 has no source routes) ``from A iif <access> lookup T`` with
+  ``T: default dev D``. Shared, per address family: ``iif <access> lookup U`` (IPv6),
+  ``iif D lookup S`` (per tunnel device) and ``iif lo lookup S`` (the MAG's own packets to the
+  MN, e.g. ICMP errors). No rule names an IPv6 prefix (ADR 0020).
+- MAG, keyed tunnel (RFC 5845, per MN: its MN may share a private IPv4 HoA with an MN of another
+  access link): ``T: default dev D`` and ``T: A dev <access>``; rules ``from A iif <access> lookup
+  T`` (uplink), ``to A iif D lookup T`` (downlink) and ``to A iif lo lookup T``.
 - LMA (RFC 5213 §5.6.2), no realm: ``L: A dev D`` in the LMA's role table L, for every MN
   whatever its tunnel, and one rule per address family, ``lookup L``, shared by all of them:
   the kernel keeps rules in a list that every packet walks, routes in a trie, so the cost of
@@ -48,8 +54,8 @@ from pmiprouter.dataplane.naming import (
     PRIO_MAG_UP_SHARED,
     PRIO_REALM_UP,
     LMA_TABLE,
-    SHARED_TUN_TABLE_MAG,
-    SHARED_TUN_UPLINK_MAG,
+    MAG_DOWN_TABLE,
+    MAG_UP_TABLE,
     TUN_IFNAME,
     tunnel_table,
 )
@@ -144,8 +150,10 @@ def mn_plan(spec: MnRouteSpec, tunnel_name: str, dev: str, pools: Pools = NO_POO
     table = table_of(spec.role, realm, tunnel_name, dev)
     if spec.role is _LMA and realm is None:
         return lma_plan(spec.prefixes, dev, pools)
-    if table == SHARED_TUN_TABLE_MAG:
+    if table == MAG_DOWN_TABLE:
         return mag_tun_plan(spec.prefixes, spec.access_ifname, dev)
+    if spec.role is Role.MAG and not spec.tunnel.keyed:
+        return mag_plan(spec.prefixes, spec.access_ifname, table, dev)
     # Lists, not sets: no entry repeats (a spec lists each prefix once), and hashing networks
     # is what a route change costs most.
     routes: list[RouteEntry] = []
@@ -184,18 +192,44 @@ def mag_tun_plan(prefixes: tuple[IPNetwork, ...], access: str | None, dev: str) 
     """:func:`mn_plan` of a MAG spec behind the shared TUN: a route per prefix to the access link,
     and the TUN's uplink default and rules per address family (shared: no rule names an MN)."""
     assert access is not None
-    routes = tuple(RouteEntry(SHARED_TUN_TABLE_MAG, net, access) for net in prefixes)
+    routes = tuple(RouteEntry(MAG_DOWN_TABLE, net, access) for net in prefixes)
     shared_routes: Routes = ()
     shared_rules: Rules = ()
     for version in sorted({net.version for net in prefixes}, reverse=True):
         fam = FAMILY_V6 if version == 6 else FAMILY_V4
-        shared_routes += (RouteEntry(SHARED_TUN_UPLINK_MAG, DEFAULT_V6 if version == 6 else DEFAULT_V4, dev),)
+        shared_routes += (RouteEntry(MAG_UP_TABLE, DEFAULT_V6 if version == 6 else DEFAULT_V4, dev),)
         shared_rules += (
-            RuleEntry(PRIO_MAG_UP_SHARED, SHARED_TUN_UPLINK_MAG, fam, None, None, access),
-            RuleEntry(PRIO_MAG_DOWN, SHARED_TUN_TABLE_MAG, fam, None, None, dev),
-            RuleEntry(PRIO_MAG_LOCAL, SHARED_TUN_TABLE_MAG, fam, None, None, 'lo'),
+            RuleEntry(PRIO_MAG_UP_SHARED, MAG_UP_TABLE, fam, None, None, access),
+            RuleEntry(PRIO_MAG_DOWN, MAG_DOWN_TABLE, fam, None, None, dev),
+            RuleEntry(PRIO_MAG_LOCAL, MAG_DOWN_TABLE, fam, None, None, 'lo'),
         )
     return routes, (), shared_routes, shared_rules
+
+
+def mag_plan(prefixes: tuple[IPNetwork, ...], access: str | None, table: int, dev: str) -> MnObjects:
+    """:func:`mn_plan` of a MAG spec on a tunnel device of its own, without GRE keys (see the
+    module docstring): per prefix its downlink route and its uplink (a source-specific route,
+    or for an IPv4 HoA a rule into the tunnel's table); the rules without selectors, shared."""
+    assert access is not None
+    routes: Routes = ()
+    rules: Rules = ()
+    shared_routes: Routes = ()
+    shared_rules: Rules = ()
+    for version in sorted({net.version for net in prefixes}, reverse=True):
+        fam = FAMILY_V6 if version == 6 else FAMILY_V4
+        shared_rules += (RuleEntry(PRIO_MAG_DOWN, MAG_DOWN_TABLE, fam, None, None, dev),
+                         RuleEntry(PRIO_MAG_LOCAL, MAG_DOWN_TABLE, fam, None, None, 'lo'))
+        if version == 6:
+            shared_rules += (RuleEntry(PRIO_MAG_UP_SHARED, MAG_UP_TABLE, FAMILY_V6, None, None, access),)
+        else:
+            shared_routes += (RouteEntry(table, DEFAULT_V4, dev),)
+    for net in prefixes:
+        routes += (RouteEntry(MAG_DOWN_TABLE, net, access),)
+        if isinstance(net, IPv6Network):
+            routes += (RouteEntry(MAG_UP_TABLE, DEFAULT_V6, dev, net),)
+        else:
+            rules += (RuleEntry(PRIO_MAG_UP, table, FAMILY_V4, net, None, access),)
+    return routes, rules, shared_routes, shared_rules
 
 
 def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
@@ -206,7 +240,7 @@ def table_of(role: Role, realm: str | None, tunnel_name: str, dev: str) -> int:
         # The user-space backend's shared TUN: the kernel only has to steer the prefix into it
         # (its forwarder chooses the tunnel), so every MN shares one table, and a handover
         # between two such tunnels changes no kernel object at all.
-        return SHARED_TUN_TABLE_MAG
+        return MAG_DOWN_TABLE
     return tunnel_table(tunnel_name)
 
 
@@ -221,14 +255,14 @@ def lma_plan(prefixes: tuple[IPNetwork, ...], dev: str, pools: Pools = NO_POOLS)
         pool_routes = pools.routes_of(prefixes[0]) if pooled else None
         if pool_routes is not None:
             return (), (), pool_routes, _LMA_RULES_V6
-        return (_make_route((LMA_TABLE, prefixes[0], dev)),), (), (), _LMA_RULES_V6
+        return (_make_route((LMA_TABLE, prefixes[0], dev, None)),), (), (), _LMA_RULES_V6
     routes: Routes = ()
     shared_routes: Routes = ()
     rules: Rules = ()
     for net in prefixes:
         pool_route = pools.route_of(net) if pooled else None
         if pool_route is None:
-            routes += (_make_route((LMA_TABLE, net, dev)),)
+            routes += (_make_route((LMA_TABLE, net, dev, None)),)
         elif pool_route not in shared_routes:
             shared_routes += (pool_route,)
         rule = _LMA_RULE_V6 if isinstance(net, IPv6Network) else _LMA_RULE_V4

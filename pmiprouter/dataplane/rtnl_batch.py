@@ -32,7 +32,7 @@ RTM_NEWROUTE, RTM_DELROUTE, RTM_NEWRULE, RTM_DELRULE = 24, 25, 32, 33
 NLMSG_ERROR = 2
 NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x100, 0x200, 0x400
-RTA_DST, RTA_OIF, RTA_TABLE = 1, 4, 15
+RTA_DST, RTA_SRC, RTA_OIF, RTA_TABLE = 1, 2, 4, 15
 FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_TABLE = 1, 2, 3, 6, 15
 IFA_ADDRESS, IFA_LOCAL = 1, 2
 IFA_F_NODAD = 0x02
@@ -82,6 +82,8 @@ def route_message(op: Op, oif: int, seq: int) -> bytes:
     route = op.obj
     assert isinstance(route, RouteEntry)
     dst = route.dst
+    if route.src is not None:
+        return _source_route_message(op.add, route, oif, seq)
     # Every part but the destination is the same for the routes of one table, device, family
     # and prefix length (a burst's thousands of /64s): made once.
     key = (op.add, route.table, oif, dst.version, dst.prefixlen)
@@ -118,6 +120,17 @@ def _route_head(add: bool, table: int, oif: int, dst: IPNetwork) -> tuple[int, i
         kind, flags = RTM_DELROUTE, 0
         body = _RTMSG.pack(family, dst.prefixlen, 0, 0, _header_table(table), 0, RT_SCOPE_NOWHERE, 0, 0)
     return kind, flags, body + attrs, dst_attr
+
+
+def _source_route_message(add: bool, route: RouteEntry, oif: int, seq: int) -> bytes:
+    """`route_message` of an IPv6 source-specific route (a MAG's uplink, one per MN: not a burst's
+    thousands, so not cached)."""
+    dst, src = route.dst, route.src
+    assert src is not None
+    kind, flags, head, dst_attr = _route_head(add, route.table, oif, dst)
+    head = head[:2] + bytes([src.prefixlen]) + head[3:]  # the header's third byte: the source's length
+    destination = dst_attr + dst.network_address.packed if dst_attr else b''
+    return _message(kind, flags, seq, head + destination + _attr(RTA_SRC, src.network_address.packed))
 
 
 def rule_message(op: Op, seq: int) -> bytes:

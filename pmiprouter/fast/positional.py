@@ -14,7 +14,7 @@ use it for classes without defaults you rely on (every field must be given) and 
 in field order.
 
     make_route = positional(RouteEntry)
-    route = make_route((table, dst, dev))       # == RouteEntry(table, dst, dev)
+    route = make_route((table, dst, dev, None)) # == RouteEntry(table, dst, dev)
 """
 
 from __future__ import annotations

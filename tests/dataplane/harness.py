@@ -42,7 +42,7 @@ class MemoryHarness:
 
     def foreign_present(self) -> bool:
         """True if the foreign objects are all still there."""
-        return ('eth9' in self.world.links and (100, FOREIGN_NET) in self.world.routes
+        return ('eth9' in self.world.links and (100, FOREIGN_NET, None) in self.world.routes
                 and RuleEntry(1000, 100, 10, dst=FOREIGN_NET) in self.world.rules)
 
     def close(self) -> None:

@@ -175,7 +175,10 @@ def test_the_lma_shortcut_of_a_subclass_makes_the_subclass() -> None:
 
 
 def names(entry: Any) -> set[Any]:
-    """The networks a route or rule names."""
+    """The home prefix a route or rule names: a source-specific route its source (its destination
+    is a default route's), a rule its selector."""
+    if getattr(entry, 'dev', None) is not None and entry.src is not None:  # a route from a source
+        return {entry.src}
     return {net for net in (getattr(entry, 'dst', None), getattr(entry, 'src', None)) if net is not None}
 
 
@@ -193,11 +196,12 @@ def test_the_plan_lists_each_prefix_objects_in_order_then_the_shared_ones(
     dev = TUN_IFNAME if shared_tun else name
     routes, rules, shared_routes, shared_rules = mn_plan(spec, name, dev)
     assert mn_objects(spec, name, dev) == (routes + shared_routes, rules + shared_rules)
-    assert len(routes) == len(spec.prefixes) and len(rules) % len(routes) == 0
-    per = len(rules) // len(routes)
-    for index, prefix in enumerate(spec.prefixes):
-        assert names(routes[index]) == {prefix}
-        assert all(names(rule) == {prefix} for rule in rules[index * per:(index + 1) * per])
+    # Each prefix's objects name it alone, prefix after prefix; every prefix has a route.
+    for objects in (routes, rules):
+        assert all(len(names(entry)) == 1 for entry in objects)
+        grouped = tuple(entry for prefix in spec.prefixes for entry in objects if names(entry) == {prefix})
+        assert grouped == objects
+    assert {prefix for route in routes for prefix in names(route)} == set(spec.prefixes)
     home = set(spec.prefixes)
     assert not any(names(entry) & home for entry in shared_routes + shared_rules)
     everything = routes + shared_routes + rules + shared_rules

@@ -254,3 +254,41 @@ def test_routes_of_one_shape_reuse_their_head_and_keep_their_own_destination(
         dst = msg.get_attr('RTA_DST')
         assert (ip_address(dst) if dst is not None else None) == (net.network_address if length else None)
         assert msg['header']['length'] == len(route_message(Op(add, RouteEntry(table, net, 'acc0')), oif=oif, seq=1))
+
+
+def test_source_route_message_carries_the_source_prefix() -> None:
+    """An IPv6 source-specific route (a MAG's uplink): its source prefix length in the header and
+    the source in RTA_SRC, next to the destination's."""
+    route = RouteEntry(TABLE, IPv6Network('::/0'), 'pmip1', src=NET6)
+    msg = decode(route_message(Op(True, route), oif=9, seq=3), rtmsg)
+    assert (msg['dst_len'], msg['src_len']) == (0, 64) and msg.get_attr('RTA_DST') is None
+    assert msg.get_attr('RTA_SRC') == '2001:db8:a1::' and msg.get_attr('RTA_OIF') == 9
+    narrow = decode(route_message(Op(False, route._replace(dst=IPv6Network('2001:db8:5::/48'))), oif=9, seq=4), rtmsg)
+    assert narrow['header']['type'] == RTM_DELROUTE and (narrow['dst_len'], narrow['src_len']) == (48, 64)
+    assert narrow.get_attr('RTA_DST') == '2001:db8:5::' and narrow.get_attr('RTA_SRC') == '2001:db8:a1::'
+
+
+@pytest.mark.needs_root
+@pytest.mark.skipif(not IS_ROOT, reason='needs root (network namespaces)')
+def test_source_routes_are_installed_observed_and_removed(netns: str) -> None:
+    """The kernel takes the source-specific route, the dump gives it back as the same entry, and
+    its deletion removes it and not the plain route to the same destination beside it."""
+    for args in (['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1'], ['link', 'set', 'up0', 'up'],
+                 ['link', 'set', 'up1', 'up']):
+        subprocess.run(['ip', '-n', netns, *args], check=True)
+    code = f'''
+from ipaddress import ip_network
+from pmiprouter.dataplane.base import Op
+from pmiprouter.dataplane.interface import RouteEntry
+from pmiprouter.dataplane.netlink import Netlink
+from pmiprouter.dataplane.rtnl_batch import RtnlBatch
+T = {TABLE}
+sourced = RouteEntry(T, ip_network('::/0'), 'up0', ip_network('2001:db8:a1::/64'))
+plain = RouteEntry(T, ip_network('::/0'), 'up0')
+b = RtnlBatch()
+print(b.execute([Op(True, sourced), Op(True, plain)]) == [], sorted(Netlink().our_routes(), key=str) == sorted([sourced, plain], key=str))
+print(b.execute([Op(False, sourced)]) == [], Netlink().our_routes() == {{plain}})
+'''
+    assert run_in(netns, code).split() == ['True', 'True', 'True', 'True']
+    routes = subprocess.run(['ip', '-n', netns, '-6', 'route', 'show', 'table', str(TABLE)], capture_output=True, text=True).stdout
+    assert 'from 2001:db8:a1::/64' not in routes and 'default dev up0' in routes

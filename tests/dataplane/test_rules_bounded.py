@@ -87,3 +87,43 @@ def test_mag_rules_behind_the_tun_do_not_grow_with_its_mns(moves: list[tuple[int
     for spec in specs.values():
         dp.remove_mn_routes(spec)
     assert not dp.snapshot().rules and not dp.snapshot().routes
+
+
+class DevicePerTunnel(MemoryDataplane):
+    """The kernel backend's model: each tunnel a device of its own."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for ifname in ACCESS:
+            self.world.add_link(ifname, 'veth')
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 199), st.booleans(), st.integers(0, 1)), min_size=1, max_size=120))
+def test_mag_rules_on_tunnel_devices_name_no_ipv6_prefix(moves: list[tuple[int, int, bool, int]]) -> None:
+    """A kernel MAG's MNs over four LMA tunnels on two access links: per address family a
+    downlink rule per tunnel device in use and one for the MAG's own packets, an IPv6 uplink rule
+    per access link in use (the prefixes are source-specific routes), and one rule per IPv4 HoA
+    (IPv4 has no source-specific routes)."""
+    dp = DevicePerTunnel()
+    for tunnel in TUNNELS:
+        dp.ensure_tunnel(tunnel)
+    specs: dict[int, MnRouteSpec] = {}
+    for lma, mn, ipv4, link in moves:
+        hnp = IPv6Network((0x20010DB8AAAA0000 + mn) << 64, 64)
+        spec = MnRouteSpec(Role.MAG, TUNNELS[lma], (hnp,), IPv4Address(0x0A010000 + mn) if ipv4 else None,
+                           access_ifname=ACCESS[link])
+        if mn in specs:
+            dp.remove_mn_routes(specs.pop(mn))
+        dp.ensure_mn_routes(spec)
+        specs[mn] = spec
+        rules = dp.snapshot().rules
+        down = {(s.tunnel, fam) for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
+        local = {fam for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
+        up6 = {s.access_ifname for s in specs.values()}
+        ipv4_mns = sum(s.ipv4_hoa is not None for s in specs.values())
+        assert len(rules) == len(down) + len(local) + len(up6) + ipv4_mns
+        assert not any(rule.src is not None and rule.src.version == 6 or rule.dst is not None for rule in rules)
+    for spec in specs.values():
+        dp.remove_mn_routes(spec)
+    assert not dp.snapshot().rules and not dp.snapshot().routes

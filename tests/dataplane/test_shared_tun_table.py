@@ -1,5 +1,5 @@
-"""One table for every MN of the LMA whatever its tunnel, and behind the user-space backend's
-shared TUN device one for every MN of the MAG: a handover between two such tunnels changes no
+"""One table for every MN of the LMA whatever its tunnel, and two for every MN of the MAG (keyed
+tunnels' MNs apart): a handover between two such tunnels changes no
 kernel object, while the objects of each MN are still counted and removed with the last of them."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from ipaddress import IPv6Address, IPv6Network
 from pmiprouter.dataplane.base import Op
 from pmiprouter.dataplane.interface import MnRouteSpec, Role, TunnelMode, TunnelSpec
 from pmiprouter.dataplane.memory import MemoryDataplane
-from pmiprouter.dataplane.naming import LMA_TABLE, SHARED_TUN_TABLE_MAG, SHARED_TUN_UPLINK_MAG, TUN_IFNAME, tunnel_ifname, tunnel_table
+from pmiprouter.dataplane.naming import LMA_TABLE, MAG_DOWN_TABLE, MAG_UP_TABLE, TUN_IFNAME, tunnel_ifname, tunnel_table
 from pmiprouter.dataplane.plan import mn_objects
 from tests.addresses import LMAA as LMA
 
@@ -40,10 +40,14 @@ def test_the_lma_uses_its_role_table_and_the_mag_one_table_behind_the_shared_tun
         assert {r.table for r in routes} == {r.table for r in rules} == {LMA_TABLE}
     mag = MnRouteSpec(Role.MAG, T_A, hnps=(HNP,), access_ifname='acc0')
     routes, rules = mn_objects(mag, tunnel_ifname(T_A), TUN_IFNAME)
-    assert {r.table for r in routes} == {r.table for r in rules} == {SHARED_TUN_TABLE_MAG, SHARED_TUN_UPLINK_MAG}
+    assert {r.table for r in routes} == {r.table for r in rules} == {MAG_DOWN_TABLE, MAG_UP_TABLE}
     assert all(rule.src is None and rule.dst is None for rule in rules)  # no rule names the MN
-    own, _ = mn_objects(mag, tunnel_ifname(T_A), tunnel_ifname(T_A))
-    assert {r.table for r in own} == {tunnel_table(tunnel_ifname(T_A))} != {SHARED_TUN_TABLE_MAG}  # a device of its own
+    own, _ = mn_objects(mag, tunnel_ifname(T_A), tunnel_ifname(T_A))  # a device of its own: IPv6 uplink by source
+    assert {r.table for r in own} == {MAG_DOWN_TABLE, MAG_UP_TABLE}
+    keyed_tunnel = TunnelSpec(LMA, IPv6Address('2001:db8:1::2'), TunnelMode.GRE6, 5, 6)
+    keyed, _ = mn_objects(MnRouteSpec(Role.MAG, keyed_tunnel, hnps=(HNP,), access_ifname='acc0'),
+                          tunnel_ifname(keyed_tunnel), tunnel_ifname(keyed_tunnel))
+    assert {r.table for r in keyed} == {tunnel_table(tunnel_ifname(keyed_tunnel))}  # a keyed tunnel: its own table
 
 
 def test_a_handover_between_shared_tun_tunnels_sends_no_kernel_change() -> None:
