@@ -8,13 +8,14 @@ batch left them, and the books stay exact: removing every binding afterwards lea
 
 from __future__ import annotations
 
+import gc
 from ipaddress import IPv6Network
 from typing import Any
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from pmiprouter.dataplane.interface import DataplaneError, MnRouteSpec
+from pmiprouter.dataplane.interface import DataplaneError, DataplaneState, MnRouteSpec
 from pmiprouter.dataplane.memory import MemoryWorld
 from pmiprouter.dataplane.naming import tunnel_ifname
 from tests.dataplane.test_bookkeeping import TUNNELS, Recording, ours, specs
@@ -120,3 +121,59 @@ def test_a_batch_whose_send_raises_leaves_the_backend_ready_for_the_next() -> No
         held.change = 0
         backend.ensure_mn_routes(specs_[1])
     assert not held.failures and any(route.dst == specs_[1].prefixes[0] for route in ours(world)[0])
+
+
+class Batching(Recording):
+    """The generic path of a backend that sends batches (as the netlink backends do)."""
+
+    sends_batches = True
+    refused: frozenset[IPv6Network] = frozenset()  # destinations whose route additions fail
+
+    def _apply_ops(self, ops: list[Any]) -> list[Any]:  # type: ignore[override]
+        assert not gc.isenabled(), 'a reconcile runs with the cyclic collector paused'
+        bad = [op for op in ops if op.add and getattr(op.obj, 'dst', None) in self.refused]
+        failures = super()._apply_ops([op for op in ops if op not in bad])
+        return failures + [(op, DataplaneError(f'refused {op.obj}')) for op in bad]
+
+
+def lma_specs(first: int, count: int, tunnel: int = 0) -> list[MnRouteSpec]:
+    return [MnRouteSpec.lma(TUNNELS[tunnel], (IPv6Network(((0x20010DB8 << 96) | (i << 64), 64)),), None)
+            for i in range(first, first + count)]
+
+
+def state(specs_: list[MnRouteSpec]) -> DataplaneState:
+    return DataplaneState(tunnels=frozenset(TUNNELS), mn_routes=frozenset(specs_))
+
+
+def test_reconcile_sends_the_orphans_then_every_mn_as_one_list_each() -> None:
+    """A restart's reconcile: the previous run's leftovers nobody wants go in one list of deletions,
+    the wanted MNs' routes and their shared rule in one list of additions (one netlink transaction
+    each, not one per MN); the world then holds exactly the wanted objects."""
+    world = MemoryWorld()
+    before = Batching(world)
+    before.reconcile(state(lma_specs(0, 30)))
+    wanted = lma_specs(20, 300)  # 10 of the old MNs stay, 20 are orphans, 290 are new
+    after = Batching(world)
+    after.reconcile(state(wanted))
+    deletions, additions = after.batches
+    assert all(not op.add for op in deletions) and {op.obj.dst for op in deletions} == {s.prefixes[0] for s in lma_specs(0, 20)}
+    assert all(op.add for op in additions) and len(additions) == 300 + 1  # a route per MN, one role rule
+    routes, rules = ours(world)
+    assert {route.dst for route in routes} == {s.prefixes[0] for s in wanted} and len(rules) == 1
+    assert gc.isenabled()
+
+
+def test_reconcile_tries_every_mn_and_raises_the_first_failure_undone() -> None:
+    """One MN's route refused in the middle of a reconcile: every other MN is installed, the
+    failure is raised after all were tried, and the refused MN is not held (its rule stays, the
+    other MNs need it)."""
+    world = MemoryWorld()
+    backend = Batching(world)
+    wanted = lma_specs(0, 50)
+    backend.refused = frozenset({wanted[7].prefixes[0]})
+    with pytest.raises(DataplaneError, match='refused'):
+        backend.reconcile(state(wanted))
+    routes, rules = ours(world)
+    assert {route.dst for route in routes} == {s.prefixes[0] for s in wanted} - backend.refused
+    assert len(rules) == 1 and set(backend.snapshot().mn_routes) == set(wanted) - {wanted[7]}
+    assert gc.isenabled()
