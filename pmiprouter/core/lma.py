@@ -13,6 +13,7 @@ programming, with `Books` and `LmaForwarding`), `Registrations` (§5.3 PBU proce
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pmiprouter.core.actions import Action, ApplyDataplane, Log, StartTimer
@@ -149,10 +150,11 @@ class LocalMobilityAnchor:
         """Every binding as a JSON-able record (the daemon's state file)."""
         return [entry_to_record(entry) for entry in self.bindings()]
 
-    def restore(self, records: list[dict[str, Any]], now: float) -> list[Action]:
+    def restore(self, records: Iterable[Any], now: float, report: bool = True) -> list[Action]:
         """Re-create bindings saved by `export` before a restart; expired or damaged ones are dropped.
 
-        Returns the actions that re-program their tunnels and routes and restart their timers.
+        Returns the actions that re-program their tunnels and routes and restart their timers, and
+        (`report`) a log line with the number of bindings (a restore in chunks reports once, last).
         """
         actions: list[Action] = []
         books, forwarding = self.books, self.forwarding
@@ -182,7 +184,8 @@ class LocalMobilityAnchor:
                 actions.append(ApplyDataplane(next(books.tickets), ensure_tunnels=tunnels, ensure_routes=(route,)))
         books.skip_ids(newest)
         self.revision += 1
-        actions.append(Log('info', 'state-restored', {'bindings': len(self.cache)}))
+        if report:
+            actions.append(Log('info', 'state-restored', {'bindings': len(self.cache)}))
         return actions
 
     # ---- snapshot for show commands ----------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from pmiprouter.runtime.common_path import CommonPbuOffer
 from pmiprouter.runtime.gc_tuning import HeapSettler
 from pmiprouter.runtime.policies import lma_policy
 from pmiprouter.runtime.role import RoleService
-from pmiprouter.runtime.state import StateFile, StateJournal, worker_thread
+from pmiprouter.runtime.state import SavedState, StateFile, StateJournal, worker_thread
 
 SAVE_INTERVAL_S = 1.0  # bindings changed in the last second are journaled by the next tick
+RESTORE_CHUNK = 10_000  # records parsed and restored at a time
 
 
 class LmaService(RoleService):
@@ -26,8 +28,9 @@ class LmaService(RoleService):
     def __init__(self, reactor: Any, config: RouterConfig, lma: LmaConfig, dataplane_kind: str, state_dir: Path) -> None:
         self.lma_config = lma
         self.state = StateFile(state_dir / f'lma-{lma.name}.json')
-        restart_counter, saved, self.generation = self.state.load_keyed()
-        self.saved = list(saved.values())
+        self.saved = self.state.load_streaming()
+        self.generation = self.saved.generation
+        restart_counter = self.saved.restart_counter
         # A restart that restores its bindings loses no state; one that cannot, does (RFC 5847 §3.4).
         self.engine: LocalMobilityAnchor = LocalMobilityAnchor(
             lma_policy(config, lma), restart_counter if self.saved else restart_counter + 1
@@ -49,15 +52,8 @@ class LmaService(RoleService):
         driver = self.start_driver(dataplane)
         if self.mhport is not None:
             self.mhport.first = CommonPbuOffer(driver, frozenset(self.addresses))
-        # The restored bindings' routes go to the data plane as one batch (one netlink
-        # transaction of MAX_BATCH-message datagrams), not one change each.
-        driver.begin_burst()
-        try:
-            driver.run(self.engine.restore(self.saved, self.reactor.seconds()))
-        finally:
-            driver.end_burst()
-        self.saved = []  # the records are the engine's bindings now (a million rows held twice otherwise)
-        bindings = {entry.binding_id: entry_to_text(entry) for entry in self.engine.bindings()}
+        self.restore(driver)
+        bindings = {binding_id: entry_to_text(entry) for binding_id, entry in self.engine.cache.entries.items()}
         try:
             self.journal.start(self.engine.restart_counter, bindings, self.generation)
         except OSError as exc:  # the daemon runs on; each save tick tries the journal again
@@ -73,6 +69,22 @@ class LmaService(RoleService):
             addresses=' '.join(str(a) for a in sorted(self.addresses, key=lambda a: (a.version, a))),
             kind=type(dataplane).__name__,
         )
+
+    def restore(self, driver: Any) -> None:
+        """The saved bindings into the engine, RESTORE_CHUNK records at a time: each chunk's
+        records are parsed as it goes (a million parsed at once would stay in the heap as free
+        space), and its routes go to the data plane as one batch (one netlink transaction of
+        MAX_BATCH-message datagrams), not one change each."""
+        now = self.reactor.seconds()
+        records = self.saved.records()
+        while chunk := list(islice(records, RESTORE_CHUNK)):
+            driver.begin_burst()
+            try:
+                driver.run(self.engine.restore(chunk, now, report=False))
+            finally:
+                driver.end_burst()
+        driver.run(self.engine.restore([], now))  # the count, logged once
+        self.saved = SavedState(0, self.generation, {})  # (the records are the engine's bindings now)
 
     def reload(self, config: RouterConfig) -> None:
         """Apply a re-read configuration to this LMA (SIGHUP, or a live change)."""

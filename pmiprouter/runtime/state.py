@@ -24,7 +24,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,13 +111,44 @@ class StateFile:
             restart_counter = self._replay(journals[generation], records, restart_counter)
         return restart_counter, records, self._next_generation(first)
 
+    def load_streaming(self) -> SavedState:
+        """The state as `load_keyed` gives it, its records parsed one at a time as a restore
+        takes them (a million parsed at once, then dropped, would leave the daemon's heap
+        hundreds of megabytes larger than its bindings need). The snapshot's head and the
+        journals are read now; a damaged head or a file the streaming parser does not know
+        falls back to `load_keyed`.
+        """
+        try:
+            text = self.path.read_text()
+        except FileNotFoundError:
+            return SavedState(0, self._next_generation(0), {})
+        except OSError as exc:
+            log.warn('state file {path} unusable ({error}); starting without bindings', path=self.path, error=exc)
+            return SavedState(0, self._next_generation(0), {})
+        try:
+            head, rows_at = _head(text)
+            if head.get('format') not in READABLE_VERSIONS:
+                raise ValueError(f'format {head.get("format")!r}')
+            restart_counter = int(head['restart_counter'])
+            ids = list(head['ids'])
+            first = int(head.get('journal', 0))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            restart_counter, records, generation = self.load_keyed()  # (it logs what is wrong)
+            return SavedState(restart_counter, generation, records)
+        changed: dict[Any, Any] = {}  # the journals' records by key (None: gone), replayed in order
+        journals = self.journals()
+        for generation in sorted(g for g in journals if g >= first):
+            restart_counter = self._replay(journals[generation], changed, restart_counter, keep_gone=True)
+        return SavedState(restart_counter, self._next_generation(first), changed, text, rows_at, ids, self.path)
+
     def _next_generation(self, first: int) -> int:
         """A generation after every journal present: a snapshot written with it makes them all stale."""
         return max((first - 1, *self.journals())) + 1
 
     @staticmethod
-    def _replay(path: Path, records: dict[Any, Any], restart_counter: int) -> int:
-        """Apply one journal's lines to `records`; returns the restart counter it leaves."""
+    def _replay(path: Path, records: dict[Any, Any], restart_counter: int, keep_gone: bool = False) -> int:
+        """Apply one journal's lines to `records` (a record gone: removed, or set to None with
+        `keep_gone`); returns the restart counter it leaves."""
         try:
             lines = path.read_text().splitlines()
         except OSError as exc:
@@ -128,7 +159,7 @@ class StateFile:
                 change = json.loads(line)
                 if isinstance(change, dict):
                     restart_counter = int(change['restart_counter'])
-                elif change[1] is None:
+                elif change[1] is None and not keep_gone:
                     records.pop(change[0], None)
                 else:
                     records[change[0]] = change[1]
@@ -165,6 +196,75 @@ class StateFile:
         for generation, path in self.journals().items():
             if generation < journal:
                 path.unlink(missing_ok=True)
+
+
+class SavedState:
+    """A state file opened for a restore (`StateFile.load_streaming`): its restart counter, the
+    next journal generation, and its records, parsed one at a time by `records()`."""
+
+    def __init__(self, restart_counter: int, generation: int, changed: dict[Any, Any], text: str = '',
+                 rows_at: int = 0, ids: list[Any] | None = None, path: Path | None = None) -> None:
+        self.restart_counter = restart_counter
+        self.generation = generation
+        self._changed = changed  # records the journals changed (None: gone), or every record
+        self._text, self._rows_at, self._ids, self._path = text, rows_at, ids or [], path
+
+    def __bool__(self) -> bool:
+        """Whether there is any record to restore."""
+        return bool(self._ids) or any(record is not None for record in self._changed.values())
+
+    def records(self) -> Iterator[Any]:
+        """Each record once: the snapshot's (as the journals left them), then those only the
+        journals hold. A damaged snapshot record ends the snapshot's part (logged). The text is
+        let go once read."""
+        text, position, ids, changed = self._text, self._rows_at, self._ids, self._changed
+        self._text, self._ids = '', []
+        decode = _DECODER.raw_decode
+        for number, key in enumerate(ids):
+            try:
+                position = _SEPARATORS.match(text, position).end()  # type: ignore[union-attr]
+                record, position = decode(text, position)
+            except ValueError as exc:
+                log.warn('state file {path} damaged at record {number} ({error}); the records after it are lost',
+                         path=self._path, number=number, error=exc)
+                break
+            if key not in changed:
+                yield record
+        del text
+        for record in changed.values():
+            if record is not None:
+                yield record
+
+
+_DECODER = json.JSONDecoder()
+_SEPARATORS = re.compile(r'[\s,]*')
+
+
+def _head(text: str) -> tuple[dict[str, Any], int]:
+    """The snapshot's fields before ``bindings`` (which `save_encoded` writes last), and where its
+    first record starts; ValueError if ``ids`` does not come before it."""
+    whitespace = re.compile(r'\s*')
+    position = whitespace.match(text, 0).end()  # type: ignore[union-attr]
+    if text[position:position + 1] != '{':
+        raise ValueError('not an object')
+    head: dict[str, Any] = {}
+    position += 1
+    while True:
+        position = whitespace.match(text, position).end()  # type: ignore[union-attr]
+        key, position = _DECODER.raw_decode(text, position)
+        position = whitespace.match(text, position).end()  # type: ignore[union-attr]
+        if not isinstance(key, str) or text[position:position + 1] != ':':
+            raise ValueError(f'no field at {position}')
+        position = whitespace.match(text, position + 1).end()  # type: ignore[union-attr]
+        if key == 'bindings':
+            if 'ids' not in head or text[position:position + 1] != '[':
+                raise ValueError('bindings before ids')
+            return head, position + 1
+        head[key], position = _DECODER.raw_decode(text, position)
+        position = whitespace.match(text, position).end()  # type: ignore[union-attr]
+        if text[position:position + 1] != ',':
+            raise ValueError('no bindings')
+        position += 1
 
 
 class StateJournal:
