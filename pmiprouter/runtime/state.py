@@ -289,12 +289,13 @@ class StateJournal:
 
     def start(self, restart_counter: int, records: dict[Any, str], generation: int) -> None:
         """Journal from `generation` on, and write a snapshot of `records` now (older journals go with it).
+        `records` is the journal's from then on (the caller hands it over: a million rows, not copied).
 
         Raises:
             OSError: the journal cannot be opened. A snapshot that fails is logged and tried again on
                 each commit: a journal is replayed only onto the snapshot that names it.
         """
-        self.records = dict(records)
+        self.records = records
         self.generation = generation
         self.snapshot_bytes = -1
         for leftover in self.file.remove_leftovers():  # one daemon per state directory: none is being written
