@@ -211,7 +211,10 @@ class SavedState:
 
     def __bool__(self) -> bool:
         """Whether there is any record to restore."""
-        return bool(self._ids) or any(record is not None for record in self._changed.values())
+        ids, changed = self._ids, self._changed
+        if len(ids) > len(changed) or any(record is not None for record in changed.values()):
+            return True  # (more snapshot records than the journals touched: some are left)
+        return any(key not in changed for key in ids)
 
     def records(self) -> Iterator[Any]:
         """Each record once: the snapshot's (as the journals left them), then those only the
