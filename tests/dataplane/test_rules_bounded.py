@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 
+from collections.abc import Iterator
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -60,13 +62,9 @@ class BehindTheTun(MemoryDataplane):
 ACCESS = ('acc0', 'acc1')
 
 
-@settings(deadline=None, max_examples=60)
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 199), st.booleans(), st.integers(0, 1)), min_size=1, max_size=120))
-def test_mag_rules_behind_the_tun_do_not_grow_with_its_mns(moves: list[tuple[int, int, bool, int]]) -> None:
-    """A user-space MAG's MNs attach to two access links, over four LMA tunnels, and leave: per
-    address family one uplink rule per access link in use and two downlink rules, never a rule
-    naming an MN; each MN's prefix is a route of its own to its access link."""
-    dp = BehindTheTun()
+def mag_moves(dp: MemoryDataplane, moves: list[tuple[int, int, bool, int]]) -> Iterator[dict[int, MnRouteSpec]]:
+    """MAG-side MNs attach (over LMA tunnel `lma`, with an IPv4 HoA or not, on access link
+    `link`), each detaching first if it was attached; yields the attached specs after each move."""
     for tunnel in TUNNELS:
         dp.ensure_tunnel(tunnel)
     specs: dict[int, MnRouteSpec] = {}
@@ -78,6 +76,17 @@ def test_mag_rules_behind_the_tun_do_not_grow_with_its_mns(moves: list[tuple[int
             dp.remove_mn_routes(specs.pop(mn))  # detached (from this MAG) before it attaches again
         dp.ensure_mn_routes(spec)
         specs[mn] = spec
+        yield specs
+
+
+@settings(deadline=None, max_examples=60)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 199), st.booleans(), st.integers(0, 1)), min_size=1, max_size=120))
+def test_mag_rules_behind_the_tun_do_not_grow_with_its_mns(moves: list[tuple[int, int, bool, int]]) -> None:
+    """A user-space MAG's MNs attach to two access links, over four LMA tunnels, and leave: per
+    address family one uplink rule per access link in use and two downlink rules, never a rule
+    naming an MN; each MN's prefix is a route of its own to its access link."""
+    dp = BehindTheTun()
+    for specs in mag_moves(dp, moves):
         rules = dp.snapshot().rules
         families = {4 if s.ipv4_hoa is not None else 6 for s in specs.values()} | {6}
         links = {(s.access_ifname, fam) for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
@@ -106,17 +115,7 @@ def test_mag_rules_on_tunnel_devices_name_no_ipv6_prefix(moves: list[tuple[int, 
     per access link in use (the prefixes are source-specific routes), and one rule per IPv4 HoA
     (IPv4 has no source-specific routes)."""
     dp = DevicePerTunnel()
-    for tunnel in TUNNELS:
-        dp.ensure_tunnel(tunnel)
-    specs: dict[int, MnRouteSpec] = {}
-    for lma, mn, ipv4, link in moves:
-        hnp = IPv6Network((0x20010DB8AAAA0000 + mn) << 64, 64)
-        spec = MnRouteSpec(Role.MAG, TUNNELS[lma], (hnp,), IPv4Address(0x0A010000 + mn) if ipv4 else None,
-                           access_ifname=ACCESS[link])
-        if mn in specs:
-            dp.remove_mn_routes(specs.pop(mn))
-        dp.ensure_mn_routes(spec)
-        specs[mn] = spec
+    for specs in mag_moves(dp, moves):
         rules = dp.snapshot().rules
         down = {(s.tunnel, fam) for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
         local = {fam for s in specs.values() for fam in ({4, 6} if s.ipv4_hoa else {6})}
