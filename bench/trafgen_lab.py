@@ -47,11 +47,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any, NamedTuple
 
+from pmiprouter.dataplane.interface import TunnelMode
 from tests.dataplane import lab as L
 from tests.dataplane import nsutil
 from tests.dataplane.test_traffic import specs
-
-from pmiprouter.dataplane.interface import TunnelMode
 
 SINK = '2001:db8:a1::99'  # in the measured MN's HNP (the lab's), held by no host: the MN drops it
 DROP = '2001:db8:a1::98'  # the generator-alone destination: dropped by the LMA
@@ -222,8 +221,8 @@ def build(backends: list[str], bindings: list[int]) -> Iterator[Built]:
             sink_at_the_mn(new)
             return new
 
-        def path(*args: Any) -> Path:
-            made = Path(*args, workdir)
+        def path(name: str, lab: L.Lab, dst: str, sink: tuple[str, str]) -> Path:
+            made = Path(name, lab, dst, sink, workdir)
             stack.callback(made.close)
             return made
 
@@ -279,7 +278,9 @@ def median(values: list[float]) -> float:
 def path_cost(result: dict[str, Any], name: str, size: str) -> float:
     """Microseconds per packet a path adds to what the generator alone spends (see the module
     docstring: all of it runs on the generator's CPUs)."""
-    return 1e6 / max(result[name][size]['pps'], 1) - 1e6 / max(result['generator'][size]['pps'], 1)
+    delivered: float = result[name][size]['pps']
+    generator: float = result['generator'][size]['pps']
+    return 1e6 / max(delivered, 1) - 1e6 / max(generator, 1)
 
 
 Ratio = tuple[str, str, str]  # (label, numerator path, denominator path)

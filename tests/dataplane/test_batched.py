@@ -127,9 +127,9 @@ class Batching(Recording):
     """The generic path of a backend that sends batches (as the netlink backends do)."""
 
     sends_batches = True
-    refused: frozenset[IPv6Network] = frozenset()  # destinations whose route additions fail
+    refused: frozenset[object] = frozenset()  # destinations whose route additions fail
 
-    def _apply_ops(self, ops: list[Any]) -> list[Any]:  # type: ignore[override]
+    def _apply_ops(self, ops: list[Any]) -> list[Any]:
         assert not gc.isenabled(), 'a reconcile runs with the cyclic collector paused'
         bad = [op for op in ops if op.add and getattr(op.obj, 'dst', None) in self.refused]
         failures = super()._apply_ops([op for op in ops if op not in bad])

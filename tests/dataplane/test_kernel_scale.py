@@ -18,6 +18,7 @@ import pytest
 
 from pmiprouter.dataplane.naming import LMA_TABLE
 from tests.dataplane import lab as L
+from tests.dataplane import nsutil
 from tests.dataplane.conftest import IS_ROOT
 from tests.dataplane.probing import kernel_tunnels_ok
 
@@ -49,18 +50,18 @@ def specs() -> tuple[dict[str, Any], dict[str, Any]]:
 
 def role_table_routes(ns: str) -> list[IPv6Network]:
     """The destinations of the IPv6 routes in the LMA's role table."""
-    out = L.nsutil.ip('-6', 'route', 'show', 'table', str(LMA_TABLE), ns=ns).stdout
+    out = nsutil.ip('-6', 'route', 'show', 'table', str(LMA_TABLE), ns=ns).stdout
     return [IPv6Network(line.split()[0]) for line in out.splitlines()]
 
 
 def role_table_rules(ns: str, family: str) -> int:
     """How many rules of one address family look up the role table."""
-    out = L.nsutil.ip(family, 'rule', 'show', ns=ns).stdout
+    out = nsutil.ip(family, 'rule', 'show', ns=ns).stdout
     return sum(line.split()[-1] == str(LMA_TABLE) for line in out.splitlines())
 
 
 def tx_packets(ns: str, dev: str) -> int:
-    out = L.nsutil.ip('-j', '-s', 'link', 'show', dev, ns=ns).stdout
+    out = nsutil.ip('-j', '-s', 'link', 'show', dev, ns=ns).stdout
     return int(json.loads(out)[0]['stats64']['tx']['packets'])
 
 
@@ -81,5 +82,5 @@ def test_the_lma_installs_10000_mns_and_forwards_to_the_first_and_the_last(lab: 
     finally:
         lab.stop_nodes()
         # 10,000 routes left for the next test's reconcile to dump through pyroute2: gone now.
-        L.nsutil.ip('-6', 'route', 'flush', 'table', str(LMA_TABLE), ns=lab.lma, check=False)
-        L.nsutil.ip('addr', 'del', LAST_MN + '/64', 'dev', 'eth0', ns=lab.mn, check=False)
+        nsutil.ip('-6', 'route', 'flush', 'table', str(LMA_TABLE), ns=lab.lma, check=False)
+        nsutil.ip('addr', 'del', LAST_MN + '/64', 'dev', 'eth0', ns=lab.mn, check=False)
